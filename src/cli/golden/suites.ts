@@ -1,0 +1,4 @@
+// The golden suites this build provides; each module registers itself with the runner.
+import { registerSuite } from './main.js';
+
+void registerSuite;
