@@ -1,0 +1,58 @@
+// Reading an IR written by hand or by Envoy Gateway's tests (YAML or JSON) into the IR's canonical
+// JSON form. Envoy Gateway decodes its IR with Go's encoding/json, which matches keys
+// case-insensitively and reads []byte from either base64 or a list of byte values; the corpus relies
+// on both (`SNI`, `backoff`, `certificate: [99, 101, ...]`). We normalise once, at the edge, so that
+// everything downstream sees one spelling.
+import { parse } from 'yaml';
+import { irFieldNames } from './fields.js';
+import type { Xds } from './xds.js';
+
+/** Lua has no JSON tags in Envoy Gateway: its keys are the Go field names. */
+const luaKeys: Record<string, string> = { name: 'Name', code: 'Code', filtercontext: 'FilterContext' };
+
+const canonical = new Map<string, string>();
+for (const n of irFieldNames) {
+  if (luaKeys[n.toLowerCase()] === n) continue;
+  const lower = n.toLowerCase();
+  if (!canonical.has(lower)) canonical.set(lower, n);
+}
+const known = new Set(irFieldNames);
+
+/** Values that are free-form maps or foreign documents: their keys are kept as written. */
+const opaque = new Set(['config', 'FilterContext', 'labels', 'spec', 'status', 'backendSettings']);
+
+/** []byte fields: a list of byte values becomes base64. */
+const bytesFields = new Set(['certificate', 'privateKey', 'ocspStaple', 'data', 'body', 'users', 'credential', 'clientSecret', 'hmacSecret']);
+
+function canonicalKey(key: string, parent: string | undefined): string {
+  if (parent === 'luas') return luaKeys[key.toLowerCase()] ?? key;
+  if (known.has(key)) return key;
+  return canonical.get(key.toLowerCase()) ?? key;
+}
+
+function normalise(v: unknown, parent: string | undefined): unknown {
+  if (Array.isArray(v)) return v.map((x) => normalise(x, parent));
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    const key = canonicalKey(k, parent);
+    if (bytesFields.has(key) && Array.isArray(x) && x.every((b) => typeof b === 'number')) {
+      out[key] = Buffer.from(x as number[]).toString('base64');
+    } else if (opaque.has(key) || (key === 'value' && parent === 'operation') || ((key === 'annotations' || key === 'attributes') && !Array.isArray(x))) {
+      out[key] = x;
+    } else {
+      out[key] = normalise(x, key);
+    }
+  }
+  return out;
+}
+
+/** Normalises a decoded IR document (any key case, byte lists) to the canonical IR form. */
+export function normaliseIR<T = Xds>(doc: unknown): T {
+  return normalise(doc, undefined) as T;
+}
+
+/** Parses an xDS IR from YAML or JSON text. Throws on syntax errors (the caller has the place). */
+export function parseXdsIR(text: string): Xds {
+  return normaliseIR<Xds>(parse(text) ?? {});
+}
