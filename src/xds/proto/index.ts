@@ -1,0 +1,49 @@
+// Envoy's API on the wire: resources in the proto3 JSON mapping ↔ protobuf binary, checked against
+// Envoy's own proto definitions (with their protoc-gen-validate rules, see validate.ts).
+//
+//   toBinary('type.googleapis.com/envoy.config.cluster.v3.Cluster', json) → Uint8Array
+//   fromBinary('envoy.config.cluster.v3.Cluster', bytes) → canonical JSON
+//
+// Both throw ProtoError, whose `field` is the path of the offending value and `reason` says what
+// is wrong with it; the message combines the two.
+import { decodeMessage } from './decode.js';
+import { encodeMessage } from './encode.js';
+import { ProtoError } from './errors.js';
+import { type MessageType, messageName, registry } from './registry.js';
+
+export { ProtoError } from './errors.js';
+export { TYPE_URL, typeUrlOf, type ResourceTypeUrl } from './type-urls.js';
+
+function typeOf(typeUrlOrName: string): MessageType {
+  const type = registry().findMessage(messageName(typeUrlOrName));
+  if (!type) throw new ProtoError(`unknown message type ${JSON.stringify(typeUrlOrName)}`);
+  return type;
+}
+
+/** Whether Envoy's API (as loaded) has this message type. */
+export function hasType(typeUrlOrName: string): boolean {
+  return registry().findMessage(messageName(typeUrlOrName)) !== undefined;
+}
+
+/** Encodes a message given in the proto3 JSON mapping. */
+export function toBinary(typeUrlOrName: string, json: unknown): Uint8Array {
+  return encodeMessage(typeOf(typeUrlOrName), json);
+}
+
+/** Decodes a message into the canonical proto3 JSON mapping. */
+export function fromBinary(typeUrlOrName: string, bytes: Uint8Array): unknown {
+  return decodeMessage(typeOf(typeUrlOrName), bytes);
+}
+
+/** JSON → binary → JSON: the canonical form of a message (defaults dropped, names normalised). */
+export function canonicalJson(typeUrlOrName: string, json: unknown): unknown {
+  const type = typeOf(typeUrlOrName);
+  return decodeMessage(type, encodeMessage(type, json));
+}
+
+/** Loads Envoy's API now rather than on first use (e.g. before serving), returning the time it took in ms. */
+export function preload(): number {
+  const start = performance.now();
+  registry();
+  return performance.now() - start;
+}
