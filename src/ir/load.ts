@@ -34,8 +34,13 @@ function normalise(v: unknown, parent: string | undefined): unknown {
   if (Array.isArray(v)) return v.map((x) => normalise(x, parent));
   if (v === null || typeof v !== 'object') return v;
   const out: Record<string, unknown> = {};
+  const exact = new Set<string>();
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
     const key = canonicalKey(k, parent);
+    // A key spelled exactly as the field wins over a differently-cased duplicate (as Envoy
+    // Gateway's reading of its test inputs does).
+    if (key === k) exact.add(key);
+    else if (exact.has(key)) continue;
     if (bytesFields.has(key) && Array.isArray(x) && x.every((b) => typeof b === 'number')) {
       out[key] = Buffer.from(x as number[]).toString('base64');
     } else if (opaque.has(key) || (key === 'value' && parent === 'operation') || ((key === 'annotations' || key === 'attributes') && !Array.isArray(x))) {

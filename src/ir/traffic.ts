@@ -185,7 +185,12 @@ export interface BackendConnection {
 
 /** HTTP/2 settings, used both downstream (listener) and upstream (cluster). */
 export interface HTTP2Settings {
+  /**
+   * Careful: Envoy Gateway's IR swaps the two window keys. This key holds the *connection*
+   * window (ClientTrafficPolicy/BackendTrafficPolicy http2.initialConnectionWindowSize, in bytes).
+   */
   initialStreamWindowSize?: number;
+  /** Careful (see above): this key holds the *stream* window (http2.initialStreamWindowSize). */
   initialConnectionWindowSize?: number;
   maxConcurrentStreams?: number;
   /** Reset only the stream (not the connection) on a protocol error. */
