@@ -16,14 +16,18 @@ export const dnsLabel = z
   .max(63)
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a lowercase RFC 1123 label');
 
-export const ObjectMeta = z.object({
+/** metav1.ObjectMeta. Strict, like the rest: a misspelt metadata field is reported. */
+export const ObjectMeta = z.strictObject({
   name: z.string().min(1),
+  generateName: z.string().optional(),
   namespace: z.string().optional(),
   uid: z.string().optional(),
   generation: z.number().int().optional(),
   resourceVersion: z.string().optional(),
+  selfLink: z.string().optional(),
   creationTimestamp: z.union([z.string(), z.date()]).nullish(),
   deletionTimestamp: z.union([z.string(), z.date()]).nullish(),
+  deletionGracePeriodSeconds: z.number().int().optional(),
   labels: z.record(z.string(), z.string()).optional(),
   annotations: z.record(z.string(), z.string()).optional(),
   finalizers: z.array(z.string()).optional(),
@@ -42,6 +46,19 @@ export const Condition = z.object({
   lastTransitionTime: z.union([z.string(), z.date()]).nullish(),
 });
 export type Condition = z.infer<typeof Condition>;
+
+/**
+ * The schema of one kind of object: `apiVersion`, `kind`, `metadata`, and the kind's own fields
+ * (`spec`, `status`, or for core kinds such as Secret, `data`...).
+ */
+export function resource<K extends string, S extends z.ZodRawShape>(kind: K | readonly [K, ...K[]], fields: S) {
+  return z.strictObject({
+    apiVersion: z.string(),
+    kind: typeof kind === 'string' ? z.literal(kind) : z.enum(kind as readonly [K, ...K[]]),
+    metadata: ObjectMeta,
+    ...fields,
+  });
+}
 
 /** The envelope of every object: its kind, its metadata, and a spec and status of its own. */
 export interface KubernetesObject {
