@@ -10,8 +10,10 @@ import { decodeMessage } from './decode.js';
 import { encodeMessage } from './encode.js';
 import { ProtoError } from './errors.js';
 import { type MessageType, messageName, registry } from './registry.js';
+import { type ValidationProblem, validateMessage } from './validate.js';
 
 export { ProtoError } from './errors.js';
+export { type ValidationProblem, formatValidationProblem } from './validate.js';
 export { TYPE_URL, typeUrlOf, type ResourceTypeUrl } from './type-urls.js';
 
 function typeOf(typeUrlOrName: string): MessageType {
@@ -39,6 +41,31 @@ export function fromBinary(typeUrlOrName: string, bytes: Uint8Array): unknown {
 export function canonicalJson(typeUrlOrName: string, json: unknown): unknown {
   const type = typeOf(typeUrlOrName);
   return decodeMessage(type, encodeMessage(type, json));
+}
+
+/**
+ * The protoc-gen-validate rule violations of a message (through nested Any by @type); empty when
+ * it is valid. Values the codec would refuse are not reported here: see checkResource.
+ */
+export function validate(typeUrlOrName: string, json: unknown): ValidationProblem[] {
+  return validateMessage(typeOf(typeUrlOrName), json);
+}
+
+/**
+ * Everything Envoy would refuse in a resource: the codec's error (unknown field or type, wrong
+ * value type; rule `schema`) and the rule violations. Returns the bytes too when the codec
+ * succeeded, so a caller that serves the resource encodes it only once.
+ */
+export function checkResource(typeUrlOrName: string, json: unknown): { problems: ValidationProblem[]; bytes?: Uint8Array } {
+  const type = typeOf(typeUrlOrName);
+  const problems = validateMessage(type, json);
+  try {
+    return { problems, bytes: encodeMessage(type, json) };
+  } catch (err) {
+    if (!(err instanceof ProtoError)) throw err;
+    problems.unshift({ field: err.field, message: err.reason, rule: 'schema' });
+    return { problems };
+  }
 }
 
 /** Loads Envoy's API now rather than on first use (e.g. before serving), returning the time it took in ms. */

@@ -15,7 +15,7 @@ const require = createRequire(import.meta.url);
 let protobuf: typeof Protobuf;
 
 /** Bump when the Schema's shape or the extraction changes, to invalidate cached copies. */
-const SCHEMA_FORMAT = 1;
+const SCHEMA_FORMAT = 2;
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository (or installed package) root: this file is src/xds/proto/ or dist/src/xds/proto/. */
@@ -147,7 +147,14 @@ function overlay(into: Protobuf.NamespaceBase, from: Protobuf.NamespaceBase): vo
       into.add(item);
     } else if (item instanceof protobuf.Type && have instanceof protobuf.Type) {
       for (const field of [...item.fieldsArray]) {
-        if (have.fields[field.name] || have.fieldsById[field.id]) continue;
+        const same = have.fieldsById[field.id];
+        if (same) {
+          // Redeclared: upstream changed its validation rules; take the overlay's.
+          if (same.name !== field.name) throw new Error(`${have.fullName}: field ${field.id} is ${same.name}, not ${field.name}`);
+          (same as unknown as { parsedOptions?: ParsedOptions }).parsedOptions = (field as unknown as { parsedOptions?: ParsedOptions }).parsedOptions;
+          continue;
+        }
+        if (have.fields[field.name]) throw new Error(`${have.fullName}: ${field.name} already has number ${have.fields[field.name]!.id}`);
         const oneof = field.partOf;
         if (oneof) oneof.remove(field);
         item.remove(field);
@@ -235,9 +242,20 @@ function extractField(f: Protobuf.Field, syntheticOneofs: Set<string>): FieldSch
   if (f.partOf && !syntheticOneofs.has(f.partOf.name)) field.oneof = f.partOf.name;
   if (!field.repeated && !field.keyType && (kind === 'message' || f.partOf || f.options?.['proto3_optional'])) field.presence = true;
   const rules = option((f as unknown as { parsedOptions?: ParsedOptions }).parsedOptions, '(validate.rules)');
-  if (rules && typeof rules === 'object') field.rules = rules as FieldRules;
+  if (rules && typeof rules === 'object') field.rules = normalizeRules(rules) as FieldRules;
   if (f.options?.['deprecated'] === true) field.deprecated = true;
   return field;
+}
+
+/** Option text writes a one-element list as a plain value (`not_in: 0`); lists are always arrays here. */
+function normalizeRules(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(normalizeRules);
+  if (!value || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = (k === 'in' || k === 'not_in') && !Array.isArray(v) ? [normalizeRules(v)] : normalizeRules(v);
+  }
+  return out;
 }
 
 let cached: Schema | undefined;
