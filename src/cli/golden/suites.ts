@@ -1,4 +1,4 @@
 // The golden suites this build provides; each module registers itself with the runner.
 import { registerSuite } from './main.js';
 
-void registerSuite;
+registerSuite('gatewayapi', async () => (await import('./gatewayapi.js')).default);

@@ -1,0 +1,148 @@
+// The gatewayapi golden suite: one case is a keyed-list bundle of resources; it is completed with
+// the Secrets of gatewayapi-base.yaml and the fixtures that harness.yaml describes, translated, and
+// written as every resource with its status plus the xDS and infra IR.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { hashedName } from '../../gatewayapi/naming.js';
+import type { TranslatorSettings } from '../../gatewayapi/settings.js';
+import { mergeGatewaysEnabled } from '../../gatewayapi/translation.js';
+import { translate } from '../../gatewayapi/translator.js';
+import { addKeyedLists, emptyResources, type AnyObject, type Resources } from '../../resources/resources.js';
+import { settingsFor, type Harness } from './harness.js';
+import type { Suite } from './main.js';
+
+const OwningGatewayName = 'gateway.envoyproxy.io/owning-gateway-name';
+const OwningGatewayNamespace = 'gateway.envoyproxy.io/owning-gateway-namespace';
+const OwningGatewayClass = 'gateway.envoyproxy.io/owning-gatewayclass';
+const ServiceNameLabel = 'kubernetes.io/service-name';
+
+/**
+ * The ports of the numbered fixture Services (service-1 .. service-N), as harness.yaml describes
+ * them: one per protocol family the corpus exercises.
+ */
+const numberedServicePorts = [
+  { name: 'http', port: 8080, protocol: 'TCP' },
+  { name: 'https', port: 8443, protocol: 'TCP' },
+  { name: 'tcp', port: 8163, protocol: 'TCP' },
+  { name: 'udp', port: 8162, protocol: 'UDP' },
+];
+
+/** Cases whose name says so get zone-aware fixture Services (harness.yaml describes the rule). */
+const zoneDiscoveryMarker = 'enable-zone-discovery';
+
+interface PortSpec {
+  name: string;
+  port: number;
+  protocol: string;
+  appProtocol?: string;
+}
+
+function service(namespace: string, name: string, clusterIP: string, ports: PortSpec[], labels?: Record<string, string>): AnyObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { namespace, name, ...(labels ? { labels } : {}) },
+    spec: {
+      clusterIP,
+      ports: ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.port, protocol: p.protocol, ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) })),
+    },
+  };
+}
+
+function endpointSlice(namespace: string, name: string, serviceName: string, ports: PortSpec[], address: string, zone?: string, extraLabels?: Record<string, string>): AnyObject {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { namespace, name, labels: { [ServiceNameLabel]: serviceName, ...(extraLabels ?? {}) } },
+    addressType: 'IPv4',
+    ports: ports.map((p) => ({ name: p.name, port: p.port, protocol: p.protocol })),
+    endpoints: [{ addresses: [address], conditions: { ready: true }, ...(zone ? { zone } : {}) }],
+  };
+}
+
+/** Adds the fixture Services, EndpointSlices and Namespaces that harness.yaml describes. */
+export function addFixtures(r: Resources, fixtures: any, caseName: string, settings: TranslatorSettings): void {
+  const numbered = fixtures?.numberedServices;
+  if (numbered) {
+    const zoned = caseName.includes(zoneDiscoveryMarker);
+    for (let i = 1; i <= numbered.count; i++) {
+      const svc = service(numbered.namespace, `service-${i}`, numbered.clusterIP, numberedServicePorts);
+      if (zoned) svc.spec.trafficDistribution = 'PreferClose';
+      r.services.push(svc);
+      const zone = zoned ? `antarctica-east1${String.fromCharCode('a'.charCodeAt(0) + i)}` : undefined;
+      r.endpointSlices.push(endpointSlice(numbered.namespace, `endpointslice-${i}`, `service-${i}`, numberedServicePorts, numbered.endpoint, zone));
+    }
+  }
+  for (const s of fixtures?.services ?? []) {
+    r.services.push(service(s.namespace, s.name, s.clusterIP, s.ports));
+    r.endpointSlices.push(endpointSlice(s.namespace, `${s.name}-endpointslice`, s.name, s.ports, s.endpoint));
+  }
+  const ps = fixtures?.proxyService;
+  if (ps) {
+    const ports = [{ name: 'http', port: ps.port, protocol: 'TCP' }];
+    const add = (namespace: string, name: string, labels: Record<string, string>) => {
+      r.services.push(service(namespace, name, ps.clusterIP, ports, labels));
+      r.endpointSlices.push(endpointSlice(namespace, name, name, ports, ps.endpoint, ps.zone, labels));
+    };
+    if (mergeGatewaysEnabled(r)) {
+      add(settings.controllerNamespace, `envoy-${hashedName(settings.gatewayClassName, 48)}`, { [OwningGatewayClass]: settings.gatewayClassName });
+    } else {
+      for (const g of [...r.gateways]) {
+        const { namespace = '', name } = g.metadata;
+        const labels = { [OwningGatewayName]: name, [OwningGatewayNamespace]: namespace };
+        if (settings.gatewayNamespaceMode) add(namespace, name, labels);
+        else add(settings.controllerNamespace, `envoy-${hashedName(`${namespace}/${name}`, 48)}`, labels);
+      }
+    }
+  }
+  for (const n of fixtures?.namespaces ?? []) r.namespaces.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: n } });
+}
+
+const baseCache = new Map<string, AnyObject[]>();
+
+function baseSecrets(casesDir: string): AnyObject[] {
+  let s = baseCache.get(casesDir);
+  if (!s) {
+    const path = join(casesDir, '..', 'gatewayapi-base.yaml');
+    s = existsSync(path) ? ((parse(readFileSync(path, 'utf8')) ?? {}).secrets ?? []) : [];
+    baseCache.set(casesDir, s!);
+  }
+  return s!;
+}
+
+export function translatorSettings(raw: Record<string, any>): TranslatorSettings {
+  return {
+    gatewayControllerName: raw.gatewayControllerName,
+    gatewayClassName: raw.gatewayClassName,
+    controllerNamespace: raw.controllerNamespace,
+    globalRateLimitEnabled: !!raw.globalRateLimitEnabled,
+    envoyPatchPolicyEnabled: !!raw.envoyPatchPolicyEnabled,
+    backendEnabled: !!raw.backendEnabled,
+    gatewayNamespaceMode: !!raw.gatewayNamespaceMode,
+    runningOnHost: !!raw.runningOnHost,
+    luaEnvoyExtensionPolicyDisabled: !!raw.luaEnvoyExtensionPolicyDisabled,
+    sdsSecretRefEnabled: !!raw.sdsSecretRefEnabled,
+    perResourceSystemCASecret: !!raw.perResourceSystemCASecret,
+  };
+}
+
+/** Builds the complete bundle of one case, as the reference test set-up does. */
+export function caseResources(name: string, input: string, harness: Harness, casesDir: string): { resources: Resources; settings: TranslatorSettings } {
+  const doc = (parse(input) ?? {}) as Record<string, unknown>;
+  const resources = emptyResources();
+  addKeyedLists(resources, doc);
+  resources.secrets.push(...baseSecrets(casesDir));
+  const settings = translatorSettings(settingsFor(harness, 'gatewayapi', name));
+  addFixtures(resources, harness.gatewayapi?.fixtures, name, settings);
+  return { resources, settings };
+}
+
+export function runGatewayAPICase(name: string, input: string, harness: Harness, casesDir: string): Record<string, unknown> {
+  const { resources, settings } = caseResources(name, input, harness, casesDir);
+  const result = translate(resources, settings);
+  return { ...result.resources, xdsIR: result.xdsIR, infraIR: result.infraIR };
+}
+
+const suite: Suite = { runCase: runGatewayAPICase };
+export default suite;

@@ -1,0 +1,90 @@
+// Envoy Gateway Backend resources: their validation and Accepted status. Routes that reference an
+// invalid Backend report the same error.
+import type { AnyObject } from '../resources/resources.js';
+import { withFreshStatus } from './contexts.js';
+import { Reason, RouteError, setCondition } from './status.js';
+import type { Translation } from './translation.js';
+
+export function processBackends(t: Translation): AnyObject[] {
+  const out: AnyObject[] = [];
+  for (const input of t.resources.backends) {
+    const b = withFreshStatus(input, { conditions: [] });
+    t.backendCopies.set(input, b);
+    if (!t.settings.backendEnabled) {
+      setCondition(b.status.conditions, 'Invalid', 'False', 'Accepted', 'The Backend is not accepted: Backend is not enabled in the EnvoyGateway configuration');
+    } else {
+      const err = validateBackend(b, !!t.settings.runningOnHost);
+      if (err) {
+        t.backendErrors.set(input, err);
+        setCondition(b.status.conditions, 'Invalid', 'False', 'Accepted', `The Backend is not accepted: ${err.message}`);
+      } else {
+        setCondition(b.status.conditions, 'Accepted', 'True', 'Accepted', 'The Backend is accepted');
+      }
+    }
+    out.push(b);
+  }
+  return out;
+}
+
+export function validateBackend(b: AnyObject, runningOnHost: boolean): RouteError | undefined {
+  const spec = b.spec ?? {};
+  if (spec.type === 'DynamicResolver' && (spec.endpoints ?? []).length > 0) {
+    return new RouteError('a DynamicResolver Backend cannot have endpoints', Reason.InvalidBackendRef);
+  }
+  const tls = spec.tls;
+  if (tls && !tls.insecureSkipVerify && !tls.wellKnownCACertificates && !(tls.caCertificateRefs ?? []).length) {
+    return new RouteError('caCertificateRefs or wellKnownCACertificates is required unless insecureSkipVerify is true', Reason.InvalidBackendRef);
+  }
+  for (const ep of spec.endpoints ?? []) {
+    if (ep.hostname) {
+      const e = hostnameError(ep.hostname, 'hostname');
+      if (e) return e;
+    }
+    if (ep.fqdn) {
+      const e = hostnameError(ep.fqdn.hostname, 'FQDN');
+      if (e) return e;
+    } else if (ep.ip) {
+      const addr = ep.ip.address;
+      if (!isIPAddress(addr)) return new RouteError(`IP address ${addr} is invalid`, Reason.InvalidAddress);
+      if (isLoopback(addr) && !runningOnHost) {
+        return new RouteError(`IP address ${addr} is a loopback address, allowed only with the Host infrastructure`, Reason.InvalidAddress);
+      }
+    }
+  }
+  return undefined;
+}
+
+const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function hostnameError(hostname: string, what: string): RouteError | undefined {
+  if (typeof hostname !== 'string' || hostname.length > 253 || !dns1123Subdomain.test(hostname)) {
+    return new RouteError(`hostname ${hostname} is not a valid ${what}`, Reason.InvalidAddress);
+  }
+  if (hostname.split('.').length < 2) {
+    return new RouteError(`hostname ${hostname} needs at least two dot-separated labels`, Reason.InvalidAddress);
+  }
+  if (isIPAddress(hostname)) return new RouteError(`hostname ${hostname} is an IP address`, Reason.InvalidAddress);
+  return undefined;
+}
+
+export function isIPv4(s: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  return !!m && m.slice(1).every((p) => Number(p) <= 255 && (p === '0' || !p.startsWith('0')));
+}
+
+export function isIPAddress(s: unknown): boolean {
+  if (typeof s !== 'string') return false;
+  if (isIPv4(s)) return true;
+  if (!s.includes(':')) return false;
+  try {
+    new URL(`http://[${s}]/`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function isLoopback(s: string): boolean {
+  if (isIPv4(s)) return s.startsWith('127.');
+  return s === '::1' || /^0*:0*:0*:0*:0*:0*:0*:0*1$/.test(s);
+}

@@ -1,0 +1,64 @@
+// EnvoyProxy: the settings a GatewayClass or Gateway gives its proxies, as the translator reads
+// them, and the checks that make an EnvoyProxy unusable (the Gateways using it are not accepted).
+import type { AnyObject } from '../resources/resources.js';
+
+export function envoyIPFamily(ep: AnyObject | undefined): string | undefined {
+  return ep?.spec?.ipFamily ?? undefined;
+}
+
+export function preserveRouteOrder(ep: AnyObject | undefined): boolean {
+  return !!ep?.spec?.preserveRouteOrder;
+}
+
+/** The request ID action of listeners: spec.telemetry.requestID.tracing. */
+export function requestIDAction(ep: AnyObject | undefined): string | undefined {
+  return ep?.spec?.telemetry?.requestID?.tracing ?? undefined;
+}
+
+/** Listener ports are used as container ports (no shift of privileged ports). */
+export function usesListenerPortAsContainerPort(ep: AnyObject): boolean {
+  return !!ep.spec?.provider?.kubernetes?.useListenerPortAsContainerPort;
+}
+
+/** Backends are reached through the Service's cluster IP rather than its endpoints. */
+export function serviceRouting(ep: AnyObject | undefined, policyRoutingType?: string): boolean {
+  if (policyRoutingType === 'Service') return true;
+  if (policyRoutingType === 'Endpoint') return false;
+  return ep?.spec?.routingType === 'Service';
+}
+
+const ipv4Cidr = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+
+/** Why an EnvoyProxy cannot be used, or undefined when it can. */
+export function validateEnvoyProxy(ep: AnyObject): string | undefined {
+  const spec = ep.spec ?? {};
+  const errs: string[] = [];
+  const provider = spec.provider;
+  if (provider) {
+    if (provider.type && provider.type !== 'Kubernetes' && provider.type !== 'Custom') errs.push(`unsupported provider type ${provider.type}`);
+    const svc = provider.kubernetes?.envoyService;
+    if (svc) {
+      const type = svc.type ?? 'LoadBalancer';
+      if (svc.loadBalancerIP !== undefined && type !== 'LoadBalancer') errs.push('loadBalancerIP can only be set for a LoadBalancer Service');
+      if (svc.loadBalancerIP !== undefined && !isIPv4(svc.loadBalancerIP)) errs.push(`loadBalancerIP ${svc.loadBalancerIP} is not a valid IPv4 address`);
+      if (svc.loadBalancerSourceRanges !== undefined && type !== 'LoadBalancer') errs.push('loadBalancerSourceRanges can only be set for a LoadBalancer Service');
+      for (const r of svc.loadBalancerSourceRanges ?? []) if (!ipv4Cidr.test(r) && !r.includes(':')) errs.push(`loadBalancerSourceRanges ${r} is not a valid CIDR`);
+    }
+  }
+  const accessLog = spec.telemetry?.accessLog;
+  for (const s of accessLog?.settings ?? []) {
+    if (s.format?.type === 'Text' && !s.format?.text) errs.push('a Text access log format needs text');
+    if (s.format?.type === 'JSON' && !s.format?.json) errs.push('a JSON access log format needs json');
+    for (const sink of s.sinks ?? []) {
+      if (sink.type === 'File' && !sink.file) errs.push('a File access log sink needs file');
+      if (sink.type === 'OpenTelemetry' && !sink.openTelemetry) errs.push('an OpenTelemetry access log sink needs openTelemetry');
+      if (sink.type === 'ALS' && !sink.als) errs.push('an ALS access log sink needs als');
+      if (sink.type === 'ALS' && sink.als?.type === 'TCP' && sink.als?.http) errs.push('the http field is only for HTTP ALS sinks');
+    }
+  }
+  return errs.length ? errs.join(', ') : undefined;
+}
+
+function isIPv4(s: unknown): boolean {
+  return typeof s === 'string' && /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(s) && s.split('.').every((p) => Number(p) <= 255);
+}

@@ -1,0 +1,401 @@
+// HTTPRoute and GRPCRoute filters: header modifiers, redirects, URL rewrites, mirrors, CORS and
+// Envoy Gateway's HTTPRouteFilter (extensionRef), turned into the IR pieces of a route.
+import type { RouteContext, RouteParentContext } from './contexts.js';
+import { processDestination, validateBackendRef } from './destinations.js';
+import { formatDuration } from './duration.js';
+import { Cond, Reason, RouteError, RouteErrors } from './status.js';
+import type { Translation } from './translation.js';
+
+/** What a rule's filters contribute to its IR routes. */
+export interface FilterContext {
+  directResponse?: Record<string, any>;
+  redirect?: Record<string, any>;
+  credentialInjection?: Record<string, any>;
+  urlRewrite?: Record<string, any>;
+  addRequestHeaders: Record<string, any>[];
+  removeRequestHeaders: string[];
+  addResponseHeaders: Record<string, any>[];
+  removeResponseHeaders: string[];
+  mirrors?: Record<string, any>[];
+  cors?: Record<string, any>;
+  /** Cookie matches of an HTTPRouteFilter, ANDed with the rule's matches. */
+  matches?: any[];
+}
+
+function newContext(): FilterContext {
+  return { addRequestHeaders: [], removeRequestHeaders: [], addResponseHeaders: [], removeResponseHeaders: [] };
+}
+
+const acceptedError = (message: string, reason: string = Reason.UnsupportedValue) => new RouteError(message, reason, Cond.Accepted);
+
+const coreHTTPFilters = new Set(['RequestMirror', 'URLRewrite', 'RequestRedirect', 'RequestHeaderModifier', 'ResponseHeaderModifier', 'CORS']);
+const coreGRPCFilters = new Set(['RequestMirror', 'RequestHeaderModifier', 'ResponseHeaderModifier']);
+
+/** Why a filter is not valid at all (unknown type, unknown extension kind), or undefined. */
+function filterError(f: any, core: Set<string>): string | undefined {
+  if (core.has(f.type)) return undefined;
+  if (f.type === 'ExtensionRef') {
+    if (!f.extensionRef) return 'extensionRef must be set for an ExtensionRef filter';
+    if (f.extensionRef.group === 'gateway.envoyproxy.io' && f.extensionRef.kind === 'HTTPRouteFilter') return undefined;
+    return `unknown kind ${f.extensionRef.group}/${f.extensionRef.kind}`;
+  }
+  return `unsupported filter type ${f.type}`;
+}
+
+export interface FilterScope {
+  t: Translation;
+  pc: RouteParentContext;
+  rc: RouteContext;
+  ruleIdx: number;
+}
+
+/** Translates the filters of one rule (or one backendRef) of an HTTPRoute or GRPCRoute. */
+export function processFilters(scope: FilterScope, filters: readonly any[], grpc: boolean): { ctx: FilterContext; errors: RouteError[] } {
+  const ctx = newContext();
+  const errs = new RouteErrors();
+  const core = grpc ? coreGRPCFilters : coreHTTPFilters;
+  for (let i = 0; i < filters.length; i++) {
+    // Once a filter answers directly (or failed), the others have nothing left to do.
+    if (ctx.directResponse) break;
+    const f = filters[i];
+    const invalid = filterError(f, core);
+    if (invalid) {
+      ctx.directResponse = { statusCode: 500 };
+      errs.add(acceptedError(`invalid filter ${f.type}: ${invalid}`));
+      continue;
+    }
+    switch (f.type) {
+      case 'URLRewrite':
+        errs.add(urlRewrite(f.urlRewrite, ctx));
+        break;
+      case 'RequestRedirect':
+        errs.add(redirect(f.requestRedirect, ctx));
+        break;
+      case 'RequestHeaderModifier':
+        errs.add(headerModifier(f.requestHeaderModifier, ctx.addRequestHeaders, ctx.removeRequestHeaders, 'RequestHeaderModifier'));
+        break;
+      case 'ResponseHeaderModifier':
+        errs.add(headerModifier(f.responseHeaderModifier, ctx.addResponseHeaders, ctx.removeResponseHeaders, 'ResponseHeaderModifier'));
+        break;
+      case 'RequestMirror':
+        errs.add(mirror(scope, i, f.requestMirror, ctx));
+        break;
+      case 'CORS':
+        cors(f.cors, ctx);
+        break;
+      case 'ExtensionRef':
+        errs.add(httpRouteFilter(scope, f.extensionRef, ctx));
+        break;
+    }
+  }
+  if (ctx.mirrors?.length && (ctx.directResponse || ctx.redirect)) {
+    const what = ctx.directResponse ? 'a direct response' : 'a RequestRedirect filter';
+    ctx.directResponse = undefined;
+    ctx.redirect = undefined;
+    ctx.mirrors = undefined;
+    errs.add(acceptedError(`RequestMirror cannot be combined with ${what} in one rule`, Reason.IncompatibleFilters));
+  }
+  return { ctx, errors: errs.merged() };
+}
+
+// ---- URL rewrite and redirect ------------------------------------------------------------------
+
+const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export function hostnameError(h: string): string | undefined {
+  if (h.length > 253 || !dns1123Subdomain.test(h)) return `hostname "${h}" is not a valid DNS subdomain`;
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(h)) return `hostname "${h}" cannot be an IP address`;
+  for (const label of h.split('.')) if (label.length > 63) return `label "${label}" of hostname "${h}" is longer than 63 characters`;
+  return undefined;
+}
+
+function hasCoreRewrite(u: Record<string, any>): boolean {
+  return !!(u.path?.fullReplace !== undefined || u.path?.prefixMatchReplace !== undefined || u.host?.name !== undefined);
+}
+function hasExtensionRewrite(u: Record<string, any>): boolean {
+  return !!(u.path?.regexMatchReplace || u.host?.header !== undefined || u.host?.backend);
+}
+
+function urlRewrite(rw: any, ctx: FilterContext): RouteError | undefined {
+  if (!rw) return undefined;
+  const cur = ctx.urlRewrite;
+  if (cur) {
+    const wantsCore = rw.hostname !== undefined || rw.path !== undefined;
+    const conflictsExtension = (rw.hostname !== undefined && (cur.host?.header !== undefined || cur.host?.backend)) || (rw.path !== undefined && cur.path?.regexMatchReplace);
+    if ((hasCoreRewrite(cur) && wantsCore) || conflictsExtension) return acceptedError('a rule can have only one URLRewrite');
+  }
+  if (rw.hostname !== undefined) {
+    const err = hostnameError(rw.hostname);
+    if (err) return acceptedError(err);
+    if (!ctx.urlRewrite) ctx.urlRewrite = { host: { name: rw.hostname } };
+    else ctx.urlRewrite.host ??= { name: rw.hostname };
+  }
+  if (rw.path) {
+    let path: Record<string, any>;
+    switch (rw.path.type) {
+      case 'ReplaceFullPath':
+        if (rw.path.replacePrefixMatch != null) return acceptedError('replacePrefixMatch cannot be set when the path type is ReplaceFullPath');
+        if (rw.path.replaceFullPath == null) return acceptedError('replaceFullPath is required when the path type is ReplaceFullPath');
+        path = { fullReplace: rw.path.replaceFullPath };
+        break;
+      case 'ReplacePrefixMatch':
+        if (rw.path.replaceFullPath != null) return acceptedError('replaceFullPath cannot be set when the path type is ReplacePrefixMatch');
+        if (rw.path.replacePrefixMatch == null) return acceptedError('replacePrefixMatch is required when the path type is ReplacePrefixMatch');
+        path = { prefixMatchReplace: rw.path.replacePrefixMatch };
+        break;
+      default:
+        return acceptedError(`rewrite path type ${rw.path.type} is not supported; use ReplaceFullPath or ReplacePrefixMatch`);
+    }
+    if (!ctx.urlRewrite) ctx.urlRewrite = { path };
+    else ctx.urlRewrite.path ??= path;
+  }
+  return undefined;
+}
+
+function redirect(rd: any, ctx: FilterContext): RouteError | undefined {
+  if (ctx.redirect) return acceptedError('a rule can have only one RequestRedirect');
+  if (!rd) return undefined;
+  const r: Record<string, any> = {};
+  if (rd.scheme != null) {
+    if (rd.scheme !== 'http' && rd.scheme !== 'https') return acceptedError(`redirect scheme ${rd.scheme} is not supported; use http or https`);
+    r.scheme = rd.scheme;
+  }
+  if (rd.hostname != null) {
+    const err = hostnameError(rd.hostname);
+    if (err) return acceptedError(err);
+    r.hostname = rd.hostname;
+  }
+  if (rd.path) {
+    switch (rd.path.type) {
+      case 'ReplaceFullPath':
+        if (rd.path.replaceFullPath != null) r.path = { fullReplace: rd.path.replaceFullPath };
+        break;
+      case 'ReplacePrefixMatch':
+        if (rd.path.replacePrefixMatch != null) r.path = { prefixMatchReplace: rd.path.replacePrefixMatch };
+        break;
+      default:
+        return acceptedError(`redirect path type ${rd.path.type} is not supported; use ReplaceFullPath or ReplacePrefixMatch`);
+    }
+  }
+  if (rd.statusCode != null) {
+    if (rd.statusCode !== 301 && rd.statusCode !== 302) return acceptedError(`redirect status code ${rd.statusCode} is not supported; use 301 or 302`);
+    r.statusCode = rd.statusCode;
+  }
+  if (rd.port != null) r.port = rd.port;
+  ctx.redirect = r;
+  return undefined;
+}
+
+// ---- headers -----------------------------------------------------------------------------------
+
+const headerValue = /^[!-~]+([\t ]?[!-~]+)*$/;
+
+/** Pseudo headers, names with '/' or ':' and Host cannot be modified by these filters. */
+function modifiable(name: string): boolean {
+  return !name.includes('/') && !name.includes(':') && name.toLowerCase() !== 'host';
+}
+
+function headerModifier(hm: any, add: Record<string, any>[], remove: string[], what: string): RouteError | undefined {
+  if (!hm) return undefined;
+  let empty = true;
+  const problems: string[] = [];
+  const addOrSet = (list: any[] | undefined, append: boolean) => {
+    if (!list) return;
+    if (list.length) empty = false;
+    for (const h of list) {
+      const name: string = h.name ?? '';
+      if (!name) {
+        problems.push(`${what} cannot ${append ? 'add' : 'set'} a header with an empty name`);
+        continue;
+      }
+      if (!modifiable(name)) {
+        problems.push(`${what} cannot ${append ? 'add' : 'set'} header "${name}"`);
+        continue;
+      }
+      if (!headerValue.test(h.value ?? '')) {
+        problems.push(`${what} cannot ${append ? 'add' : 'set'} header "${name}" to an invalid value`);
+        continue;
+      }
+      if (add.some((a) => a.name.toLowerCase() === name.toLowerCase())) continue;
+      add.push({ name, value: [h.value], append });
+    }
+  };
+  addOrSet(hm.add, true);
+  addOrSet(hm.set, false);
+  if (hm.remove) {
+    if (hm.remove.length) empty = false;
+    for (const name of hm.remove as string[]) {
+      if (!name) {
+        problems.push(`${what} cannot remove a header with an empty name`);
+        continue;
+      }
+      if (!modifiable(name)) {
+        problems.push(`${what} cannot remove header "${name}"`);
+        continue;
+      }
+      if (remove.some((r) => r.toLowerCase() === name.toLowerCase())) continue;
+      remove.push(name);
+    }
+  }
+  if (add.length === 0 && remove.length === 0 && !empty) return acceptedError(`${what} has nothing valid to add, set or remove`);
+  if (problems.length) return acceptedError(problems.join('; '));
+  return undefined;
+}
+
+// ---- mirrors and CORS --------------------------------------------------------------------------
+
+function mirror(scope: FilterScope, filterIdx: number, m: any, ctx: FilterContext): RouteError | undefined {
+  if (!m) return undefined;
+  const { t, pc, rc, ruleIdx } = scope;
+  const ref = { ...m.backendRef, weight: 1 };
+  const ns = ref.namespace || rc.namespace;
+  const err = validateBackendRef(t, ref, undefined, rc, ns);
+  if (err) return new RouteError(`the RequestMirror backend is not valid: ${err.message}`, err.reason, Cond.ResolvedRefs);
+  const destName = `${rc.irPrefix}rule/${ruleIdx}-mirror-${filterIdx}`;
+  const { ds, error } = processDestination(t, `${destName}/backend/-1`, ref, undefined, pc, rc, () => ({}));
+  if (error) {
+    if (error.reason === Reason.EndpointsNotFound) return new RouteError(`the RequestMirror backend has no endpoints: ${error.message}`, error.reason, Cond.BackendsAvailable);
+    return error;
+  }
+  const policy: Record<string, any> = { destination: { name: destName, settings: [ds] } };
+  if (m.fraction) policy.percentage = (100 * m.fraction.numerator) / (m.fraction.denominator ?? 100);
+  else if (m.percent != null) policy.percentage = m.percent;
+  (ctx.mirrors ??= []).push(policy);
+  return undefined;
+}
+
+/** `https://*.example.com` → `https://.*\.example\.com`. */
+export function wildcardToRegex(s: string): string {
+  return s.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
+}
+
+function cors(c: any, ctx: FilterContext): void {
+  if (!c) return;
+  const allowOrigins = (c.allowOrigins ?? []).map((o: string) => (o.includes('*') ? { safeRegex: wildcardToRegex(o) } : { exact: o }));
+  const out: Record<string, any> = {
+    allowOrigins,
+    allowMethods: [...(c.allowMethods ?? [])],
+    allowHeaders: [...(c.allowHeaders ?? [])],
+    exposeHeaders: [...(c.exposeHeaders ?? [])],
+    maxAge: formatDuration((c.maxAge ?? 0) * 1000),
+  };
+  if (c.allowCredentials) out.allowCredentials = true;
+  ctx.cors = out;
+}
+
+// ---- HTTPRouteFilter ---------------------------------------------------------------------------
+
+function unresolved(ctx: FilterContext, message: string): RouteError {
+  ctx.directResponse = { statusCode: 500 };
+  return new RouteError(message, Reason.UnsupportedValue, Cond.ResolvedRefs);
+}
+
+function invalid(ctx: FilterContext, message: string): RouteError {
+  ctx.directResponse = { statusCode: 500 };
+  return acceptedError(`invalid filter HTTPRouteFilter: ${message}`);
+}
+
+function httpRouteFilter(scope: FilterScope, ref: any, ctx: FilterContext): RouteError | undefined {
+  if (!ref) return undefined;
+  const { t, rc } = scope;
+  const ns = rc.namespace;
+  const hrf = t.lookups.httpFilter(ns, ref.name);
+  if (!hrf) return unresolved(ctx, `HTTPRouteFilter ${ns}/${ref.name} not found`);
+  const spec = hrf.spec ?? {};
+  if (spec.matches?.length) {
+    if (ctx.matches?.length) return acceptedError('a rule can use only one HTTPRouteFilter with matches');
+    ctx.matches = spec.matches;
+  }
+  if (spec.urlRewrite) {
+    const rw = spec.urlRewrite;
+    const cur = ctx.urlRewrite;
+    if (cur) {
+      const wants = rw.hostname !== undefined || rw.path !== undefined;
+      const conflictsCore = (rw.hostname !== undefined && cur.host?.name !== undefined) || (rw.path !== undefined && (cur.path?.fullReplace !== undefined || cur.path?.prefixMatchReplace !== undefined));
+      if ((hasExtensionRewrite(cur) && wants) || conflictsCore) return acceptedError('a rule can have only one URLRewrite');
+    }
+    if (rw.path?.type === 'ReplaceRegexMatch') {
+      const rm = rw.path.replaceRegexMatch;
+      if (!rm?.pattern) return acceptedError('replaceRegexMatch.pattern is required when the path type is ReplaceRegexMatch');
+      if (!validRegex(rm.pattern)) return acceptedError('replaceRegexMatch.pattern must be a valid RE2 regular expression');
+      const path = { regexMatchReplace: { pattern: rm.pattern, substitution: rm.substitution ?? '' } };
+      if (!ctx.urlRewrite) ctx.urlRewrite = { path };
+      else ctx.urlRewrite.path ??= path;
+    }
+    if (rw.hostname) {
+      let host: Record<string, any> | undefined;
+      if (rw.hostname.type === 'Header') {
+        if (!rw.hostname.header) return acceptedError('header is required when the hostname rewrite type is Header');
+        host = { header: rw.hostname.header };
+      } else if (rw.hostname.type === 'Backend') {
+        host = { backend: true };
+      }
+      if (host) {
+        if (!ctx.urlRewrite) ctx.urlRewrite = { host };
+        else ctx.urlRewrite.host ??= host;
+      }
+    }
+  }
+  if (spec.directResponse) {
+    const d = spec.directResponse;
+    const dr: Record<string, any> = {};
+    if (d.body) {
+      const body = customResponseBody(t, d.body, ns);
+      if ('error' in body) return invalid(ctx, body.error);
+      dr.body = body.body;
+    }
+    dr.statusCode = d.statusCode ?? 200;
+    if (d.contentType) ctx.addResponseHeaders.push({ name: 'Content-Type', value: [d.contentType], append: false });
+    ctx.directResponse = dr;
+    const rhm = d.header;
+    if (rhm) {
+      for (const h of rhm.add ?? []) ctx.addResponseHeaders.push({ name: h.name, value: [h.value], append: true });
+      for (const h of rhm.set ?? []) ctx.addResponseHeaders.push({ name: h.name, value: [h.value], append: false });
+    }
+  }
+  if (spec.credentialInjection) {
+    const ci = spec.credentialInjection;
+    const vr = ci.credential?.valueRef ?? {};
+    if (vr.group || (vr.kind && vr.kind !== 'Secret')) return invalid(ctx, 'the credential must reference a Secret');
+    if (vr.namespace && vr.namespace !== ns) return invalid(ctx, `the credential Secret must be in namespace ${ns}`);
+    const secret = t.lookups.secret(ns, vr.name);
+    if (!secret) return invalid(ctx, `Secret ${ns}/${vr.name} does not exist`);
+    const cred = secret.data?.credential;
+    if (!cred) return invalid(ctx, `Secret ${ns}/${vr.name} has no credential key`);
+    const inj: Record<string, any> = { name: `httproutefilter/${ns}/${hrf.metadata.name}`, credential: cred };
+    if (ci.header) inj.header = ci.header;
+    if (ci.overwrite !== undefined) inj.overwrite = ci.overwrite;
+    ctx.credentialInjection = inj;
+  }
+  return undefined;
+}
+
+const maxDirectResponseBody = 4096;
+
+function customResponseBody(t: Translation, body: any, ns: string): { body: string } | { error: string } {
+  if (body.type === 'ValueRef' && body.valueRef) {
+    const cm = t.lookups.configMap(ns, body.valueRef.name);
+    if (!cm) return { error: `ConfigMap ${ns}/${body.valueRef.name} not found` };
+    const v = cm.data?.['response.body'];
+    if (v === undefined) return { error: `ConfigMap ${ns}/${body.valueRef.name} has no response.body key` };
+    if (Buffer.byteLength(v) > maxDirectResponseBody) return { error: `the response body in ConfigMap ${ns}/${body.valueRef.name} is larger than ${maxDirectResponseBody} bytes` };
+    return { body: v };
+  }
+  const inline = body.inline ?? '';
+  if (Buffer.byteLength(inline) > maxDirectResponseBody) return { error: `the inline response body is larger than ${maxDirectResponseBody} bytes` };
+  return { body: inline };
+}
+
+export function validRegex(pattern: string): boolean {
+  try {
+    new RegExp(pattern, 'u');
+    return true;
+  } catch {
+    try {
+      new RegExp(pattern);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,400 @@
+// HTTPRoute and GRPCRoute: rules to IR HTTP routes (one per match and hostname), their
+// destinations, and the route's status per parentRef.
+import type { AnyObject } from '../resources/resources.js';
+import type { ListenerContext, RouteContext, RouteKind, RouteParentContext } from './contexts.js';
+import { processDestination, setServiceHostnames, type DestinationSetting } from './destinations.js';
+import { formatDuration, parseDuration } from './duration.js';
+import { processFilters, validRegex, type FilterContext } from './filters.js';
+import { attachRoute, computeHosts, newRouteContext } from './parentrefs.js';
+import { resourceMetadata } from './destinations.js';
+import { Cond, Reason, RouteError, RouteErrors, toAcceptedReason } from './status.js';
+import type { Translation } from './translation.js';
+
+export function processHTTPRoutes(t: Translation, kind: 'HTTPRoute' | 'GRPCRoute', routes: readonly AnyObject[]): RouteContext[] {
+  const out: RouteContext[] = [];
+  for (const input of routes) {
+    const rc = newRouteContext(kind, input);
+    if (!attachRoute(t, rc)) continue;
+    out.push(rc);
+    for (const pc of rc.parents) translateForParent(t, rc, pc);
+  }
+  return out;
+}
+
+function translateForParent(t: Translation, rc: RouteContext, pc: RouteParentContext): void {
+  const { routes, errors, unaccepted } = translateRules(t, rc, pc);
+  const rules: any[] = rc.spec.rules ?? [];
+  for (const e of errors) {
+    if (e.type === Cond.Accepted) {
+      if (unaccepted.length === rules.length) {
+        pc.setCondition(Cond.Accepted, 'False', e.reason, e.message);
+      } else {
+        pc.setCondition(Cond.PartiallyInvalid, 'True', e.reason, `Dropped rule(s) [${unaccepted.join(' ')}]: ${e.message}`);
+        pc.setCondition(Cond.Accepted, 'True', Reason.Accepted, 'The route is accepted');
+      }
+    } else {
+      pc.setCondition(e.type, 'False', e.reason, e.message);
+    }
+  }
+  if (!pc.hasCondition(Cond.ResolvedRefs, 'False')) {
+    pc.setCondition(Cond.ResolvedRefs, 'True', Reason.ResolvedRefs, 'All references of the route are resolved');
+  }
+  const attach = rc.kind === 'GRPCRoute' ? !pc.hasCondition(Cond.Accepted, 'False') : true;
+  if (attach && !addToListeners(t, rc, pc, routes)) {
+    pc.setCondition(Cond.Accepted, 'False', Reason.NoMatchingListenerHostname, `No hostname of the ${rc.kind} intersects the hostnames of this parent's listeners`);
+  }
+  if (pc.hasCondition(Cond.Accepted, 'False')) return;
+  if (pc.status.conditions.length === 0) pc.setCondition(Cond.Accepted, 'True', Reason.Accepted, 'The route is accepted');
+}
+
+/** IR routes of every rule; errors grouped by condition type; indexes of rules not accepted. */
+function translateRules(t: Translation, rc: RouteContext, pc: RouteParentContext): { routes: Record<string, any>[]; errors: RouteError[]; unaccepted: number[] } {
+  const errs = new RouteErrors();
+  const unaccepted = new Set<number>();
+  const routes: Record<string, any>[] = [];
+  const rules: any[] = rc.spec.rules ?? [];
+  const grpc = rc.kind === 'GRPCRoute';
+  const statPattern = pc.gateway?.envoyProxy?.spec?.telemetry?.metrics?.clusterStatName;
+
+  rules.forEach((rule, ruleIdx) => {
+    const scope = { t, pc, rc, ruleIdx };
+    const { ctx, errors } = processFilters(scope, rule.filters ?? [], grpc);
+    let filterFailed = false;
+    for (const e of errors) {
+      errs.add(e);
+      filterFailed = true;
+      if (e.type === Cond.Accepted) unaccepted.add(ruleIdx);
+    }
+    const metadata = resourceMetadata(rc.route, rule.name, rc.kind);
+    let ruleRoutes: Record<string, any>[];
+    try {
+      ruleRoutes = grpc ? grpcRuleRoutes(rc, ruleIdx, rule, ctx, metadata) : httpRuleRoutes(rc, ruleIdx, rule, ctx, metadata);
+    } catch (e) {
+      if (!(e instanceof RouteError)) throw e;
+      errs.add(new RouteError(`rule ${ruleIdx}: ${e.message}`, toAcceptedReason(e.reason), Cond.Accepted));
+      unaccepted.add(ruleIdx);
+      return;
+    }
+
+    const destName = `${rc.irPrefix}rule/${ruleIdx}`;
+    const settings: DestinationSetting[] = [];
+    let destError: RouteError | undefined;
+    let noEndpoints = false;
+    let dynamicResolver = false;
+    const backendNames: string[] = [];
+    (rule.backendRefs ?? []).forEach((br: any, i: number) => {
+      const { ds, error } = processDestination(t, `${destName}/backend/${i}`, br, br.filters, pc, rc, (filters) => destinationFilters(scope, filters, grpc));
+      if (error) {
+        if (error.reason === Reason.EndpointsNotFound) {
+          errs.add(new RouteError(`no endpoints: ${error.message}`, error.reason, Cond.BackendsAvailable));
+          noEndpoints = true;
+        } else {
+          errs.add(new RouteError(`rule ${ruleIdx} backendRef ${i}: ${error.message}`, error.reason));
+          if (!grpc) ds.invalid = true;
+          destError = error;
+        }
+      }
+      backendNames[i] = `${br.namespace || rc.namespace}/${br.name}`;
+      if (ds.weight === 0) return;
+      settings.push(ds);
+      if (ds.isDynamicResolver) dynamicResolver = true;
+    });
+    if (!grpc && ctx.urlRewrite?.host?.backend) for (const ds of settings) setServiceHostnames(t, ds);
+
+    const valid = validWeight(settings);
+    const skip = (r: Record<string, any>) => r.directResponse || r.redirect;
+    if (filterFailed) {
+      for (const r of ruleRoutes) if (grpc ? !skip(r) : true) r.directResponse = { statusCode: 500 };
+    } else if (destError && valid === 0) {
+      for (const r of ruleRoutes) if (!skip(r)) r.directResponse = { statusCode: 500 };
+    } else if (noEndpoints && valid === 0) {
+      for (const r of ruleRoutes) if (!skip(r)) r.directResponse = { statusCode: 503 };
+    } else if (valid === 0) {
+      for (const r of ruleRoutes) if (!skip(r)) r.directResponse = { statusCode: 500 };
+    } else if (!grpc && dynamicResolver && (rule.backendRefs ?? []).length > 1) {
+      for (const r of ruleRoutes) if (!skip(r)) r.directResponse = { statusCode: 500 };
+      errs.add(new RouteError(`rule ${ruleIdx}: a dynamic resolver backend cannot be combined with other backends`, Reason.InvalidBackendRef));
+    } else {
+      for (const r of ruleRoutes) {
+        if (skip(r)) continue;
+        r.destination = { name: destName, settings, metadata };
+      }
+    }
+    for (const r of ruleRoutes) {
+      if (grpc) r.isHTTP2 = true;
+      if (r.destination && statPattern) r.destination.statName = statName(statPattern, rc, rule.name, ruleIdx, backendNames);
+    }
+    routes.push(...ruleRoutes);
+  });
+  return { routes, errors: errs.merged(), unaccepted: [...unaccepted].sort((a, b) => a - b) };
+}
+
+/** Total weight of the destination settings that have endpoints (or resolve dynamically). */
+function validWeight(settings: readonly DestinationSetting[]): number {
+  let w = 0;
+  for (const ds of settings) {
+    if (ds.invalid) continue;
+    if (ds.isDynamicResolver || (ds.endpoints && ds.endpoints.length > 0) || ds.isCustomBackend) w += ds.weight ?? 1;
+  }
+  return w;
+}
+
+function statName(pattern: string, rc: RouteContext, ruleName: string | undefined, idx: number, refs: string[]): string {
+  return pattern
+    .replaceAll('%ROUTE_NAME%', rc.name)
+    .replaceAll('%ROUTE_NAMESPACE%', rc.namespace)
+    .replaceAll('%ROUTE_KIND%', rc.kind.toLowerCase())
+    .replaceAll('%ROUTE_RULE_NAME%', ruleName ?? '-')
+    .replaceAll('%ROUTE_RULE_NUMBER%', String(idx))
+    .replaceAll('%BACKEND_REFS%', refs.filter((r) => r !== undefined).join('|'));
+}
+
+/** Filters of a backendRef: only the header, credential and host-rewrite parts apply. */
+function destinationFilters(scope: { t: Translation; pc: RouteParentContext; rc: RouteContext; ruleIdx: number }, filters: any[], grpc: boolean): { destFilters?: Record<string, any>; error?: RouteError } {
+  const { ctx, errors } = processFilters({ ...scope, ruleIdx: 0 }, filters, grpc);
+  if (errors.length) return { error: new RouteError(errors.map((e) => e.message).join('; '), errors[0]!.reason) };
+  const f: Record<string, any> = {};
+  if (ctx.addRequestHeaders.length) f.addRequestHeaders = ctx.addRequestHeaders;
+  if (ctx.removeRequestHeaders.length) f.removeRequestHeaders = ctx.removeRequestHeaders;
+  if (ctx.addResponseHeaders.length) f.addResponseHeaders = ctx.addResponseHeaders;
+  if (ctx.removeResponseHeaders.length) f.removeResponseHeaders = ctx.removeResponseHeaders;
+  if (ctx.credentialInjection) f.credentialInjection = ctx.credentialInjection;
+  if (ctx.urlRewrite) f.urlRewrite = ctx.urlRewrite;
+  return { destFilters: f };
+}
+
+function applyFilterContext(ctx: FilterContext, r: Record<string, any>): void {
+  if (ctx.redirect) r.redirect = { ...ctx.redirect, ...(ctx.redirect.path ? { path: { ...ctx.redirect.path } } : {}) };
+  if (ctx.directResponse) r.directResponse = ctx.directResponse;
+  if (ctx.urlRewrite) r.urlRewrite = ctx.urlRewrite;
+  if (ctx.credentialInjection) r.credentialInjection = ctx.credentialInjection;
+  if (ctx.addRequestHeaders.length) r.addRequestHeaders = ctx.addRequestHeaders;
+  if (ctx.removeRequestHeaders.length) r.removeRequestHeaders = ctx.removeRequestHeaders;
+  if (ctx.addResponseHeaders.length) r.addResponseHeaders = ctx.addResponseHeaders;
+  if (ctx.removeResponseHeaders.length) r.removeResponseHeaders = ctx.removeResponseHeaders;
+  if (ctx.mirrors) r.mirrors = ctx.mirrors;
+  if (ctx.cors) r.cors = ctx.cors;
+}
+
+// ---- HTTPRoute rules ---------------------------------------------------------------------------
+
+function routeName(rc: RouteContext, ruleIdx: number, matchIdx: number): string {
+  return `${rc.irPrefix}rule/${ruleIdx}/match/${matchIdx}`;
+}
+
+function checkRegex(v: string): void {
+  if (!validRegex(v)) throw new RouteError(`"${v}" is not a valid regular expression`, Reason.UnsupportedValue);
+}
+
+function trafficFeatures(r: Record<string, any>, rule: any): void {
+  const to = rule.timeouts;
+  if (to) {
+    if (to.request != null) r.timeout = formatDuration(parseDuration(to.request) ?? 15000);
+    // Without retries, the backend request timeout bounds the whole request; with them, each try.
+    if (to.backendRequest != null && !rule.retry) r.timeout = formatDuration(parseDuration(to.backendRequest) ?? 15000);
+  }
+  const retry = rule.retry;
+  if (retry) {
+    const res: Record<string, any> = {};
+    if (retry.attempts != null) res.numRetries = retry.attempts;
+    if (retry.backoff != null) {
+      const b = parseDuration(retry.backoff);
+      if (b !== undefined) {
+        res.perRetry = { backOff: { baseInterval: formatDuration(b) } };
+        const br = parseDuration(rule.timeouts?.backendRequest);
+        if (br !== undefined) res.perRetry.timeout = formatDuration(br);
+      }
+    }
+    if (retry.codes?.length) res.retryOn = { httpStatusCodes: [...retry.codes] };
+    r.retry = res;
+  }
+}
+
+function sessionPersistence(rc: RouteContext, ruleIdx: number, rule: any): Record<string, any> | undefined {
+  const sp = rule.sessionPersistence;
+  if (!sp) return undefined;
+  if (sp.idleTimeout != null) throw new RouteError('session persistence idle timeout is not supported', Reason.UnsupportedValue);
+  const name = sp.sessionName ?? `${rc.irPrefix}rule/${ruleIdx}`.replaceAll('/', '-');
+  const type = sp.type ?? 'Cookie';
+  if (type === 'Cookie') {
+    const cookie: Record<string, any> = { name };
+    if (sp.absoluteTimeout != null && sp.cookieConfig?.lifetimeType === 'Permanent') {
+      const ttl = parseDuration(sp.absoluteTimeout);
+      if (ttl === undefined) throw new RouteError(`invalid absoluteTimeout ${sp.absoluteTimeout}`, Reason.UnsupportedValue);
+      cookie.ttl = formatDuration(ttl);
+    }
+    return { cookie };
+  }
+  if (type === 'Header') return { header: { name } };
+  throw new RouteError(`session persistence type ${type} is not supported`, Reason.UnsupportedValue);
+}
+
+function httpRuleRoutes(rc: RouteContext, ruleIdx: number, rule: any, ctx: FilterContext, metadata: Record<string, any>): Record<string, any>[] {
+  const persistence = sessionPersistence(rc, ruleIdx, rule);
+  const ruleMatches: any[] = rule.matches ?? [];
+  const filterMatches: any[] = ctx.matches ?? [];
+  // Matches of an HTTPRouteFilter are ANDed with the rule's: every combination is one route.
+  const matches: { match: any; cookies?: any[] }[] = [];
+  if (filterMatches.length === 0) for (const m of ruleMatches) matches.push({ match: m });
+  else for (const m of ruleMatches.length ? ruleMatches : [{}]) for (const fm of filterMatches) matches.push({ match: m, cookies: fm.cookies });
+
+  const out: Record<string, any>[] = [];
+  if (matches.length === 0) {
+    const r: Record<string, any> = { name: routeName(rc, ruleIdx, -1), metadata };
+    trafficFeatures(r, rule);
+    applyFilterContext(ctx, r);
+    out.push(r);
+  }
+  matches.forEach(({ match, cookies }, matchIdx) => {
+    const r: Record<string, any> = { name: routeName(rc, ruleIdx, matchIdx), metadata };
+    if (persistence) r.sessionPersistence = persistence;
+    trafficFeatures(r, rule);
+    if (match.path) {
+      const v = match.path.value;
+      switch (match.path.type ?? 'PathPrefix') {
+        case 'PathPrefix':
+          r.pathMatch = { prefix: v };
+          break;
+        case 'Exact':
+          r.pathMatch = { exact: v };
+          break;
+        case 'RegularExpression':
+          checkRegex(v);
+          r.pathMatch = { safeRegex: v };
+          break;
+      }
+    }
+    for (const h of match.headers ?? []) {
+      if ((h.type ?? 'Exact') === 'RegularExpression') {
+        checkRegex(h.value);
+        (r.headerMatches ??= []).push({ name: h.name, safeRegex: h.value });
+      } else (r.headerMatches ??= []).push({ name: h.name, exact: h.value });
+    }
+    for (const q of match.queryParams ?? []) {
+      if ((q.type ?? 'Exact') === 'RegularExpression') {
+        checkRegex(q.value);
+        (r.queryParamMatches ??= []).push({ name: q.name, safeRegex: q.value });
+      } else (r.queryParamMatches ??= []).push({ name: q.name, exact: q.value });
+    }
+    if (match.method) (r.headerMatches ??= []).push({ name: ':method', exact: match.method });
+    for (const c of cookies ?? []) {
+      const type = c.type ?? 'Exact';
+      if (type === 'Exact') (r.cookieMatches ??= []).push({ name: c.name, exact: c.value });
+      else if (type === 'RegularExpression') {
+        checkRegex(c.value);
+        (r.cookieMatches ??= []).push({ name: c.name, safeRegex: c.value });
+      } else throw new RouteError(`cookie match type ${type} is not supported`, Reason.UnsupportedValue);
+    }
+    applyFilterContext(ctx, r);
+    out.push(r);
+
+    // A CORS preflight (OPTIONS) would not match a rule that matches another method: it gets a
+    // route of its own. Browsers send no cookies with preflights, so cookie matches need none.
+    if (ctx.cors && match.method && match.method !== 'OPTIONS' && !r.cookieMatches?.length) {
+      const pre: Record<string, any> = { name: `${routeName(rc, ruleIdx, matchIdx)}/cors-preflight`, metadata, cors: ctx.cors };
+      if (r.pathMatch) pre.pathMatch = r.pathMatch;
+      if (r.queryParamMatches) pre.queryParamMatches = r.queryParamMatches;
+      pre.headerMatches = [
+        ...(r.headerMatches ?? []).filter((h: any) => h.name !== ':method'),
+        { name: ':method', exact: 'OPTIONS' },
+        { name: 'origin', safeRegex: '.*' },
+        { name: 'access-control-request-method', safeRegex: '.*' },
+      ];
+      out.push(pre);
+    }
+  });
+  return out;
+}
+
+// ---- GRPCRoute rules ---------------------------------------------------------------------------
+
+const grpcServiceName = '(?i)\\.?[a-z_][a-z_0-9]*(\\.[a-z_][a-z_0-9]*)*';
+const grpcMethodName = '[A-Za-z_][A-Za-z_0-9]*';
+
+function grpcRuleRoutes(rc: RouteContext, ruleIdx: number, rule: any, ctx: FilterContext, metadata: Record<string, any>): Record<string, any>[] {
+  const matches: any[] = rule.matches ?? [];
+  const out: Record<string, any>[] = [];
+  if (matches.length === 0) {
+    const r: Record<string, any> = { name: routeName(rc, ruleIdx, -1), metadata };
+    applyFilterContext(ctx, r);
+    out.push(r);
+  }
+  matches.forEach((match, matchIdx) => {
+    const r: Record<string, any> = { name: routeName(rc, ruleIdx, matchIdx), metadata };
+    for (const h of match.headers ?? []) {
+      if ((h.type ?? 'Exact') === 'RegularExpression') {
+        checkRegex(h.value);
+        (r.headerMatches ??= []).push({ name: h.name, safeRegex: h.value });
+      } else (r.headerMatches ??= []).push({ name: h.name, exact: h.value });
+    }
+    const m = match.method;
+    if (m) {
+      const svc: string | undefined = m.service;
+      const meth: string | undefined = m.method;
+      if ((m.type ?? 'Exact') === 'Exact') {
+        if (svc && meth) r.pathMatch = { exact: `/${svc}/${meth}` };
+        else if (meth) (r.headerMatches ??= []).push({ name: ':path', suffix: `/${meth}` });
+        else if (svc) r.pathMatch = { prefix: `/${svc}` };
+      } else {
+        if (svc) checkRegex(svc);
+        if (meth) checkRegex(meth);
+        if (svc && meth) r.pathMatch = { safeRegex: `/${svc}/${meth}` };
+        else if (meth) r.pathMatch = { safeRegex: `/${grpcServiceName}/${meth}` };
+        else if (svc) r.pathMatch = { safeRegex: `/${svc}/${grpcMethodName}` };
+      }
+    }
+    out.push(r);
+    applyFilterContext(ctx, r);
+  });
+  return out;
+}
+
+// ---- attaching to listeners --------------------------------------------------------------------
+
+/**
+ * Adds the route's IR routes to each listener it attaches to, once per hostname they share.
+ * Returns whether any listener shares a hostname with the route.
+ */
+function addToListeners(t: Translation, rc: RouteContext, pc: RouteParentContext, routes: Record<string, any>[]): boolean {
+  let intersects = pc.listeners.length === 0;
+  for (const l of pc.listeners) {
+    const hosts = computeHosts(rc.hostnames, l);
+    if (hosts.length === 0) continue;
+    intersects = true;
+    l.status.attachedRoutes++;
+    if (!l.ready) continue;
+    const perHost: Record<string, any>[] = [];
+    for (const host of hosts) {
+      for (const r of routes) {
+        if (r.redirect && r.redirect.port === undefined) r.redirect.port = redirectPort(r.redirect.scheme, l);
+        const copy = structuredClone(r);
+        copy.name = `${r.name}/${host.replaceAll('.', '_')}`;
+        copy.hostname = host;
+        perHost.push(copy);
+      }
+    }
+    const ir = l.httpIR;
+    if (!ir) continue;
+    if (rc.kind === 'GRPCRoute') {
+      ir.grpc ??= {};
+      // A GRPCRoute on a listener turns on gRPC-Web and gRPC stats there.
+      ir.grpc.enableGRPCWeb = true;
+      ir.grpc.enableGRPCStats = true;
+    }
+    ir.routes.push(...perHost);
+  }
+  return intersects;
+}
+
+function redirectPort(scheme: string | undefined, l: ListenerContext): number {
+  switch (scheme?.toLowerCase()) {
+    case 'http':
+      return 80;
+    case 'https':
+      return 443;
+    default:
+      return l.port;
+  }
+}
+
+export type { RouteKind };

@@ -1,0 +1,133 @@
+// TLSRoute, TCPRoute and UDPRoute: their backends become the destination of a TCP or UDP IR
+// route; TLS routes add the SNI hostnames they share with the listener.
+import type { AnyObject } from '../resources/resources.js';
+import type { RouteContext, RouteParentContext } from './contexts.js';
+import { processDestination, resourceMetadata, type DestinationSetting } from './destinations.js';
+import { attachRoute, computeHosts, newRouteContext } from './parentrefs.js';
+import { Cond, Reason, RouteError, combine } from './status.js';
+import type { Translation } from './translation.js';
+
+type L4Kind = 'TLSRoute' | 'TCPRoute' | 'UDPRoute';
+
+export function processL4Routes(t: Translation, kind: L4Kind, routes: readonly AnyObject[]): RouteContext[] {
+  const out: RouteContext[] = [];
+  for (const input of routes) {
+    const rc = newRouteContext(kind, input);
+    if (!attachRoute(t, rc)) continue;
+    out.push(rc);
+    for (const pc of rc.parents) {
+      if (kind === 'TLSRoute') tlsRoute(t, rc, pc);
+      else singleRuleRoute(t, rc, pc, kind);
+    }
+  }
+  return out;
+}
+
+/** Destination settings of some rules' backendRefs; errors are collected, zero weights dropped. */
+function destinations(t: Translation, rc: RouteContext, pc: RouteParentContext, rules: any[], destName: string): { settings: DestinationSetting[]; errors: RouteError[] } {
+  const settings: DestinationSetting[] = [];
+  const errors: RouteError[] = [];
+  for (const rule of rules) {
+    (rule.backendRefs ?? []).forEach((br: any, i: number) => {
+      const { ds, error } = processDestination(t, `${destName}/backend/${i}`, br, undefined, pc, rc, () => ({}));
+      if (error) {
+        errors.push(error);
+        return;
+      }
+      if ((ds.weight ?? 1) > 0) settings.push(ds);
+    });
+  }
+  return { settings, errors };
+}
+
+function setResolvedRefs(pc: RouteParentContext, errors: RouteError[]): void {
+  if (errors.length) {
+    const { reason, message } = combine(errors);
+    pc.setCondition(Cond.ResolvedRefs, 'False', reason, message);
+  } else {
+    pc.setCondition(Cond.ResolvedRefs, 'True', Reason.ResolvedRefs, 'All references of the route are resolved');
+  }
+}
+
+function tlsRoute(t: Translation, rc: RouteContext, pc: RouteParentContext): void {
+  const destName = `${rc.irPrefix}rule/-1`;
+  const { settings, errors } = destinations(t, rc, pc, rc.spec.rules ?? [], destName);
+  setResolvedRefs(pc, errors);
+
+  let intersects = pc.listeners.length === 0;
+  for (const l of pc.listeners) {
+    const hosts = computeHosts(rc.hostnames, l);
+    if (hosts.length === 0) continue;
+    intersects = true;
+    l.status.attachedRoutes++;
+    if (!l.ready) continue;
+    const ir = tcpListener(t, l);
+    if (!ir) continue;
+    // A listener with certificates terminates TLS; one without passes it through.
+    const tls: Record<string, any> = ir.tls ? { terminate: ir.tls, inspector: { snis: hosts } } : { inspector: { snis: hosts } };
+    ir.routes.push({
+      name: `${rc.kind.toLowerCase()}/${rc.namespace}/${rc.name}`,
+      tls,
+      destination: { name: destName, settings, metadata: resourceMetadata(rc.route, undefined, rc.kind) },
+      metadata: resourceMetadata(rc.route, undefined, rc.kind),
+    });
+  }
+  if (!intersects) {
+    pc.setCondition(Cond.Accepted, 'False', Reason.NoMatchingListenerHostname, 'No hostname of the TLSRoute intersects the hostnames of this parent\'s listeners');
+  }
+  if (pc.hasCondition(Cond.Accepted, 'False')) return;
+  if (pc.status.conditions.length === 0) pc.setCondition(Cond.Accepted, 'True', Reason.Accepted, 'The route is accepted');
+}
+
+function tcpListener(t: Translation, l: { gateway: any; irName: string }): Record<string, any> | undefined {
+  const xds = t.xdsIR[t.irKey(l.gateway)];
+  return xds?.tcp?.find((x: any) => x.name === l.irName);
+}
+
+function udpListener(t: Translation, l: { gateway: any; irName: string }): Record<string, any> | undefined {
+  const xds = t.xdsIR[t.irKey(l.gateway)];
+  return xds?.udp?.find((x: any) => x.name === l.irName);
+}
+
+/** TCPRoute and UDPRoute: exactly one rule, one route per listener. */
+function singleRuleRoute(t: Translation, rc: RouteContext, pc: RouteParentContext, kind: 'TCPRoute' | 'UDPRoute'): void {
+  const rules: any[] = rc.spec.rules ?? [];
+  if (rules.length !== 1) {
+    pc.setCondition(Cond.Accepted, 'False', Reason.InvalidRule, 'Only one rule is supported');
+    return;
+  }
+  const destName = `${rc.irPrefix}rule/-1`;
+  const { settings, errors } = destinations(t, rc, pc, rules, destName);
+  setResolvedRefs(pc, errors);
+  if (pc.hasCondition(Cond.Accepted, 'False')) return;
+
+  const name = `${kind.toLowerCase()}/${rc.namespace}/${rc.name}`;
+  const destination = { name: destName, settings, metadata: resourceMetadata(rc.route, rules[0].name, kind) };
+  let accepted = false;
+  for (const l of pc.listeners) {
+    // One route per TCP or UDP listener: the first one to attach keeps it.
+    if (l.status.attachedRoutes >= 1) continue;
+    if (kind === 'UDPRoute') {
+      l.status.attachedRoutes++;
+      if (!l.ready) continue;
+      accepted = true;
+      const ir = udpListener(t, l);
+      if (ir) ir.route = { name, destination };
+    } else {
+      if (!l.ready) continue;
+      l.status.attachedRoutes++;
+      accepted = true;
+      const ir = tcpListener(t, l);
+      if (!ir) continue;
+      const route: Record<string, any> = { name, destination, metadata: resourceMetadata(rc.route, undefined, kind) };
+      if (ir.tls) {
+        route.tls = { terminate: ir.tls };
+        if (l.hostname) route.tls.inspector = { snis: [l.hostname] };
+      }
+      ir.routes.push(route);
+    }
+  }
+  if (!accepted) {
+    pc.setCondition(Cond.Accepted, 'False', Reason.UnsupportedValue, `Only one route can attach to a ${kind === 'UDPRoute' ? 'UDP' : 'TCP'} listener`);
+  }
+}

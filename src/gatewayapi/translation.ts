@@ -1,0 +1,68 @@
+// The state of one run of the translator: settings, indexes over the input, the IR being built,
+// and the contexts of the Gateways being translated. Every stage module works on it.
+import type { AnyObject, Resources } from '../resources/resources.js';
+import type { GatewayContext } from './contexts.js';
+import { Lookups } from './lookups.js';
+import type { TranslatorSettings } from './settings.js';
+import type { RouteError } from './status.js';
+
+/** One proxy's xDS IR (Envoy Gateway's `ir.Xds`), built as plain data. */
+export type XdsIR = Record<string, any>;
+/** One proxy's infrastructure IR (Envoy Gateway's `ir.Infra`). */
+export type InfraIR = { proxy: Record<string, any> };
+
+export class Translation {
+  readonly lookups: Lookups;
+  readonly xdsIR: Record<string, XdsIR> = {};
+  readonly infraIR: Record<string, InfraIR> = {};
+  /** Gateways of our class that translate, in input order. */
+  accepted: GatewayContext[] = [];
+  /** Gateways of our class that were rejected as a whole (they still get an empty IR). */
+  failed: GatewayContext[] = [];
+  /** Gateways share one proxy (EnvoyProxy spec.mergeGateways). */
+  readonly mergeGateways: boolean;
+  /** The GatewayClass (with its status), when the input has it. */
+  readonly gatewayClass?: AnyObject;
+  /** The GatewayClass's EnvoyProxy with its status. */
+  gatewayClassProxy?: AnyObject;
+  /** EnvoyProxies referenced by Gateways, with their statuses. */
+  gatewayProxies: AnyObject[] = [];
+  /** ListenerSets with their statuses, in input order. */
+  listenerSets: AnyObject[] = [];
+  /** Why a Backend is not valid, by input object. */
+  readonly backendErrors = new Map<AnyObject, RouteError>();
+  /** The output copy of each Backend, by input object. */
+  readonly backendCopies = new Map<AnyObject, AnyObject>();
+
+  constructor(
+    readonly resources: Resources,
+    readonly settings: TranslatorSettings,
+  ) {
+    this.lookups = new Lookups(resources);
+    this.mergeGateways = mergeGatewaysEnabled(resources);
+    if (resources.gatewayClass) this.gatewayClass = { ...resources.gatewayClass, status: { ...(resources.gatewayClass.status ?? {}) } };
+  }
+
+  /** The IR key of a Gateway: `<namespace>/<name>`, or the GatewayClass name when merged. */
+  irKey(gateway: { namespace: string; name: string }): string {
+    return this.mergeGateways ? this.settings.gatewayClassName : `${gateway.namespace}/${gateway.name}`;
+  }
+
+  get dnsDomain(): string {
+    return this.settings.dnsDomain || 'cluster.local';
+  }
+}
+
+/** Gateways are merged when the GatewayClass's EnvoyProxy (or the default spec) says so. */
+export function mergeGatewaysEnabled(resources: Resources): boolean {
+  const gc = resources.envoyProxyForGatewayClass?.spec?.mergeGateways;
+  if (gc !== undefined && gc !== null) return !!gc;
+  return !!resources.envoyProxyDefaultSpec?.mergeGateways;
+}
+
+/** The mergeBackends setting of the GatewayClass's EnvoyProxy (or the default spec), if any. */
+export function mergeBackendsConfig(resources: Resources): AnyObject | undefined {
+  const gc = resources.envoyProxyForGatewayClass?.spec?.mergeBackends;
+  if (gc) return gc;
+  return resources.envoyProxyDefaultSpec?.mergeBackends ?? undefined;
+}

@@ -1,0 +1,64 @@
+// The Gateway API translator: Resources → statuses + infra IR + xDS IR. A pure function: the
+// input bundle is not modified; every object that gets a status is returned as a copy with it.
+import type { AnyObject, Resources } from '../resources/resources.js';
+import type { RouteContext } from './contexts.js';
+import { processBackends } from './backends.js';
+import { processGateways, initIRs, processAddresses } from './gateways.js';
+import { processGlobalResources } from './globalresources.js';
+import { processHTTPRoutes } from './httproute.js';
+import { processL4Routes } from './l4routes.js';
+import { processListenerSets, processListenerSetStatus } from './listenersets.js';
+import { processListeners } from './listeners.js';
+import type { TranslatorSettings } from './settings.js';
+import { sortXdsIR } from './sort.js';
+import { Translation, type InfraIR, type XdsIR } from './translation.js';
+
+export interface TranslateResult {
+  /** The input resources that have a status, each with it (keys as in the Resources bundle). */
+  resources: Partial<Record<keyof Resources, AnyObject | AnyObject[]>>;
+  xdsIR: Record<string, XdsIR>;
+  infraIR: Record<string, InfraIR>;
+}
+
+export function translate(resources: Resources, settings: TranslatorSettings): TranslateResult {
+  const t = new Translation(resources, settings);
+
+  processGateways(t);
+  initIRs(t);
+  processListenerSets(t);
+  processListeners(t);
+  processListenerSetStatus(t);
+  processAddresses(t);
+  const backends = processBackends(t);
+
+  const httpRoutes = processHTTPRoutes(t, 'HTTPRoute', resources.httpRoutes);
+  const grpcRoutes = processHTTPRoutes(t, 'GRPCRoute', resources.grpcRoutes);
+  const tlsRoutes = processL4Routes(t, 'TLSRoute', resources.tlsRoutes);
+  const tcpRoutes = processL4Routes(t, 'TCPRoute', resources.tcpRoutes);
+  const udpRoutes = processL4Routes(t, 'UDPRoute', resources.udpRoutes);
+
+  processGlobalResources(t);
+  sortXdsIR(t.xdsIR);
+  for (const g of t.accepted) {
+    const order = g.envoyProxy?.spec?.filterOrder;
+    if (order) t.xdsIR[t.irKey(g)]!.filterOrder = order;
+  }
+
+  const out: TranslateResult['resources'] = {};
+  if (t.gatewayClass) {
+    out.gatewayClass = t.gatewayClass;
+    if (t.gatewayClassProxy) out.envoyProxyForGatewayClass = t.gatewayClassProxy;
+  }
+  const gateways = [...t.accepted, ...t.failed].map((g) => g.gateway);
+  if (gateways.length) out.gateways = gateways;
+  if (t.gatewayProxies.length) out.envoyProxiesForGateways = t.gatewayProxies;
+  const routes = (list: RouteContext[]) => list.map((rc) => rc.route);
+  if (httpRoutes.length) out.httpRoutes = routes(httpRoutes);
+  if (grpcRoutes.length) out.grpcRoutes = routes(grpcRoutes);
+  if (tlsRoutes.length) out.tlsRoutes = routes(tlsRoutes);
+  if (tcpRoutes.length) out.tcpRoutes = routes(tcpRoutes);
+  if (udpRoutes.length) out.udpRoutes = routes(udpRoutes);
+  if (backends.length) out.backends = backends;
+  if (t.listenerSets.length) out.listenerSets = t.listenerSets;
+  return { resources: out, xdsIR: t.xdsIR, infraIR: t.infraIR };
+}
