@@ -1,0 +1,131 @@
+// A snapshot: the complete xDS configuration of one IR key at one version, resources grouped by
+// type URL and encoded once, when the snapshot is made. Each resource keeps its ready-to-send
+// bytes for both protocols (an Any for state-of-the-world, a Resource for delta) and a version
+// derived from its content, so unchanged resources are never re-sent to delta clients and a
+// type whose resources did not change keeps its version.
+import { createHash } from 'node:crypto';
+import { ProtoError, TYPE_URL, toBinary } from '../proto/index.js';
+import { registry } from '../proto/registry.js';
+import protobuf from 'protobufjs/minimal.js';
+
+export interface SnapshotResource {
+  readonly name: string;
+  /** Content hash of the encoded resource. */
+  readonly version: string;
+  /** The resource as given (proto3 JSON), for config dumps and the built-in proxy. */
+  readonly json: unknown;
+  /** `resources` entry of a DiscoveryResponse: tag, length and the google.protobuf.Any. */
+  readonly sotwChunk: Uint8Array;
+  /** `resources` entry of a DeltaDiscoveryResponse: tag, length and the Resource message. */
+  readonly deltaChunk: Uint8Array;
+}
+
+export interface TypeResources {
+  readonly typeUrl: string;
+  /** Version of the whole set: a hash of the names and versions of its resources. */
+  readonly version: string;
+  readonly resources: ReadonlyMap<string, SnapshotResource>;
+}
+
+export interface Snapshot {
+  /** The version the control plane gave (e.g. a counter or a hash of the IR). */
+  readonly version: string;
+  readonly types: ReadonlyMap<string, TypeResources>;
+}
+
+export interface SnapshotProblem {
+  typeUrl: string;
+  resource: string;
+  field: string;
+  message: string;
+}
+
+/** The name of a resource, where each xDS type keeps it. */
+export function resourceName(typeUrl: string, json: unknown): string {
+  const o = json as Record<string, unknown>;
+  const name = typeUrl === TYPE_URL.endpoint ? o['clusterName'] ?? o['cluster_name'] : o['name'];
+  return typeof name === 'string' ? name : '';
+}
+
+function hash(...parts: Array<Uint8Array | string>): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest('base64url').slice(0, 16);
+}
+
+interface Tags {
+  sotw: number;
+  delta: number;
+  typeUrl: number;
+  value: number;
+  name: number;
+  version: number;
+  resource: number;
+}
+
+let tagCache: Tags | undefined;
+
+/** Field tags of the response messages, taken from the schema rather than written out. */
+function tags(): Tags {
+  if (tagCache) return tagCache;
+  const r = registry();
+  const tag = (message: string, field: string): number => r.message(message).byKey.get(field)!.delimitedTag;
+  return (tagCache = {
+    sotw: tag('envoy.service.discovery.v3.DiscoveryResponse', 'resources'),
+    delta: tag('envoy.service.discovery.v3.DeltaDiscoveryResponse', 'resources'),
+    typeUrl: tag('google.protobuf.Any', 'type_url'),
+    value: tag('google.protobuf.Any', 'value'),
+    name: tag('envoy.service.discovery.v3.Resource', 'name'),
+    version: tag('envoy.service.discovery.v3.Resource', 'version'),
+    resource: tag('envoy.service.discovery.v3.Resource', 'resource'),
+  });
+}
+
+/** Encodes one resource into both response forms. Throws ProtoError when it does not encode. */
+export function encodeResource(typeUrl: string, json: unknown, name = resourceName(typeUrl, json)): SnapshotResource {
+  const t = tags();
+  const value = toBinary(typeUrl, json);
+  const version = hash(value);
+  const w = protobuf.Writer.create();
+  // google.protobuf.Any { type_url, value }
+  w.uint32(t.sotw).fork().uint32(t.typeUrl).string(typeUrl).uint32(t.value).bytes(value).ldelim();
+  const sotwChunk = w.finish();
+  // envoy.service.discovery.v3.Resource { name, version, resource: Any }
+  const d = protobuf.Writer.create();
+  d.uint32(t.delta).fork()
+    .uint32(t.name).string(name)
+    .uint32(t.version).string(version)
+    .uint32(t.resource).fork().uint32(t.typeUrl).string(typeUrl).uint32(t.value).bytes(value).ldelim()
+    .ldelim();
+  return { name, version, json, sotwChunk, deltaChunk: d.finish() };
+}
+
+/**
+ * Builds a snapshot from resources in the proto3 JSON mapping, keyed by type URL. A resource
+ * that does not encode (unknown field, wrong value) is left out and reported; the rest is served.
+ */
+export function makeSnapshot(version: string, byType: Record<string, readonly unknown[]>): { snapshot: Snapshot; problems: SnapshotProblem[] } {
+  const problems: SnapshotProblem[] = [];
+  const types = new Map<string, TypeResources>();
+  for (const [typeUrl, list] of Object.entries(byType)) {
+    const resources = new Map<string, SnapshotResource>();
+    for (const json of list) {
+      const name = resourceName(typeUrl, json);
+      try {
+        resources.set(name, encodeResource(typeUrl, json, name));
+      } catch (err) {
+        if (!(err instanceof ProtoError)) throw err;
+        problems.push({ typeUrl, resource: name, field: err.field, message: err.reason });
+      }
+    }
+    types.set(typeUrl, { typeUrl, version: setVersion(resources), resources });
+  }
+  return { snapshot: { version, types }, problems };
+}
+
+function setVersion(resources: ReadonlyMap<string, SnapshotResource>): string {
+  if (resources.size === 0) return 'empty';
+  const parts: string[] = [];
+  for (const [name, r] of [...resources].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) parts.push(name, '\0', r.version, '\0');
+  return hash(parts.join(''));
+}
