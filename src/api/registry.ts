@@ -1,4 +1,6 @@
 // Every kind egts admits, by API group and kind, with the versions each is served at.
+import { coreKinds } from './core/index.js';
+import { envoyGatewayKinds } from './envoygateway/index.js';
 import { gatewayAPIKinds } from './gatewayapi/index.js';
 import type { KindInfo } from './kinds.js';
 
@@ -18,6 +20,8 @@ export function registerKinds(kinds: readonly KindInfo[]): void {
 }
 
 registerKinds(gatewayAPIKinds);
+registerKinds(envoyGatewayKinds);
+registerKinds(coreKinds);
 
 /** Splits `group/version` (or a bare core version such as `v1`). */
 export function parseAPIVersion(apiVersion: string): { group: string; version: string } {
