@@ -4,6 +4,7 @@ import { Backend } from './backend.js';
 import { BackendTrafficPolicy } from './backendtrafficpolicy.js';
 import { ClientTrafficPolicy } from './clienttrafficpolicy.js';
 import { EnvoyExtensionPolicy } from './envoyextensionpolicy.js';
+import { EnvoyGateway } from './envoygateway.js';
 import { EnvoyPatchPolicy } from './envoypatchpolicy.js';
 import { EnvoyProxy } from './envoyproxy.js';
 import { HTTPRouteFilter } from './httproutefilter.js';
@@ -14,6 +15,7 @@ export * from './backend.js';
 export * from './backendtrafficpolicy.js';
 export * from './clienttrafficpolicy.js';
 export * from './envoyextensionpolicy.js';
+export * from './envoygateway.js';
 export * from './envoypatchpolicy.js';
 export * from './envoyproxy.js';
 export * from './httproutefilter.js';
@@ -36,4 +38,5 @@ export const envoyGatewayKinds: readonly KindInfo[] = [
   { group: g, kind: 'BackendTrafficPolicy', versions: v, schema: BackendTrafficPolicy, namespaced: true },
   { group: g, kind: 'SecurityPolicy', versions: v, schema: SecurityPolicy, namespaced: true },
   { group: g, kind: 'EnvoyExtensionPolicy', versions: v, schema: EnvoyExtensionPolicy, namespaced: true },
+  { group: g, kind: 'EnvoyGateway', versions: v, schema: EnvoyGateway, namespaced: false },
 ];
