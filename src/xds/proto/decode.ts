@@ -143,12 +143,17 @@ function defaultWellKnown(type: MessageType): unknown {
   }
 }
 
+/** protobufjs returns 64-bit values as Long objects (or plain numbers without long.js). */
+function longToNumber(v: unknown): number {
+  return typeof v === 'number' ? v : (v as { toNumber(): number }).toNumber();
+}
+
 function readSecondsNanos(r: Reader, end: number): [number, number] {
   let seconds = 0;
   let nanos = 0;
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === ((1 << 3) | Wire.Varint)) seconds = Number(r.int64());
+    if (tag === ((1 << 3) | Wire.Varint)) seconds = longToNumber(r.int64());
     else if (tag === ((2 << 3) | Wire.Varint)) nanos = r.int32();
     else r.skipType(tag & 7);
   }

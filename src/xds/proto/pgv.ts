@@ -137,54 +137,62 @@ function isUri(s: string, absolute: boolean): boolean {
 
 const UUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 
-export function stringCheck(r: StringRules): Check {
-  let pattern: RegExp | undefined;
+/** Builds a check from the sub-checks a rule set needs, so a value pays only for its rules. */
+function combine<T>(parse: (value: unknown) => T | undefined, skip: (v: T) => boolean, parts: Array<(v: T, value: unknown, report: Reporter) => void>): Check | undefined {
+  if (parts.length === 0) return undefined;
+  return (value, report) => {
+    const v = parse(value);
+    if (v === undefined || skip(v)) return;
+    for (const part of parts) part(v, value, report);
+  };
+}
+
+export function stringCheck(r: StringRules): Check | undefined {
+  type Part = (v: string, value: unknown, report: Reporter) => void;
+  const parts: Part[] = [];
+  const rule = (name: string, ok: (v: string) => boolean, what: string): void => {
+    parts.push((v, value, report) => {
+      if (!ok(v)) report.fail(`string.${name}`, `${what}, got ${show(value)}`);
+    });
+  };
+  if (r.const !== undefined) rule('const', (v) => v === r.const, `must equal ${show(r.const)}`);
+  if (r.len !== undefined) rule('len', (v) => codePoints(v) === r.len, `must be exactly ${r.len} characters long`);
+  if (r.min_len !== undefined) rule('min_len', (v) => v.length >= r.min_len! && (v.length >= 2 * r.min_len! || codePoints(v) >= r.min_len!), `must be at least ${r.min_len} characters long`);
+  if (r.max_len !== undefined) rule('max_len', (v) => v.length <= r.max_len! || codePoints(v) <= r.max_len!, `must be at most ${r.max_len} characters long`);
+  if (r.len_bytes !== undefined) rule('len_bytes', (v) => Buffer.byteLength(v, 'utf8') === r.len_bytes, `must be exactly ${r.len_bytes} bytes long`);
+  if (r.min_bytes !== undefined) rule('min_bytes', (v) => v.length >= r.min_bytes! || Buffer.byteLength(v, 'utf8') >= r.min_bytes!, `must be at least ${r.min_bytes} bytes long`);
+  if (r.max_bytes !== undefined) rule('max_bytes', (v) => v.length * 3 <= r.max_bytes! || Buffer.byteLength(v, 'utf8') <= r.max_bytes!, `must be at most ${r.max_bytes} bytes long`);
   if (r.pattern !== undefined) {
+    let pattern: RegExp | undefined;
     try {
       pattern = new RegExp(r.pattern, 'u');
     } catch {
       pattern = undefined; // an RE2 construct JavaScript lacks: leave it to Envoy
     }
+    if (pattern) rule('pattern', (v) => pattern.test(v), `must match the pattern ${show(r.pattern)}`);
   }
-  const strict = r.strict !== false;
-  const known = r.well_known_regex === 'HTTP_HEADER_NAME' ? (strict ? HEADER_NAME : HEADER_LOOSE)
-    : r.well_known_regex === 'HTTP_HEADER_VALUE' ? (strict ? HEADER_VALUE : HEADER_LOOSE) : undefined;
-  const knownWhat = r.well_known_regex === 'HTTP_HEADER_NAME' ? 'an HTTP header name' : 'an HTTP header value';
-  return (value, report) => {
-    if (typeof value !== 'string') return;
-    if (r.ignore_empty && value === '') return;
-    const got = show(value);
-    if (r.const !== undefined && value !== r.const) report.fail('string.const', `must equal ${show(r.const)}, got ${got}`);
-    if (r.len !== undefined || r.min_len !== undefined || r.max_len !== undefined) {
-      const n = codePoints(value);
-      if (r.len !== undefined && n !== r.len) report.fail('string.len', `must be exactly ${r.len} characters long, got ${got}`);
-      if (r.min_len !== undefined && n < r.min_len) report.fail('string.min_len', `must be at least ${r.min_len} characters long, got ${got}`);
-      if (r.max_len !== undefined && n > r.max_len) report.fail('string.max_len', `must be at most ${r.max_len} characters long, got ${got}`);
-    }
-    if (r.len_bytes !== undefined || r.min_bytes !== undefined || r.max_bytes !== undefined) {
-      const n = Buffer.byteLength(value, 'utf8');
-      if (r.len_bytes !== undefined && n !== r.len_bytes) report.fail('string.len_bytes', `must be exactly ${r.len_bytes} bytes long, got ${got}`);
-      if (r.min_bytes !== undefined && n < r.min_bytes) report.fail('string.min_bytes', `must be at least ${r.min_bytes} bytes long, got ${got}`);
-      if (r.max_bytes !== undefined && n > r.max_bytes) report.fail('string.max_bytes', `must be at most ${r.max_bytes} bytes long, got ${got}`);
-    }
-    if (pattern && !pattern.test(value)) report.fail('string.pattern', `must match the pattern ${show(r.pattern)}, got ${got}`);
-    if (r.prefix !== undefined && !value.startsWith(r.prefix)) report.fail('string.prefix', `must start with ${show(r.prefix)}, got ${got}`);
-    if (r.suffix !== undefined && !value.endsWith(r.suffix)) report.fail('string.suffix', `must end with ${show(r.suffix)}, got ${got}`);
-    if (r.contains !== undefined && !value.includes(r.contains)) report.fail('string.contains', `must contain ${show(r.contains)}, got ${got}`);
-    if (r.not_contains !== undefined && value.includes(r.not_contains)) report.fail('string.not_contains', `must not contain ${show(r.not_contains)}, got ${got}`);
-    if (r.in && !r.in.includes(value)) report.fail('string.in', `must be one of ${r.in.map((s) => show(s)).join(', ')}, got ${got}`);
-    if (r.not_in?.includes(value)) report.fail('string.not_in', `must not be ${got}`);
-    if (known && !known.test(value)) report.fail('string.well_known_regex', `must be ${knownWhat}${strict ? '' : ' (no NUL, CR or LF)'}, got ${got}`);
-    if (r.email && !isEmail(value)) report.fail('string.email', `must be an email address, got ${got}`);
-    if (r.hostname && !isHostname(value)) report.fail('string.hostname', `must be a hostname, got ${got}`);
-    if (r.ip && !isIP(value)) report.fail('string.ip', `must be an IP address, got ${got}`);
-    if (r.ipv4 && isIP(value) !== 4) report.fail('string.ipv4', `must be an IPv4 address, got ${got}`);
-    if (r.ipv6 && isIP(value) !== 6) report.fail('string.ipv6', `must be an IPv6 address, got ${got}`);
-    if (r.address && !isIP(value) && !isHostname(value)) report.fail('string.address', `must be an IP address or a hostname, got ${got}`);
-    if (r.uri && !isUri(value, true)) report.fail('string.uri', `must be an absolute URI, got ${got}`);
-    if (r.uri_ref && !isUri(value, false)) report.fail('string.uri_ref', `must be a URI reference, got ${got}`);
-    if (r.uuid && !UUID.test(value)) report.fail('string.uuid', `must be a UUID, got ${got}`);
-  };
+  if (r.prefix !== undefined) rule('prefix', (v) => v.startsWith(r.prefix!), `must start with ${show(r.prefix)}`);
+  if (r.suffix !== undefined) rule('suffix', (v) => v.endsWith(r.suffix!), `must end with ${show(r.suffix)}`);
+  if (r.contains !== undefined) rule('contains', (v) => v.includes(r.contains!), `must contain ${show(r.contains)}`);
+  if (r.not_contains !== undefined) rule('not_contains', (v) => !v.includes(r.not_contains!), `must not contain ${show(r.not_contains)}`);
+  if (r.in) rule('in', (v) => r.in!.includes(v), `must be one of ${r.in.map((x) => show(x)).join(', ')}`);
+  if (r.not_in) rule('not_in', (v) => !r.not_in!.includes(v), 'must not be this value');
+  if (r.well_known_regex === 'HTTP_HEADER_NAME' || r.well_known_regex === 'HTTP_HEADER_VALUE') {
+    const strict = r.strict !== false;
+    const re = r.well_known_regex === 'HTTP_HEADER_NAME' ? (strict ? HEADER_NAME : HEADER_LOOSE) : strict ? HEADER_VALUE : HEADER_LOOSE;
+    const what = r.well_known_regex === 'HTTP_HEADER_NAME' ? 'an HTTP header name' : 'an HTTP header value';
+    rule('well_known_regex', (v) => re.test(v), `must be ${what}${strict ? '' : ' (no NUL, CR or LF)'}`);
+  }
+  if (r.email) rule('email', isEmail, 'must be an email address');
+  if (r.hostname) rule('hostname', isHostname, 'must be a hostname');
+  if (r.ip) rule('ip', (v) => isIP(v) !== 0, 'must be an IP address');
+  if (r.ipv4) rule('ipv4', (v) => isIP(v) === 4, 'must be an IPv4 address');
+  if (r.ipv6) rule('ipv6', (v) => isIP(v) === 6, 'must be an IPv6 address');
+  if (r.address) rule('address', (v) => isIP(v) !== 0 || isHostname(v), 'must be an IP address or a hostname');
+  if (r.uri) rule('uri', (v) => isUri(v, true), 'must be an absolute URI');
+  if (r.uri_ref) rule('uri_ref', (v) => isUri(v, false), 'must be a URI reference');
+  if (r.uuid) rule('uuid', (v) => UUID.test(v), 'must be a UUID');
+  return combine((value) => (typeof value === 'string' ? value : undefined), (v) => r.ignore_empty === true && v === '', parts);
 }
 
 export function bytesCheck(r: BytesRules): Check {

@@ -49,6 +49,27 @@ interface MessageValidator {
 }
 
 const compiled = new Map<MessageType, MessageValidator>();
+const activity = new Map<MessageType, boolean>();
+
+/**
+ * Whether any rule can fire in a message or below it; inactive subtrees are not walked. Any is
+ * active (it can hold anything); a type met again while it is being decided counts as active, so
+ * cycles err on the side of walking.
+ */
+function isActive(type: MessageType): boolean {
+  const known = activity.get(type);
+  if (known !== undefined) return known;
+  if (type.wellKnown) {
+    activity.set(type, type.wellKnown === 'Any');
+    return type.wellKnown === 'Any';
+  }
+  activity.set(type, true);
+  const active = !type.schema.validateDisabled && (
+    (type.schema.oneofs ?? []).some((o) => o.required) ||
+    type.fields.some((f) => f.schema.rules !== undefined || (f.kind === 'message' && isActive(f.message))));
+  activity.set(type, active);
+  return active;
+}
 
 function scalarRules(type: ScalarType | 'enum' | 'message', rules: FieldRules): Check | undefined {
   switch (type) {
@@ -109,7 +130,7 @@ function compileField(field: FieldType): FieldValidator {
       };
       if (m.min_pairs && !m.ignore_empty) v.absent = { rule: 'map.min_pairs', message: `must have at least ${m.min_pairs} entries, got none` };
     }
-    v.descend = isMessage && !m?.values?.message?.skip;
+    v.descend = isMessage && !m?.values?.message?.skip && isActive(field.message);
   } else if (field.repeated) {
     const r = rules?.repeated;
     v.element = elementCheck(field, r?.items);
@@ -133,10 +154,10 @@ function compileField(field: FieldType): FieldValidator {
       };
       if (r.min_items && !r.ignore_empty) v.absent = { rule: 'repeated.min_items', message: `must have at least ${r.min_items} items, got none` };
     }
-    v.descend = isMessage && !r?.items?.message?.skip;
+    v.descend = isMessage && !r?.items?.message?.skip && isActive(field.message);
   } else {
     v.element = elementCheck(field, rules);
-    v.descend = isMessage && !rules?.message?.skip;
+    v.descend = isMessage && !rules?.message?.skip && isActive(field.message);
     const required = rules?.message?.required || rules?.duration?.required || rules?.timestamp?.required || rules?.any?.required;
     if (field.oneof) {
       // A oneof member's rules apply only when it is the member set.
