@@ -15,7 +15,7 @@ const require = createRequire(import.meta.url);
 let protobuf: typeof Protobuf;
 
 /** Bump when the Schema's shape or the extraction changes, to invalidate cached copies. */
-const SCHEMA_FORMAT = 2;
+const SCHEMA_FORMAT = 3;
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository (or installed package) root: this file is src/xds/proto/ or dist/src/xds/proto/. */
@@ -120,6 +120,14 @@ export function buildSchema(): Schema {
   const root = new protobuf.Root();
   root.resolvePath = resolvePath;
   root.loadSync(files.map((f) => resolvePath('', f)), { keepCase: true });
+  // cel-spec's cel.expr package is googleapis' google.api.expr.v1alpha1 moved under a new name,
+  // message for message and number for number; newer xds protos refer to it by the new name.
+  for (const [file, pkg] of PACKAGE_ALIASES) {
+    const path = find(file);
+    if (!path) continue;
+    const text = readFileSync(path, 'utf8').replace(/^package\s+[\w.]+;/m, `package ${pkg};`);
+    overlay(root, protobuf.parse(text, new protobuf.Root(), { keepCase: true }).root);
+  }
   for (const f of listProtos(overlayDir)) {
     const parsed = protobuf.parse(readFileSync(join(overlayDir, f), 'utf8'), new protobuf.Root(), { keepCase: true });
     try {
@@ -133,6 +141,8 @@ export function buildSchema(): Schema {
   extract(root, schema);
   return schema;
 }
+
+const PACKAGE_ALIASES: Array<[string, string]> = [['google/api/expr/v1alpha1/syntax.proto', 'cel.expr']];
 
 /**
  * Moves what `from` declares into `into`: new namespaces, messages and enums whole; for messages
@@ -149,9 +159,18 @@ function overlay(into: Protobuf.NamespaceBase, from: Protobuf.NamespaceBase): vo
       for (const field of [...item.fieldsArray]) {
         const same = have.fieldsById[field.id];
         if (same) {
-          // Redeclared: upstream changed its validation rules; take the overlay's.
+          // Redeclared: upstream changed the field's rules (or its type, e.g. bool to BoolValue).
           if (same.name !== field.name) throw new Error(`${have.fullName}: field ${field.id} is ${same.name}, not ${field.name}`);
-          (same as unknown as { parsedOptions?: ParsedOptions }).parsedOptions = (field as unknown as { parsedOptions?: ParsedOptions }).parsedOptions;
+          if (same.type === field.type && same.repeated === field.repeated) {
+            (same as unknown as { parsedOptions?: ParsedOptions }).parsedOptions = (field as unknown as { parsedOptions?: ParsedOptions }).parsedOptions;
+            continue;
+          }
+          const sameOneof = same.partOf;
+          sameOneof?.remove(same);
+          have.remove(same);
+          item.remove(field);
+          have.add(field);
+          sameOneof?.add(field);
           continue;
         }
         if (have.fields[field.name]) throw new Error(`${have.fullName}: ${field.name} already has number ${have.fields[field.name]!.id}`);
@@ -160,6 +179,14 @@ function overlay(into: Protobuf.NamespaceBase, from: Protobuf.NamespaceBase): vo
         item.remove(field);
         have.add(field);
         if (oneof) (have.oneofs?.[oneof.name] ?? addOneof(have, oneof)).add(field);
+      }
+      // A oneof redeclared with `option (validate.required) = ...` takes that setting.
+      for (const oneof of item.oneofsArray) {
+        const target = have.oneofs?.[oneof.name];
+        const parsed = (oneof as unknown as { parsedOptions?: ParsedOptions }).parsedOptions;
+        if (target && option(parsed, '(validate.required)') !== undefined) {
+          (target as unknown as { parsedOptions?: ParsedOptions }).parsedOptions = parsed;
+        }
       }
       overlay(have, item);
     } else if (item instanceof protobuf.Enum && have instanceof protobuf.Enum) {

@@ -1,7 +1,10 @@
 // protoc-gen-validate rules from Envoy's protos, as Envoy applies them when it accepts a config.
 import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { TYPE_URL, checkResource, formatValidationProblem, validate } from '../../../src/xds/proto/index.js';
+import { corpusSkipReason, corpusSuiteDir } from '../../support/corpus.js';
 
 function problems(typeUrl: string, json: unknown): string[] {
   return validate(typeUrl, json).map(formatValidationProblem);
@@ -67,4 +70,17 @@ test('checkResource reports the codec error and returns bytes when it can encode
   const good = checkResource(TYPE_URL.listener, { name: 'l', address: { socketAddress: { address: '0.0.0.0', portValue: 80 } } });
   assert.deepEqual(good.problems, []);
   assert.ok(good.bytes && good.bytes.length > 0);
+});
+
+test('every resource of the xds corpus passes the rules (Envoy Gateway output is valid)', { skip: corpusSuiteDir('xds') ? false : corpusSkipReason }, () => {
+  const dir = corpusSuiteDir('xds')!;
+  const lists: Record<string, string> = { listeners: TYPE_URL.listener, routes: TYPE_URL.route, clusters: TYPE_URL.cluster, endpoints: TYPE_URL.endpoint, secrets: TYPE_URL.secret };
+  const found: string[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.expected.json'))) {
+    const expected = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown[]>;
+    for (const [list, typeUrl] of Object.entries(lists)) {
+      for (const r of expected[list] ?? []) for (const p of validate(typeUrl, r)) found.push(`${file} ${list}: ${formatValidationProblem(p)}`);
+    }
+  }
+  assert.deepEqual(found, []);
 });
