@@ -41,7 +41,8 @@ export function validateBackend(b: AnyObject, runningOnHost: boolean): RouteErro
       if (e) return e;
     }
     if (ep.fqdn) {
-      const e = hostnameError(ep.fqdn.hostname, 'FQDN');
+      // On the host, a backend can be a local process: localhost is then a valid name.
+      const e = runningOnHost && ep.fqdn.hostname === 'localhost' ? undefined : hostnameError(ep.fqdn.hostname, 'FQDN');
       if (e) return e;
     } else if (ep.ip) {
       const addr = ep.ip.address;

@@ -134,7 +134,7 @@ export class ListenerContext {
   }
 
   allowsKind(kind: string): boolean {
-    return this.status.supportedKinds.some((k) => (k.group ?? '') === GatewayGroup && k.kind === kind);
+    return this.status.supportedKinds.some((k) => (k.group || GatewayGroup) === GatewayGroup && k.kind === kind);
   }
 
   /** A listener is ready when it is Programmed. */

@@ -21,8 +21,6 @@ export function protocolForRoute(kind: RouteKind): string {
       return 'HTTP';
     case 'GRPCRoute':
       return 'GRPC';
-    case 'TLSRoute':
-      return 'HTTPS';
     case 'UDPRoute':
       return 'UDP';
     default:

@@ -345,6 +345,9 @@ function httpRouteFilter(scope: FilterScope, ref: any, ctx: FilterContext): Rout
       dr.body = body.body;
     }
     dr.statusCode = d.statusCode ?? 200;
+    if (scope.rc.kind === 'GRPCRoute' && dr.statusCode >= 200 && dr.statusCode < 300) {
+      return acceptedError('a GRPCRoute cannot answer with a 2xx direct response: it carries no gRPC message; use a non-2xx status to deny the request');
+    }
     if (d.contentType) ctx.addResponseHeaders.push({ name: 'Content-Type', value: [d.contentType], append: false });
     ctx.directResponse = dr;
     const rhm = d.header;
@@ -362,7 +365,7 @@ function httpRouteFilter(scope: FilterScope, ref: any, ctx: FilterContext): Rout
     if (!secret) return invalid(ctx, `Secret ${ns}/${vr.name} does not exist`);
     const cred = secret.data?.credential;
     if (!cred) return invalid(ctx, `Secret ${ns}/${vr.name} has no credential key`);
-    const inj: Record<string, any> = { name: `httproutefilter/${ns}/${hrf.metadata.name}`, credential: cred };
+    const inj: Record<string, any> = { name: `httproutefilter/${ns}/${hrf.metadata.name}`, credential: '[redacted]' };
     if (ci.header) inj.header = ci.header;
     if (ci.overwrite !== undefined) inj.overwrite = ci.overwrite;
     ctx.credentialInjection = inj;
@@ -370,20 +373,24 @@ function httpRouteFilter(scope: FilterScope, ref: any, ctx: FilterContext): Rout
   return undefined;
 }
 
-const maxDirectResponseBody = 4096;
-
+/** The body of a direct response, base64 as the IR holds bytes: inline, or from a ConfigMap. */
 function customResponseBody(t: Translation, body: any, ns: string): { body: string } | { error: string } {
-  if (body.type === 'ValueRef' && body.valueRef) {
-    const cm = t.lookups.configMap(ns, body.valueRef.name);
-    if (!cm) return { error: `ConfigMap ${ns}/${body.valueRef.name} not found` };
-    const v = cm.data?.['response.body'];
-    if (v === undefined) return { error: `ConfigMap ${ns}/${body.valueRef.name} has no response.body key` };
-    if (Buffer.byteLength(v) > maxDirectResponseBody) return { error: `the response body in ConfigMap ${ns}/${body.valueRef.name} is larger than ${maxDirectResponseBody} bytes` };
-    return { body: v };
+  const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
+  if (body.type === 'ValueRef') {
+    const name = body.valueRef?.name;
+    const cm = t.lookups.configMap(ns, name);
+    if (!cm) return { error: `ConfigMap ${ns}/${name} not found` };
+    const data: Record<string, string> = cm.data ?? {};
+    if (data['response.body'] !== undefined) return { body: b64(data['response.body']) };
+    // Without a response.body key, the first value is the body (binary data as it is).
+    const first = Object.values(data)[0];
+    if (first !== undefined) return { body: b64(first) };
+    const bin = Object.values(cm.binaryData ?? {})[0] as string | undefined;
+    if (bin !== undefined) return { body: bin };
+    return { error: `ConfigMap ${ns}/${name} has no response.body key` };
   }
-  const inline = body.inline ?? '';
-  if (Buffer.byteLength(inline) > maxDirectResponseBody) return { error: `the inline response body is larger than ${maxDirectResponseBody} bytes` };
-  return { body: inline };
+  if (body.inline !== undefined) return { body: b64(body.inline) };
+  return { body: '' };
 }
 
 export function validRegex(pattern: string): boolean {

@@ -229,14 +229,28 @@ function sessionPersistence(rc: RouteContext, ruleIdx: number, rule: any): Recor
   throw new RouteError(`session persistence type ${type} is not supported`, Reason.UnsupportedValue);
 }
 
+/** Matches of an HTTPRouteFilter are ANDed with the rule's: every combination is one route. */
+function combineMatches(ruleMatches: any[], filterMatches: any[]): { match: any; cookies?: any[] }[] {
+  const out: { match: any; cookies?: any[] }[] = [];
+  if (filterMatches.length === 0) for (const m of ruleMatches) out.push({ match: m });
+  else for (const m of ruleMatches.length ? ruleMatches : [{}]) for (const fm of filterMatches) out.push({ match: m, cookies: fm.cookies });
+  return out;
+}
+
+function addCookieMatches(r: Record<string, any>, cookies: any[] | undefined): void {
+  for (const c of cookies ?? []) {
+    const type = c.type ?? 'Exact';
+    if (type === 'Exact') (r.cookieMatches ??= []).push({ name: c.name, exact: c.value });
+    else if (type === 'RegularExpression') {
+      checkRegex(c.value);
+      (r.cookieMatches ??= []).push({ name: c.name, safeRegex: c.value });
+    } else throw new RouteError(`cookie match type ${type} is not supported`, Reason.UnsupportedValue);
+  }
+}
+
 function httpRuleRoutes(rc: RouteContext, ruleIdx: number, rule: any, ctx: FilterContext, metadata: Record<string, any>): Record<string, any>[] {
   const persistence = sessionPersistence(rc, ruleIdx, rule);
-  const ruleMatches: any[] = rule.matches ?? [];
-  const filterMatches: any[] = ctx.matches ?? [];
-  // Matches of an HTTPRouteFilter are ANDed with the rule's: every combination is one route.
-  const matches: { match: any; cookies?: any[] }[] = [];
-  if (filterMatches.length === 0) for (const m of ruleMatches) matches.push({ match: m });
-  else for (const m of ruleMatches.length ? ruleMatches : [{}]) for (const fm of filterMatches) matches.push({ match: m, cookies: fm.cookies });
+  const matches = combineMatches(rule.matches ?? [], ctx.matches ?? []);
 
   const out: Record<string, any>[] = [];
   if (matches.length === 0) {
@@ -277,14 +291,7 @@ function httpRuleRoutes(rc: RouteContext, ruleIdx: number, rule: any, ctx: Filte
       } else (r.queryParamMatches ??= []).push({ name: q.name, exact: q.value });
     }
     if (match.method) (r.headerMatches ??= []).push({ name: ':method', exact: match.method });
-    for (const c of cookies ?? []) {
-      const type = c.type ?? 'Exact';
-      if (type === 'Exact') (r.cookieMatches ??= []).push({ name: c.name, exact: c.value });
-      else if (type === 'RegularExpression') {
-        checkRegex(c.value);
-        (r.cookieMatches ??= []).push({ name: c.name, safeRegex: c.value });
-      } else throw new RouteError(`cookie match type ${type} is not supported`, Reason.UnsupportedValue);
-    }
+    addCookieMatches(r, cookies);
     applyFilterContext(ctx, r);
     out.push(r);
 
@@ -312,14 +319,14 @@ const grpcServiceName = '(?i)\\.?[a-z_][a-z_0-9]*(\\.[a-z_][a-z_0-9]*)*';
 const grpcMethodName = '[A-Za-z_][A-Za-z_0-9]*';
 
 function grpcRuleRoutes(rc: RouteContext, ruleIdx: number, rule: any, ctx: FilterContext, metadata: Record<string, any>): Record<string, any>[] {
-  const matches: any[] = rule.matches ?? [];
+  const combos = combineMatches(rule.matches ?? [], ctx.matches ?? []);
   const out: Record<string, any>[] = [];
-  if (matches.length === 0) {
+  if (combos.length === 0) {
     const r: Record<string, any> = { name: routeName(rc, ruleIdx, -1), metadata };
     applyFilterContext(ctx, r);
     out.push(r);
   }
-  matches.forEach((match, matchIdx) => {
+  combos.forEach(({ match, cookies }, matchIdx) => {
     const r: Record<string, any> = { name: routeName(rc, ruleIdx, matchIdx), metadata };
     for (const h of match.headers ?? []) {
       if ((h.type ?? 'Exact') === 'RegularExpression') {
@@ -343,6 +350,7 @@ function grpcRuleRoutes(rc: RouteContext, ruleIdx: number, rule: any, ctx: Filte
         else if (svc) r.pathMatch = { safeRegex: `/${svc}/${grpcMethodName}` };
       }
     }
+    addCookieMatches(r, cookies);
     out.push(r);
     applyFilterContext(ctx, r);
   });

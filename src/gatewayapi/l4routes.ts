@@ -105,20 +105,20 @@ function singleRuleRoute(t: Translation, rc: RouteContext, pc: RouteParentContex
   const destination = { name: destName, settings, metadata: resourceMetadata(rc.route, rules[0].name, kind) };
   let accepted = false;
   for (const l of pc.listeners) {
-    // One route per TCP or UDP listener: the first one to attach keeps it.
-    if (l.status.attachedRoutes >= 1) continue;
     if (kind === 'UDPRoute') {
       l.status.attachedRoutes++;
-      if (!l.ready) continue;
       accepted = true;
-      const ir = udpListener(t, l);
-      if (ir) ir.route = { name, destination };
-    } else {
       if (!l.ready) continue;
+      // A UDP listener forwards to one route: the first one attached.
+      const ir = udpListener(t, l);
+      if (ir && !ir.route) ir.route = { name, destination };
+    } else {
       l.status.attachedRoutes++;
       accepted = true;
+      if (!l.ready) continue;
       const ir = tcpListener(t, l);
-      if (!ir) continue;
+      // A TCP listener forwards to one route: the first one attached.
+      if (!ir || ir.routes.length > 0) continue;
       const route: Record<string, any> = { name, destination, metadata: resourceMetadata(rc.route, undefined, kind) };
       if (ir.tls) {
         route.tls = { terminate: ir.tls };

@@ -45,7 +45,7 @@ export function processListeners(t: Translation): void {
     const key = t.irKey(g);
     const xds = t.xdsIR[key]!;
     const infra = t.infraIR[key]!;
-    if (g.envoyProxy) infra.proxy.config = g.envoyProxy;
+    if (g.envoyProxy) infra.proxy.config = g.envoyProxyFromGateway ? g.envoyProxy : proxyConfig(g.envoyProxy);
     processReadyListener(xds, g.envoyProxy);
     processProxyObservability(t, g, xds, infra);
 
@@ -55,6 +55,12 @@ export function processListeners(t: Translation): void {
     }
   }
   checkOverlappingTLS(t);
+}
+
+/** The EnvoyProxy as the infra IR carries it: the resource without its status. */
+function proxyConfig(ep: Record<string, any>): Record<string, any> {
+  const { status: _status, ...rest } = ep;
+  return rest;
 }
 
 function validateListenerSpec(t: Translation, l: ListenerContext): boolean {
@@ -112,7 +118,7 @@ function allowedRoutes(l: ListenerContext, kinds: string[]): boolean {
       valid = false;
       continue;
     }
-    if (kinds.includes(k.kind)) supported.push(k.group === undefined ? { group: GatewayGroup, kind: k.kind } : k);
+    if (kinds.includes(k.kind)) supported.push(k);
     else unsupported.push(k);
   }
   for (const k of unsupported) {
@@ -430,12 +436,12 @@ function checkOverlappingTLS(t: Translation): void {
   for (const listeners of groups) {
     const https = listeners.filter((l) => l.protocol === 'HTTPS');
     // Hostnames first: when both overlap, the certificate reason is the one that stays.
-    markOverlaps(https, (a, b) => overlappingHostnames(a.hostname, b.hostname), 'OverlappingHostnames');
-    markOverlaps(https, (a, b) => a.certDNSNames.some((x) => b.certDNSNames.some((y) => overlappingHostnames(x, y))), 'OverlappingCertificates');
+    markOverlaps(https, (a, b) => overlappingHostnames(a.hostname, b.hostname), 'OverlappingHostnames', false);
+    markOverlaps(https, (a, b) => a.certDNSNames.some((x) => b.certDNSNames.some((y) => overlappingHostnames(x, y))), 'OverlappingCertificates', true);
   }
 }
 
-function markOverlaps(ls: ListenerContext[], overlap: (a: ListenerContext, b: ListenerContext) => boolean, reason: string): void {
+function markOverlaps(ls: ListenerContext[], overlap: (a: ListenerContext, b: ListenerContext) => boolean, reason: string, flagIR: boolean): void {
   const marked = new Array<boolean>(ls.length).fill(false);
   for (let i = 0; i < ls.length; i++) {
     if (marked[i]) continue;
@@ -447,7 +453,8 @@ function markOverlaps(ls: ListenerContext[], overlap: (a: ListenerContext, b: Li
   ls.forEach((l, i) => {
     if (!marked[i]) return;
     l.setCondition(Cond.OverlappingTLSConfig, 'True', reason, 'Overlapping TLS configuration: HTTP/2 connection coalescing is avoided by defaulting ALPN to HTTP/1.1');
-    if (l.httpIR) l.httpIR.tlsOverlaps = true;
+    // Shared certificates make clients coalesce HTTP/2 connections; the IR listener is told.
+    if (flagIR && l.httpIR) l.httpIR.tlsOverlaps = true;
   });
 }
 

@@ -36,8 +36,7 @@ export function processListenerSets(t: Translation): void {
       g.listeners.push(new ListenerContext(spec, g, st, ls));
     }
     ls.status.listeners = statuses;
-    g.attachedListenerSets++;
-    g.gateway.status.attachedListenerSets = g.attachedListenerSets;
+    t.listenerSetParents.set(ls, g);
   }
 }
 
@@ -83,5 +82,11 @@ export function processListenerSetStatus(t: Translation): void {
     if (allProgrammed) setCondition(ls.status.conditions, 'Programmed', 'True', Reason.Programmed, 'All listeners are programmed');
     else if (anyProgrammed) setCondition(ls.status.conditions, 'Programmed', 'True', Reason.Programmed, 'Some listeners are not programmed');
     else setCondition(ls.status.conditions, 'Programmed', 'False', Reason.ListenersNotValid, 'No listener is programmed');
+    // A Gateway counts the ListenerSets it accepted.
+    const g = t.listenerSetParents.get(ls);
+    if (g && anyAccepted) {
+      g.attachedListenerSets++;
+      g.gateway.status.attachedListenerSets = g.attachedListenerSets;
+    }
   }
 }

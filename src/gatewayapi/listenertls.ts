@@ -161,23 +161,27 @@ export function checkCertificates(secrets: readonly AnyObject[]): { valid: AnyOb
       continue;
     }
     for (const n of names) taken.add(`${algo}/${n}`);
-    valid.push(s);
+    // The certificate goes on re-encoded from what was parsed (normalised PEM).
+    valid.push({ ...s, data: { ...s.data, 'tls.crt': Buffer.from(parsed.pem).toString('base64') } });
     dnsNames.push(...names);
   }
   return { valid, dnsNames, errors };
 }
 
-function parseKeyPair(certB64: string, keyB64: string): { cert: X509Certificate; key: KeyObject } | { error: string } {
+function parseKeyPair(certB64: string, keyB64: string): { cert: X509Certificate; key: KeyObject; pem: string } | { error: string } {
   const certPem = Buffer.from(certB64, 'base64').toString('utf8');
   const keyPem = Buffer.from(keyB64, 'base64').toString('utf8');
-  let cert: X509Certificate;
-  try {
-    const m = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(certPem);
-    if (!m) return { error: 'tls.crt holds no PEM certificate' };
-    cert = new X509Certificate(m[0]);
-  } catch (e) {
-    return { error: `tls.crt is not a valid certificate (${(e as Error).message})` };
+  const blocks = certPem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (!blocks) return { error: 'tls.crt holds no PEM certificate' };
+  const certs: X509Certificate[] = [];
+  for (const b of blocks) {
+    try {
+      certs.push(new X509Certificate(b));
+    } catch (e) {
+      return { error: `tls.crt is not a valid certificate (${(e as Error).message})` };
+    }
   }
+  const cert = certs[0]!;
   const km = /-----BEGIN ([A-Z ]*)PRIVATE KEY-----/.exec(keyPem);
   if (!km) return { error: 'tls.key holds no PEM private key' };
   const kind = km[1]!.trim();
@@ -193,7 +197,7 @@ function parseKeyPair(certB64: string, keyB64: string): { cert: X509Certificate;
   } catch {
     return { error: 'tls.key does not match the certificate in tls.crt' };
   }
-  return { cert, key };
+  return { cert, key, pem: certs.map((c) => c.toString()).join('') };
 }
 
 /** The DNS names a certificate serves (its SANs, else its common name). */

@@ -4,7 +4,6 @@ import type { AnyObject } from '../resources/resources.js';
 import type { GatewayContext } from './contexts.js';
 import { backendDestination, resourceMetadata, serviceDestination, endpoint, type DestinationSetting } from './destinations.js';
 import { validateBackend } from './backends.js';
-import { referenceAllowed } from './lookups.js';
 import { Reason } from './status.js';
 import { SettingsError, trafficFeatures } from './traffic.js';
 import type { InfraIR, Translation, XdsIR } from './translation.js';
@@ -216,10 +215,6 @@ function telemetryBackends(t: Translation, name: string, cluster: any, ep: AnyOb
   for (const ref of cluster.backendRefs ?? []) {
     const ns = ref.namespace || epNamespace;
     const kind = ref.kind || 'Service';
-    if (ns !== epNamespace) {
-      const ok = referenceAllowed(t.lookups.referenceGrants, { group: 'gateway.envoyproxy.io', kind: 'EnvoyProxy', namespace: epNamespace }, { group: ref.group ?? '', kind, namespace: ns, name: ref.name });
-      if (!ok) throw new TelemetryError(`backend ref to ${kind} ${ns}/${ref.name} not permitted by any ReferenceGrant`);
-    }
     if (kind === 'Service') {
       const svc = t.lookups.service(ns, ref.name);
       if (!svc) throw new TelemetryError(`service ${ns}/${ref.name} not found`);

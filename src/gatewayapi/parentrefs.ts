@@ -105,10 +105,6 @@ export function attachRoute(t: Translation, rc: RouteContext): boolean {
     }
     pc.listeners.push(...allowed);
     pc.gateway = allowed[0]!.gateway;
-    if (!listeners.some((l) => l.ready)) {
-      pc.setCondition(Cond.Accepted, 'False', Reason.NoReadyListeners, 'No listener of this parent reference is ready');
-      continue;
-    }
     pc.setCondition(Cond.Accepted, 'True', Reason.Accepted, 'The route is accepted');
   }
   return relevant;

@@ -29,6 +29,8 @@ export class Translation {
   gatewayProxies: AnyObject[] = [];
   /** ListenerSets with their statuses, in input order. */
   listenerSets: AnyObject[] = [];
+  /** The Gateway each attached ListenerSet belongs to. */
+  readonly listenerSetParents = new Map<AnyObject, GatewayContext>();
   /** Why a Backend is not valid, by input object. */
   readonly backendErrors = new Map<AnyObject, RouteError>();
   /** The output copy of each Backend, by input object. */
