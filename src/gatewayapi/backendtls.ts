@@ -1,7 +1,10 @@
-// Upstream TLS of a backend: from a BackendTLSPolicy targeting the Service (or Backend), or from
-// the Backend's own tls settings, merged with the EnvoyProxy's backendTLS defaults.
+// Upstream TLS of a backend: server validation from a BackendTLSPolicy targeting the Service (or
+// Backend, or ServiceImport) and from the Backend's own tls settings; client settings (certificate,
+// versions, ciphers, ALPN) from the Backend and the EnvoyProxy's backendTLS.
 import type { AnyObject } from '../resources/resources.js';
-import type { RouteParentContext } from './contexts.js';
+import { withFreshStatus, type RouteParentContext } from './contexts.js';
+import { tlsCertificate } from './listeners.js';
+import { setCondition } from './status.js';
 import type { Translation } from './translation.js';
 
 export interface BackendTLSResult {
@@ -9,6 +12,272 @@ export interface BackendTLSResult {
   error?: string;
 }
 
-export function backendTLSFor(_t: Translation, _ref: any, _namespace: string, _pc: RouteParentContext, _envoyProxy: AnyObject | undefined): BackendTLSResult {
-  return {};
+/** The name of the shared Secret holding the system's CA bundle. */
+export const SystemCASecretName = 'system_ca_certificates';
+
+export function backendTLSFor(t: Translation, ref: any, namespace: string, pc: RouteParentContext, envoyProxy: AnyObject | undefined): BackendTLSResult {
+  const kind = ref.kind || 'Service';
+  let backendValidation: Record<string, any> | undefined;
+  let backendClient: Record<string, any> | undefined;
+  if (kind === 'Backend') {
+    const backend = t.lookups.backend(namespace, ref.name);
+    if (!backend) return { error: `Backend ${ref.name} not found` };
+    const tls = backend.spec?.tls;
+    if (tls) {
+      const v = backendServerValidation(t, backend);
+      if ('error' in v) return { error: v.error };
+      backendValidation = v.tls;
+      const c = clientSettings(t, tls, backend.metadata.namespace ?? '', backend.metadata.name, 'Backend');
+      if ('error' in c) return { error: c.error };
+      backendClient = c.tls;
+    }
+  }
+  const policy = processBackendTLSPolicy(t, ref, namespace, pc);
+  if (policy && 'error' in policy) return { error: policy.error };
+  const validation = mergeValidation(backendValidation, policy?.tls);
+  if (!validation) return {};
+  if (!validation.insecureSkipVerify && !validation.caCertificate) {
+    return { error: 'a CA certificate is required unless insecureSkipVerify is true' };
+  }
+  let proxyClient: Record<string, any> | undefined;
+  const bt = envoyProxy?.spec?.backendTLS;
+  if (bt) {
+    const c = clientSettings(t, bt, envoyProxy!.metadata?.namespace ?? '', envoyProxy!.metadata?.name ?? '', 'EnvoyProxy');
+    if ('error' in c) return { error: c.error };
+    proxyClient = c.tls;
+  }
+  const client = mergeClient(backendClient, proxyClient);
+  const out: Record<string, any> = { ...validation, ...(client ?? {}) };
+  out.minVersion ??= '1.2';
+  out.maxVersion ??= '1.3';
+  return { tls: out };
+}
+
+function systemCA(t: Translation, owner: AnyObject): Record<string, any> {
+  return { name: t.settings.perResourceSystemCASecret ? `${owner.metadata.name}/${owner.metadata.namespace}-ca` : SystemCASecretName };
+}
+
+/** Server certificate validation from a Backend's spec.tls. */
+function backendServerValidation(t: Translation, backend: AnyObject): { tls: Record<string, any> } | { error: string } {
+  const tls = backend.spec.tls;
+  const out: Record<string, any> = {};
+  if (tls.insecureSkipVerify) out.insecureSkipVerify = true;
+  if (tls.sni) out.sni = tls.sni;
+  if (tls.autoSNIFromEndpointHostname) out.autoSNIFromEndpointHostname = true;
+  if (!out.insecureSkipVerify) {
+    if (tls.wellKnownCACertificates === 'System') {
+      out.useSystemTrustStore = true;
+      out.caCertificate = systemCA(t, backend);
+    } else if ((tls.caCertificateRefs ?? []).length) {
+      const ca = caBundle(t, backend.metadata.namespace ?? '', tls.caCertificateRefs);
+      if ('error' in ca) return { error: ca.error };
+      out.caCertificate = { name: `${backend.metadata.name}/${backend.metadata.namespace}-ca`, certificate: ca.bundle };
+    }
+  }
+  return { tls: out };
+}
+
+/** Client-side TLS settings (Backend spec.tls or EnvoyProxy spec.backendTLS). */
+function clientSettings(t: Translation, c: any, ownerNs: string, ownerName: string, ownerKind: string): { tls?: Record<string, any> } | { error: string } {
+  const out: Record<string, any> = {};
+  if (c.ciphers?.length) out.ciphers = c.ciphers;
+  if (c.ecdhCurves?.length) out.ecdhCurves = c.ecdhCurves;
+  if (c.signatureAlgorithms?.length) out.signatureAlgorithms = c.signatureAlgorithms;
+  if (c.minVersion) out.minVersion = c.minVersion;
+  if (c.maxVersion) out.maxVersion = c.maxVersion;
+  if (c.alpnProtocols) out.alpnProtocols = [...c.alpnProtocols];
+  if (c.clientCertificateRef) {
+    const ns = c.clientCertificateRef.namespace ?? 'default';
+    if (ns !== ownerNs) return { error: `the client certificate Secret must be in the ${ownerKind}'s namespace ${ownerNs}, not ${ns}` };
+    const secret = t.lookups.secret(ns, c.clientCertificateRef.name);
+    if (!secret) return { error: `client certificate Secret ${ownerNs}/${c.clientCertificateRef.name} of ${ownerKind} ${ownerNs}/${ownerName} not found` };
+    out.clientCertificates = [tlsCertificate(secret)];
+  }
+  return { tls: out };
+}
+
+/** BackendTLSPolicy validation wins over the Backend's for each field it sets. */
+function mergeValidation(backend: Record<string, any> | undefined, policy: Record<string, any> | undefined): Record<string, any> | undefined {
+  if (!backend) return policy;
+  if (!policy) return backend;
+  const m = { ...backend };
+  if (policy.caCertificate) m.caCertificate = policy.caCertificate;
+  if (policy.sni) m.sni = policy.sni;
+  if (policy.useSystemTrustStore) m.useSystemTrustStore = true;
+  if (policy.subjectAltNames) m.subjectAltNames = policy.subjectAltNames;
+  return m;
+}
+
+/** The Backend's client settings win over the EnvoyProxy's for each field it sets. */
+function mergeClient(backend: Record<string, any> | undefined, proxy: Record<string, any> | undefined): Record<string, any> | undefined {
+  if (!backend) return proxy;
+  if (!proxy) return backend;
+  const m = { ...proxy };
+  for (const k of ['clientCertificates', 'ciphers', 'ecdhCurves', 'signatureAlgorithms', 'alpnProtocols']) if (backend[k]?.length) m[k] = backend[k];
+  for (const k of ['minVersion', 'maxVersion']) if (backend[k]) m[k] = backend[k];
+  return m;
+}
+
+// ---- BackendTLSPolicy --------------------------------------------------------------------------
+
+/** What a backendRef is, as a BackendTLSPolicy targets it: the section is the port's name (or number). */
+function targetOf(t: Translation, ref: any, namespace: string): { group: string; kind: string; name: string; sectionName?: string } {
+  const kind = ref.kind || 'Service';
+  const target: { group: string; kind: string; name: string; sectionName?: string } = { group: ref.group ?? '', kind, name: ref.name };
+  if (ref.port == null) return target;
+  if (kind === 'Service' || kind === 'ServiceImport') {
+    const svc = kind === 'Service' ? t.lookups.service(namespace, ref.name) : t.lookups.serviceImport(namespace, ref.name);
+    const port = (svc?.spec?.ports ?? []).find((p: any) => p.port === ref.port);
+    if (port?.name) target.sectionName = port.name;
+  } else {
+    target.sectionName = String(ref.port);
+  }
+  return target;
+}
+
+/** The policy for a backend: one naming its exact section first, else one naming the whole backend. */
+function policyFor(t: Translation, ref: any, namespace: string): AnyObject | undefined {
+  const target = targetOf(t, ref, namespace);
+  let whole: AnyObject | undefined;
+  for (const p of t.backendTLSPolicies) {
+    if (p.metadata.namespace !== namespace) continue;
+    for (const tr of p.spec?.targetRefs ?? []) {
+      if ((tr.group ?? '') !== target.group || tr.kind !== target.kind || tr.name !== target.name) continue;
+      if (tr.sectionName == null) whole ??= p;
+      else if (tr.sectionName === target.sectionName) return p;
+    }
+  }
+  return whole;
+}
+
+function processBackendTLSPolicy(t: Translation, ref: any, namespace: string, pc: RouteParentContext): { tls: Record<string, any> } | { error: string } | undefined {
+  const policy = policyFor(t, ref, namespace);
+  if (!policy) return undefined;
+  const ancestors = [...(policy.status.ancestors ?? []).map((a: any) => a.ancestorRef)];
+  const parent = { ...pc.ref };
+  if (!ancestors.some((a) => sameAncestor(a, parent, pc.route.namespace))) ancestors.push(parent);
+  const bundle = policyBundle(t, policy);
+  if ('error' in bundle) {
+    for (const a of ancestors) {
+      setAncestorCondition(t, policy, a, 'Accepted', 'False', 'NoValidCACertificate', bundle.error);
+      setAncestorCondition(t, policy, a, 'ResolvedRefs', 'False', bundle.invalidKind ? 'InvalidKind' : 'InvalidCACertificateRef', bundle.error);
+    }
+    return { error: bundle.error };
+  }
+  for (const a of ancestors) {
+    setAncestorCondition(t, policy, a, 'ResolvedRefs', 'True', 'ResolvedRefs', 'All references are resolved');
+    setAncestorCondition(t, policy, a, 'Accepted', 'True', 'Accepted', 'The policy is accepted');
+  }
+  return { tls: bundle.tls };
+}
+
+function policyBundle(t: Translation, policy: AnyObject): { tls: Record<string, any> } | { error: string; invalidKind?: boolean } {
+  const v = policy.spec?.validation ?? {};
+  const tls: Record<string, any> = {};
+  if (v.hostname) tls.sni = v.hostname;
+  const sans: Record<string, any>[] = [];
+  for (const san of v.subjectAltNames ?? []) {
+    if (san.type === 'Hostname') sans.push({ hostname: san.hostname });
+    else if (san.type === 'URI') sans.push({ uri: san.uri });
+  }
+  if (sans.length) tls.subjectAltNames = sans;
+  if (v.wellKnownCACertificates === 'System') {
+    tls.useSystemTrustStore = true;
+    tls.caCertificate = systemCA(t, policy);
+    return { tls };
+  }
+  const ca = caBundle(t, policy.metadata.namespace ?? '', v.caCertificateRefs ?? []);
+  if ('error' in ca) return ca;
+  tls.caCertificate = { name: `${policy.metadata.name}/${policy.metadata.namespace}-ca`, certificate: ca.bundle };
+  return { tls };
+}
+
+/** The value under `ca.crt`, else under the first key (in key order). */
+function caFromData(data: Record<string, string> | undefined, decode: boolean): string | undefined {
+  if (!data) return undefined;
+  const pick = data['ca.crt'] ?? data[Object.keys(data).sort()[0] ?? ''];
+  if (pick === undefined) return undefined;
+  return decode ? Buffer.from(pick, 'base64').toString('utf8') : pick;
+}
+
+/** The CA certificates of ConfigMaps, Secrets and ClusterTrustBundles, joined (base64, as IR bytes). */
+function caBundle(t: Translation, namespace: string, refs: any[]): { bundle: string } | { error: string; invalidKind?: boolean } {
+  const parts: string[] = [];
+  for (const r of refs) {
+    switch (r.kind) {
+      case 'ConfigMap': {
+        const cm = t.lookups.configMap(namespace, r.name);
+        if (!cm) return { error: `ConfigMap ${r.name} not found in namespace ${namespace}` };
+        const ca = caFromData(cm.data, false);
+        if (ca === undefined) return { error: `no CA certificate in ConfigMap ${r.name}` };
+        parts.push(ca);
+        break;
+      }
+      case 'Secret': {
+        const s = t.lookups.secret(namespace, r.name);
+        if (!s) return { error: `Secret ${r.name} not found in namespace ${namespace}` };
+        const ca = caFromData(s.data, true);
+        if (ca === undefined) return { error: `no CA certificate in Secret ${r.name}` };
+        parts.push(ca);
+        break;
+      }
+      case 'ClusterTrustBundle': {
+        const ctb = t.lookups.clusterTrustBundle(r.name);
+        if (!ctb) return { error: `ClusterTrustBundle ${r.name} not found` };
+        parts.push(ctb.spec?.trustBundle ?? '');
+        break;
+      }
+    }
+  }
+  const bundle = parts.join('\n');
+  if (!bundle) return { error: 'no CA bundle found in the referenced ConfigMaps, Secrets or ClusterTrustBundles', invalidKind: true };
+  return { bundle: Buffer.from(bundle, 'utf8').toString('base64') };
+}
+
+function sameAncestor(a: any, b: any, routeNamespace: string): boolean {
+  return (
+    (a.group ?? '') === (b.group ?? '') &&
+    (a.kind ?? '') === (b.kind ?? '') &&
+    a.name === b.name &&
+    (a.namespace ?? routeNamespace) === (b.namespace ?? routeNamespace) &&
+    (a.sectionName ?? '') === (b.sectionName ?? '') &&
+    (a.port ?? 0) === (b.port ?? 0)
+  );
+}
+
+/** Sets one condition on the status entry of one ancestor (created on first use). */
+export function setAncestorCondition(t: Translation, policy: AnyObject, ancestorRef: any, type: string, status: 'True' | 'False', reason: string, message: string): void {
+  const ancestors: any[] = (policy.status.ancestors ??= []);
+  let entry = ancestors.find((a) => sameAncestor(a.ancestorRef, ancestorRef, ''));
+  if (!entry) {
+    entry = { ancestorRef, controllerName: t.settings.gatewayControllerName, conditions: [] };
+    ancestors.push(entry);
+  }
+  setCondition(entry.conditions, type, status, reason, message);
+}
+
+/** Output copies of the BackendTLSPolicies, made before routes apply them. */
+export function prepareBackendTLSPolicies(t: Translation): void {
+  t.backendTLSPolicies = t.resources.backendTLSPolicies.map((p) => withFreshStatus(p, { ...(p.status ?? {}), ancestors: [...(p.status?.ancestors ?? [])] }));
+}
+
+/** After all routes: a policy targeting what an earlier policy already targets is conflicted. */
+export function processBackendTLSPolicyStatus(t: Translation): void {
+  const owners = new Map<string, AnyObject>();
+  for (const p of t.backendTLSPolicies) {
+    let conflict: AnyObject | undefined;
+    for (const tr of p.spec?.targetRefs ?? []) {
+      const key = `${p.metadata.namespace}/${tr.group ?? ''}/${tr.kind}/${tr.name}/${tr.sectionName ?? ''}`;
+      const owner = owners.get(key);
+      if (owner) {
+        conflict = owner;
+        break;
+      }
+      owners.set(key, p);
+    }
+    if (!conflict) continue;
+    for (const a of conflict.status.ancestors ?? []) {
+      setAncestorCondition(t, p, a.ancestorRef, 'Accepted', 'False', 'Conflicted', `The policy conflicts with BackendTLSPolicy ${conflict.metadata.namespace}/${conflict.metadata.name}`);
+    }
+  }
 }

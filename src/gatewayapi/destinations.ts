@@ -141,6 +141,9 @@ export function processDestination(
   let ds: DestinationSetting;
   if (kind === 'Backend') {
     ds = backendDestination(t, name, t.lookups.backend(backendNamespace, ref.name)!, protocol);
+    if (ds.endpoints?.some((e: any) => e.path !== undefined)) {
+      return { ds: empty, error: new RouteError('unix domain sockets are not supported in backend references', Reason.UnsupportedAddressType) };
+    }
   } else {
     const r = serviceDestination(t, name, ref, backendNamespace, protocol, kind, envoyProxy);
     if ('error' in r) return { ds: empty, error: r.error };
@@ -210,6 +213,8 @@ export function serviceDestination(
   }
   const ds: DestinationSetting = { name, protocol: proto, endpoints, metadata: resourceMetadata(svc, String(ref.port), kind) };
   if (addressType) ds.addressType = addressType;
+  // WebSocket backends take HTTP/1.1 (the upgrade needs it), whatever the downstream speaks.
+  if (port.appProtocol === 'kubernetes.io/ws' || port.appProtocol === 'kubernetes.io/wss') ds.forceHTTP1Upstream = true;
   if (!isImport) {
     const pl = preferLocalZone(svc);
     if (pl) ds.preferLocal = pl;
@@ -267,6 +272,7 @@ export function backendDestination(_t: Translation, name: string, backend: AnyOb
   let proto = protocol;
   for (const ap of spec.appProtocols ?? []) proto = backendAppProtocol(ap, proto);
   const ds: DestinationSetting = { name };
+  if ((spec.appProtocols ?? []).some((ap: string) => ap === 'gateway.envoyproxy.io/ws' || ap === 'gateway.envoyproxy.io/wss')) ds.forceHTTP1Upstream = true;
   if (spec.type === 'DynamicResolver') {
     ds.isDynamicResolver = true;
     ds.protocol = proto;

@@ -1,6 +1,6 @@
 // Route precedence within an HTTP listener, as the Gateway API orders matches: exact paths before
 // regular expressions before prefixes, longer paths first, then more header matches, then more
-// query parameter matches. Ties keep the order in which routes were added (route creation order).
+// query parameter matches, then more cookie matches. Ties keep the order in which routes were added (route creation order).
 
 function pathRank(r: Record<string, any>): number {
   const p = r.pathMatch;
@@ -25,7 +25,9 @@ export function compareRoutes(a: Record<string, any>, b: Record<string, any>): n
     (b.headerMatches?.length ?? 0) - (a.headerMatches?.length ?? 0) ||
     exactCount(b.headerMatches) - exactCount(a.headerMatches) ||
     (b.queryParamMatches?.length ?? 0) - (a.queryParamMatches?.length ?? 0) ||
-    exactCount(b.queryParamMatches) - exactCount(a.queryParamMatches)
+    exactCount(b.queryParamMatches) - exactCount(a.queryParamMatches) ||
+    (b.cookieMatches?.length ?? 0) - (a.cookieMatches?.length ?? 0) ||
+    exactCount(b.cookieMatches) - exactCount(a.cookieMatches)
   );
 }
 

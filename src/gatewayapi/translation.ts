@@ -31,6 +31,8 @@ export class Translation {
   listenerSets: AnyObject[] = [];
   /** The Gateway each attached ListenerSet belongs to. */
   readonly listenerSetParents = new Map<AnyObject, GatewayContext>();
+  /** BackendTLSPolicies with their statuses, in input order. */
+  backendTLSPolicies: AnyObject[] = [];
   /** Why a Backend is not valid, by input object. */
   readonly backendErrors = new Map<AnyObject, RouteError>();
   /** The output copy of each Backend, by input object. */

@@ -3,6 +3,7 @@
 import type { AnyObject, Resources } from '../resources/resources.js';
 import type { RouteContext } from './contexts.js';
 import { processBackends } from './backends.js';
+import { prepareBackendTLSPolicies, processBackendTLSPolicyStatus } from './backendtls.js';
 import { processGateways, initIRs, processAddresses } from './gateways.js';
 import { processGlobalResources } from './globalresources.js';
 import { processHTTPRoutes } from './httproute.js';
@@ -30,6 +31,7 @@ export function translate(resources: Resources, settings: TranslatorSettings): T
   processListenerSetStatus(t);
   processAddresses(t);
   const backends = processBackends(t);
+  prepareBackendTLSPolicies(t);
 
   const httpRoutes = processHTTPRoutes(t, 'HTTPRoute', resources.httpRoutes);
   const grpcRoutes = processHTTPRoutes(t, 'GRPCRoute', resources.grpcRoutes);
@@ -38,6 +40,7 @@ export function translate(resources: Resources, settings: TranslatorSettings): T
   const udpRoutes = processL4Routes(t, 'UDPRoute', resources.udpRoutes);
 
   processGlobalResources(t);
+  processBackendTLSPolicyStatus(t);
   sortXdsIR(t.xdsIR);
   for (const g of t.accepted) {
     const order = g.envoyProxy?.spec?.filterOrder;
@@ -59,6 +62,7 @@ export function translate(resources: Resources, settings: TranslatorSettings): T
   if (tcpRoutes.length) out.tcpRoutes = routes(tcpRoutes);
   if (udpRoutes.length) out.udpRoutes = routes(udpRoutes);
   if (backends.length) out.backends = backends;
+  if (t.backendTLSPolicies.length) out.backendTLSPolicies = t.backendTLSPolicies;
   if (t.listenerSets.length) out.listenerSets = t.listenerSets;
   return { resources: out, xdsIR: t.xdsIR, infraIR: t.infraIR };
 }
