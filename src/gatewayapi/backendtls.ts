@@ -1,6 +1,7 @@
 // Upstream TLS of a backend: server validation from a BackendTLSPolicy targeting the Service (or
 // Backend, or ServiceImport) and from the Backend's own tls settings; client settings (certificate,
 // versions, ciphers, ALPN) from the Backend and the EnvoyProxy's backendTLS.
+import { X509Certificate } from 'node:crypto';
 import type { AnyObject } from '../resources/resources.js';
 import { withFreshStatus, type RouteParentContext } from './contexts.js';
 import { tlsCertificate } from './listeners.js';
@@ -101,7 +102,11 @@ function mergeValidation(backend: Record<string, any> | undefined, policy: Recor
   if (!backend) return policy;
   if (!policy) return backend;
   const m = { ...backend };
-  if (policy.caCertificate) m.caCertificate = policy.caCertificate;
+  if (policy.caCertificate) {
+    m.caCertificate = policy.caCertificate;
+    if (policy.useSystemTrustStore) m.useSystemTrustStore = true;
+    else delete m.useSystemTrustStore;
+  }
   if (policy.sni) m.sni = policy.sni;
   if (policy.useSystemTrustStore) m.useSystemTrustStore = true;
   if (policy.subjectAltNames) m.subjectAltNames = policy.subjectAltNames;
@@ -231,7 +236,23 @@ function caBundle(t: Translation, namespace: string, refs: any[]): { bundle: str
   }
   const bundle = parts.join('\n');
   if (!bundle) return { error: 'no CA bundle found in the referenced ConfigMaps, Secrets or ClusterTrustBundles', invalidKind: true };
+  const bad = pemCertificatesError(bundle);
+  if (bad) return { error: `invalid CA certificate: ${bad}` };
   return { bundle: Buffer.from(bundle, 'utf8').toString('base64') };
+}
+
+/** Why a PEM bundle is not a list of certificates, or undefined when it is. */
+export function pemCertificatesError(pem: string): string | undefined {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+  if (!blocks) return 'no PEM certificate found';
+  for (const b of blocks) {
+    try {
+      new X509Certificate(b);
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+  return undefined;
 }
 
 function sameAncestor(a: any, b: any, routeNamespace: string): boolean {

@@ -60,7 +60,7 @@ export class GatewayContext {
     const statuses: ListenerStatus[] = [];
     this.listeners.length = 0;
     for (const spec of specs) {
-      const st: ListenerStatus = { name: spec.name, supportedKinds: [], attachedRoutes: 0, conditions: [] };
+      const st: ListenerStatus = { name: spec.name ?? '', supportedKinds: [], attachedRoutes: 0, conditions: [] };
       statuses.push(st);
       this.listeners.push(new ListenerContext(spec, this, st));
     }
@@ -99,7 +99,7 @@ export class ListenerContext {
   ) {}
 
   get name(): string {
-    return this.spec.name;
+    return this.spec.name ?? '';
   }
   get port(): number {
     return this.spec.port;

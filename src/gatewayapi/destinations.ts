@@ -196,7 +196,7 @@ export function serviceDestination(
   const isImport = kind === 'ServiceImport';
   const svc = isImport ? t.lookups.serviceImport(namespace, ref.name)! : t.lookups.service(namespace, ref.name)!;
   const port = (svc.spec?.ports ?? []).find((p: any) => p.port === ref.port) ?? {};
-  const proto = port.appProtocol ? appProtocolFor(port.appProtocol, protocol, !isImport) : protocol;
+  const proto = port.appProtocol ? appProtocolFor(port.appProtocol, protocol, true) : protocol;
   const headless = isImport ? !(svc.spec?.ips?.length > 0) : svc.spec?.clusterIP === 'None';
   let endpoints: Record<string, any>[] = [];
   let addressType: string | undefined;

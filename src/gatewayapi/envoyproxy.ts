@@ -48,7 +48,6 @@ export function validateEnvoyProxy(ep: AnyObject): string | undefined {
   const accessLog = spec.telemetry?.accessLog;
   for (const s of accessLog?.settings ?? []) {
     if (s.format?.type === 'Text' && !s.format?.text) errs.push('a Text access log format needs text');
-    if (s.format?.type === 'JSON' && !s.format?.json) errs.push('a JSON access log format needs json');
     for (const sink of s.sinks ?? []) {
       if (sink.type === 'File' && !sink.file) errs.push('a File access log sink needs file');
       if (sink.type === 'OpenTelemetry' && !sink.openTelemetry) errs.push('an OpenTelemetry access log sink needs openTelemetry');

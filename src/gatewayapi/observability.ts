@@ -144,6 +144,8 @@ function tracing(t: Translation, g: GatewayContext, ep: AnyObject | undefined): 
     provider,
   };
   if (authority) out.authority = authority;
+  if (tr.clientSamplingFraction) out.clientSamplingRate = fractionRate(tr.clientSamplingFraction);
+  if (tr.overallSamplingFraction) out.overallSamplingRate = fractionRate(tr.overallSamplingFraction);
   if (tr.customTags) out.customTags = customTags(tr.customTags);
   const tags = mapToSlice(tr.tags);
   if (tags) out.tags = tags;
@@ -163,11 +165,14 @@ function customTags(tags: Record<string, any>): { key: string; value: any }[] {
 
 function samplingRate(tr: any): number {
   if (tr.samplingRate != null) return tr.samplingRate;
-  if (tr.samplingFraction) {
-    const rate = (tr.samplingFraction.numerator * 100) / (tr.samplingFraction.denominator ?? 100);
-    return Math.min(100, Math.max(0, rate));
-  }
+  if (tr.samplingFraction) return fractionRate(tr.samplingFraction);
   return 100;
+}
+
+/** A fraction as a percentage in [0, 100]. */
+function fractionRate(f: any): number {
+  const rate = (f.numerator * 100) / (f.denominator ?? 100);
+  return Math.min(100, Math.max(0, rate));
 }
 
 function metrics(t: Translation, ep: AnyObject | undefined): { metrics: Record<string, any>; sinks: Record<string, any>[] } | undefined {

@@ -139,3 +139,10 @@ export function sortResources(r: Resources): Resources {
   for (const k of resourceLists) r[k].sort(compareByAge);
   return r;
 }
+
+/** Calls f on every object of the bundle (lists, GatewayClass, its EnvoyProxy). */
+export function forEachResource(r: Resources, f: (o: AnyObject) => void): void {
+  for (const k of resourceLists) for (const o of r[k]) f(o);
+  if (r.gatewayClass) f(r.gatewayClass);
+  if (r.envoyProxyForGatewayClass) f(r.envoyProxyForGatewayClass);
+}

@@ -8,7 +8,8 @@ import { hashedName } from '../../gatewayapi/naming.js';
 import type { TranslatorSettings } from '../../gatewayapi/settings.js';
 import { mergeGatewaysEnabled } from '../../gatewayapi/translation.js';
 import { translate } from '../../gatewayapi/translator.js';
-import { addKeyedLists, emptyResources, type AnyObject, type Resources } from '../../resources/resources.js';
+import { decodeResource } from '../../resources/decode.js';
+import { addKeyedLists, emptyResources, forEachResource, type AnyObject, type Resources } from '../../resources/resources.js';
 import { settingsFor, type Harness } from './harness.js';
 import type { Suite } from './main.js';
 
@@ -132,6 +133,7 @@ export function caseResources(name: string, input: string, harness: Harness, cas
   const doc = (parse(input) ?? {}) as Record<string, unknown>;
   const resources = emptyResources();
   addKeyedLists(resources, doc);
+  forEachResource(resources, decodeResource);
   resources.secrets.push(...baseSecrets(casesDir));
   const settings = translatorSettings(settingsFor(harness, 'gatewayapi', name));
   addFixtures(resources, harness.gatewayapi?.fixtures, name, settings);
