@@ -88,7 +88,7 @@ function clientSettings(t: Translation, c: any, ownerNs: string, ownerName: stri
   if (c.maxVersion) out.maxVersion = c.maxVersion;
   if (c.alpnProtocols) out.alpnProtocols = [...c.alpnProtocols];
   if (c.clientCertificateRef) {
-    const ns = c.clientCertificateRef.namespace ?? 'default';
+    const ns = c.clientCertificateRef.namespace ?? ownerNs;
     if (ns !== ownerNs) return { error: `the client certificate Secret must be in the ${ownerKind}'s namespace ${ownerNs}, not ${ns}` };
     const secret = t.lookups.secret(ns, c.clientCertificateRef.name);
     if (!secret) return { error: `client certificate Secret ${ownerNs}/${c.clientCertificateRef.name} of ${ownerKind} ${ownerNs}/${ownerName} not found` };

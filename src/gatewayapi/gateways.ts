@@ -133,6 +133,8 @@ export function setGatewayClassAccepted(gc: AnyObject, accepted: boolean, reason
 
 /** EnvoyProxy status: one ancestor entry per GatewayClass/Gateway that uses it. */
 export function setEnvoyProxyAccepted(ep: AnyObject, ancestor: any, reason: string, message: string): void {
+  // Without a GatewayClass object to name, there is no ancestor to report to.
+  if (!ancestor) return;
   ep.status ??= {};
   const ancestors: any[] = (ep.status.ancestors ??= []);
   let entry = ancestors.find((a) => sameRef(a.ancestorRef, ancestor));

@@ -387,7 +387,7 @@ function addToListeners(t: Translation, rc: RouteContext, pc: RouteParentContext
       ir.grpc ??= {};
       // A GRPCRoute on a listener turns on gRPC-Web and gRPC stats there.
       ir.grpc.enableGRPCWeb = true;
-      ir.grpc.enableGRPCStats = true;
+      ir.grpc.enableGRPCStats ??= true;
     }
     ir.routes.push(...perHost);
   }

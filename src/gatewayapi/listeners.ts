@@ -45,7 +45,7 @@ export function processListeners(t: Translation): void {
     const key = t.irKey(g);
     const xds = t.xdsIR[key]!;
     const infra = t.infraIR[key]!;
-    if (g.envoyProxy) infra.proxy.config = g.envoyProxyFromGateway ? g.envoyProxy : proxyConfig(g.envoyProxy);
+    if (g.envoyProxy) infra.proxy.config = g.envoyProxy;
     processReadyListener(xds, g.envoyProxy);
     processProxyObservability(t, g, xds, infra);
 
@@ -55,12 +55,6 @@ export function processListeners(t: Translation): void {
     }
   }
   checkOverlappingTLS(t);
-}
-
-/** The EnvoyProxy as the infra IR carries it: the resource without its status. */
-function proxyConfig(ep: Record<string, any>): Record<string, any> {
-  const { status: _status, ...rest } = ep;
-  return rest;
 }
 
 function validateListenerSpec(t: Translation, l: ListenerContext): boolean {
@@ -355,6 +349,9 @@ function addIRListener(t: Translation, g: GatewayContext, l: ListenerContext, fo
       const tls = irTLSConfig(l);
       if (tls) ir.tls = tls;
       if (preserveRouteOrder(g.envoyProxy)) ir.preserveRouteOrder = true;
+      // gRPC stats as the EnvoyProxy sets them (else turned on when a GRPCRoute attaches).
+      const grpcStats = g.envoyProxy?.spec?.telemetry?.metrics?.enableGRPCStats;
+      if (grpcStats !== undefined && grpcStats !== null) ir.grpc = { enableGRPCStats: !!grpcStats };
       const rid = requestIDAction(g.envoyProxy);
       if (rid) ir.requestID = rid;
       (xds.http ??= []).push(ir);
@@ -434,7 +431,7 @@ function sdsConfig(secret: any): Record<string, any> {
 function checkOverlappingTLS(t: Translation): void {
   const groups = t.mergeGateways ? [t.accepted.flatMap((g) => g.listeners)] : t.accepted.map((g) => g.listeners);
   for (const listeners of groups) {
-    const https = listeners.filter((l) => l.protocol === 'HTTPS');
+    const https = listeners.filter((l) => l.protocol === 'HTTPS' && l.ready);
     // Hostnames first: when both overlap, the certificate reason is the one that stays.
     markOverlaps(https, (a, b) => overlappingHostnames(a.hostname, b.hostname), 'OverlappingHostnames', false);
     markOverlaps(https, (a, b) => a.certDNSNames.some((x) => b.certDNSNames.some((y) => overlappingHostnames(x, y))), 'OverlappingCertificates', true);
