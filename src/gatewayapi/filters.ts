@@ -113,7 +113,11 @@ function hasCoreRewrite(u: Record<string, any>): boolean {
   return !!(u.path?.fullReplace !== undefined || u.path?.prefixMatchReplace !== undefined || u.host?.name !== undefined);
 }
 function hasExtensionRewrite(u: Record<string, any>): boolean {
-  return !!(u.path?.regexMatchReplace || u.host?.header !== undefined || u.host?.backend);
+  return !!(u.path?.regexMatchReplace || hasExtensionHostRewrite(u));
+}
+
+function hasExtensionHostRewrite(u: Record<string, any>): boolean {
+  return !!(u.host?.header !== undefined || u.host?.backend || u.host?.pathRegex);
 }
 
 function urlRewrite(rw: any, ctx: FilterContext): RouteError | undefined {
@@ -121,7 +125,7 @@ function urlRewrite(rw: any, ctx: FilterContext): RouteError | undefined {
   const cur = ctx.urlRewrite;
   if (cur) {
     const wantsCore = rw.hostname !== undefined || rw.path !== undefined;
-    const conflictsExtension = (rw.hostname !== undefined && (cur.host?.header !== undefined || cur.host?.backend)) || (rw.path !== undefined && cur.path?.regexMatchReplace);
+    const conflictsExtension = (rw.hostname !== undefined && hasExtensionHostRewrite(cur)) || (rw.path !== undefined && cur.path?.regexMatchReplace);
     if ((hasCoreRewrite(cur) && wantsCore) || conflictsExtension) return acceptedError('a rule can have only one URLRewrite');
   }
   if (rw.hostname !== undefined) {
@@ -329,12 +333,20 @@ function httpRouteFilter(scope: FilterScope, ref: any, ctx: FilterContext): Rout
         host = { header: rw.hostname.header };
       } else if (rw.hostname.type === 'Backend') {
         host = { backend: true };
+      } else if (rw.hostname.type === 'PathRegex') {
+        const pr = rw.hostname.pathRegex;
+        if (!pr?.pattern || pr.substitution === undefined) return acceptedError('pathRegex.pattern and pathRegex.substitution are required when the hostname rewrite type is PathRegex');
+        if (!validRegex(pr.pattern)) return acceptedError('pathRegex.pattern must be a valid RE2 regular expression');
+        host = { pathRegex: { pattern: pr.pattern, substitution: pr.substitution } };
       }
       if (host) {
         if (!ctx.urlRewrite) ctx.urlRewrite = { host };
         else ctx.urlRewrite.host ??= host;
       }
     }
+  }
+  if (spec.urlRewrite?.appendXForwardedHost !== undefined) {
+    (ctx.urlRewrite ??= {}).appendXForwardedHost = !!spec.urlRewrite.appendXForwardedHost;
   }
   if (spec.directResponse) {
     const d = spec.directResponse;

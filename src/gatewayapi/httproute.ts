@@ -62,7 +62,8 @@ function translateRules(t: Translation, rc: RouteContext, pc: RouteParentContext
     let filterFailed = false;
     for (const e of errors) {
       errs.add(e);
-      filterFailed = true;
+      // A mirror without endpoints is reported, but the rule still routes.
+      if (e.type !== Cond.BackendsAvailable) filterFailed = true;
       if (e.type === Cond.Accepted) unaccepted.add(ruleIdx);
     }
     const metadata = resourceMetadata(rc.route, rule.name, rc.kind);
@@ -100,6 +101,13 @@ function translateRules(t: Translation, rc: RouteContext, pc: RouteParentContext
       if (ds.isDynamicResolver) dynamicResolver = true;
     });
     if (!grpc && ctx.urlRewrite?.host?.backend) for (const ds of settings) setServiceHostnames(t, ds);
+    // The host taken from request path text must not steer a dynamic forward proxy.
+    if (ctx.urlRewrite?.host?.pathRegex && dynamicResolver) {
+      const e = new RouteError(`rule ${ruleIdx}: a host rewrite from the path (PathRegex) is not supported with a dynamic resolver backend`, Reason.UnsupportedValue);
+      errs.add(e);
+      destError = e;
+      for (const ds of settings) ds.invalid = true;
+    }
 
     const valid = validWeight(settings);
     const skip = (r: Record<string, any>) => r.directResponse || r.redirect;
