@@ -10,6 +10,7 @@ import { processHTTPRoutes } from './httproute.js';
 import { processL4Routes } from './l4routes.js';
 import { processListenerSets, processListenerSetStatus } from './listenersets.js';
 import { processListeners } from './listeners.js';
+import { mergeBackendClusters } from './mergebackends.js';
 import type { TranslatorSettings } from './settings.js';
 import { sortXdsIR } from './sort.js';
 import { Translation, type InfraIR, type XdsIR } from './translation.js';
@@ -41,6 +42,7 @@ export function translate(resources: Resources, settings: TranslatorSettings): T
 
   processGlobalResources(t);
   processBackendTLSPolicyStatus(t);
+  mergeBackendClusters(t);
   sortXdsIR(t.xdsIR);
   for (const g of t.accepted) {
     const order = g.envoyProxy?.spec?.filterOrder;
