@@ -6,6 +6,7 @@ type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Pro
 const commands: Record<string, Command> = {
   certgen: { summary: 'generate the certificates for mTLS between egts serve and its proxies', load: () => import('./certgen.js') },
   golden: { summary: 'run a golden corpus suite (see ../shared/golden/README.md)', load: () => import('./golden/main.js') },
+  translate: { summary: 'translate manifests offline: resources with status, xDS and infra IR', load: () => import('./translate.js') },
 };
 
 function usage(): string {

@@ -16,9 +16,21 @@ export function processHTTPRoutes(t: Translation, kind: 'HTTPRoute' | 'GRPCRoute
     const rc = newRouteContext(kind, input);
     if (!attachRoute(t, rc)) continue;
     out.push(rc);
-    for (const pc of rc.parents) translateForParent(t, rc, pc);
+    for (const pc of rc.parents) guarded(rc, pc, () => translateForParent(t, rc, pc));
   }
   return out;
+}
+
+/**
+ * Runs the translation of one route for one parent; should the route hold data the translator
+ * cannot read, that route alone is rejected and the others go on.
+ */
+export function guarded(rc: RouteContext, pc: RouteParentContext, f: () => void): void {
+  try {
+    f();
+  } catch (e) {
+    pc.setCondition(Cond.Accepted, 'False', Reason.UnsupportedValue, `The ${rc.kind} could not be translated: ${(e as Error).message}`);
+  }
 }
 
 function translateForParent(t: Translation, rc: RouteContext, pc: RouteParentContext): void {

@@ -3,6 +3,7 @@
 import type { AnyObject } from '../resources/resources.js';
 import type { RouteContext, RouteParentContext } from './contexts.js';
 import { processDestination, resourceMetadata, type DestinationSetting } from './destinations.js';
+import { guarded } from './httproute.js';
 import { attachRoute, computeHosts, newRouteContext } from './parentrefs.js';
 import { Cond, Reason, RouteError, combine } from './status.js';
 import type { Translation } from './translation.js';
@@ -16,8 +17,7 @@ export function processL4Routes(t: Translation, kind: L4Kind, routes: readonly A
     if (!attachRoute(t, rc)) continue;
     out.push(rc);
     for (const pc of rc.parents) {
-      if (kind === 'TLSRoute') tlsRoute(t, rc, pc);
-      else singleRuleRoute(t, rc, pc, kind);
+      guarded(rc, pc, () => (kind === 'TLSRoute' ? tlsRoute(t, rc, pc) : singleRuleRoute(t, rc, pc, kind)));
     }
   }
   return out;

@@ -1,6 +1,8 @@
 // Decoding as Kubernetes' Go API types do it: JSON field names match case-insensitively (so
-// `SignatureAlgorithms:` is `signatureAlgorithms`), and a YAML scalar written as a number where
-// the API has a string (a numeric sectionName, a header value) is that string.
+// `SignatureAlgorithms:` is `signatureAlgorithms`, by the kind's schema), and a YAML scalar
+// written as a number where the API has a string (a numeric sectionName, a header value) is
+// that string.
+import { withGoFieldNames } from '../api/fieldnames.js';
 import type { AnyObject } from './resources.js';
 
 /** Fields whose values are maps with user-chosen keys: their keys are data, not field names. */
@@ -27,12 +29,6 @@ const mapFields = new Set([
 /** String-typed fields that YAML authors often write as bare numbers. */
 const stringFields = new Set(['sectionName', 'hostname']);
 
-function fieldName(key: string): string {
-  const c = key.charCodeAt(0);
-  if (c >= 65 && c <= 90) return key[0]!.toLowerCase() + key.slice(1);
-  return key;
-}
-
 function decodeValue(v: unknown, parentKey: string | undefined): unknown {
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) v[i] = decodeValue(v[i], parentKey);
@@ -41,15 +37,7 @@ function decodeValue(v: unknown, parentKey: string | undefined): unknown {
   if (v && typeof v === 'object') {
     const o = v as Record<string, unknown>;
     const isMatch = typeof o.name === 'string' && 'value' in o;
-    for (const k of Object.keys(o)) {
-      let key = k;
-      const canon = fieldName(k);
-      // A capitalised field name is the same field; the exact spelling wins if both are there.
-      if (canon !== k && !(canon in o)) {
-        o[canon] = o[k];
-        delete o[k];
-        key = canon;
-      }
+    for (const key of Object.keys(o)) {
       const val = o[key];
       if ((stringFields.has(key) || (isMatch && key === 'value')) && (typeof val === 'number' || typeof val === 'boolean')) {
         o[key] = String(val);
@@ -61,9 +49,10 @@ function decodeValue(v: unknown, parentKey: string | undefined): unknown {
   return v;
 }
 
-/** Normalises a resource in place (its spec and other non-metadata fields). */
-export function decodeResource<T extends AnyObject>(o: T): T {
-  if (!o || typeof o !== 'object') return o;
+/** A resource as Envoy Gateway reads it: declared field names, string fields as strings. */
+export function decodeResource<T extends AnyObject>(input: T): T {
+  if (!input || typeof input !== 'object') return input;
+  const o = withGoFieldNames(input);
   for (const k of Object.keys(o)) {
     if (k === 'metadata' || k === 'data' || k === 'binaryData' || k === 'stringData' || k === 'status') continue;
     (o as Record<string, unknown>)[k] = decodeValue(o[k], k);

@@ -140,9 +140,9 @@ export function sortResources(r: Resources): Resources {
   return r;
 }
 
-/** Calls f on every object of the bundle (lists, GatewayClass, its EnvoyProxy). */
-export function forEachResource(r: Resources, f: (o: AnyObject) => void): void {
-  for (const k of resourceLists) for (const o of r[k]) f(o);
-  if (r.gatewayClass) f(r.gatewayClass);
-  if (r.envoyProxyForGatewayClass) f(r.envoyProxyForGatewayClass);
+/** Replaces every object of the bundle (lists, GatewayClass, its EnvoyProxy) by f of it. */
+export function mapResources(r: Resources, f: (o: AnyObject) => AnyObject): void {
+  for (const k of resourceLists) r[k] = r[k].map(f);
+  if (r.gatewayClass) r.gatewayClass = f(r.gatewayClass);
+  if (r.envoyProxyForGatewayClass) r.envoyProxyForGatewayClass = f(r.envoyProxyForGatewayClass);
 }

@@ -9,7 +9,7 @@ import type { TranslatorSettings } from '../../gatewayapi/settings.js';
 import { mergeGatewaysEnabled } from '../../gatewayapi/translation.js';
 import { translate } from '../../gatewayapi/translator.js';
 import { decodeResource } from '../../resources/decode.js';
-import { addKeyedLists, emptyResources, forEachResource, type AnyObject, type Resources } from '../../resources/resources.js';
+import { addKeyedLists, emptyResources, mapResources, type AnyObject, type Resources } from '../../resources/resources.js';
 import { settingsFor, type Harness } from './harness.js';
 import type { Suite } from './main.js';
 
@@ -133,7 +133,7 @@ export function caseResources(name: string, input: string, harness: Harness, cas
   const doc = (parse(input) ?? {}) as Record<string, unknown>;
   const resources = emptyResources();
   addKeyedLists(resources, doc);
-  forEachResource(resources, decodeResource);
+  mapResources(resources, decodeResource);
   resources.secrets.push(...baseSecrets(casesDir));
   const settings = translatorSettings(settingsFor(harness, 'gatewayapi', name));
   addFixtures(resources, harness.gatewayapi?.fixtures, name, settings);

@@ -1,0 +1,170 @@
+// `egts translate -f <file|-> [--to status,ir] [-o yaml|json]`: what a set of manifests becomes,
+// offline. Invalid resources are reported with their place and left out; the rest is translated
+// for every GatewayClass of our controller and printed with its status and/or the IR.
+import { readFileSync } from 'node:fs';
+import { stringify } from 'yaml';
+import { formatProblem, type Problem } from '../api/place.js';
+import { validateObject } from '../api/validate.js';
+import { defaultControllerName, defaultSettings } from '../gatewayapi/settings.js';
+import { translate } from '../gatewayapi/translator.js';
+import { setCondition } from '../gatewayapi/status.js';
+import { loadKeyedLists, loadKubernetesYAML, type LoadedObject } from '../resources/load.js';
+import { emptyResources, listOfKind, resourceKey, sortResources, type AnyObject, type Resources } from '../resources/resources.js';
+
+const usage = `usage: egts translate -f <file|-> [-f <file>...] [--to status,ir] [-o yaml|json]
+                      [--controller <name>] [--namespace <controller namespace>]
+
+Translates Gateway API and Envoy Gateway resources offline and prints the resources with their
+status and/or the xDS and infra IR. Input is Kubernetes YAML (documents or Lists) or the golden
+corpus's keyed lists. Invalid resources are reported on stderr and left out.`;
+
+interface Options {
+  files: string[];
+  to: Set<string>;
+  output: 'yaml' | 'json';
+  controller: string;
+  namespace: string;
+}
+
+function parseArgs(argv: string[]): Options | string {
+  const o: Options = { files: [], to: new Set(['status', 'ir']), output: 'yaml', controller: defaultControllerName, namespace: 'envoy-gateway-system' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    try {
+      if (a === '-f' || a === '--file') o.files.push(value());
+      else if (a === '--to') {
+        o.to = new Set(value().split(',').map((s) => s.trim()).filter(Boolean));
+        for (const t of o.to) if (t !== 'status' && t !== 'ir') return `--to takes status and/or ir, not ${t}`;
+      } else if (a === '-o' || a === '--output') {
+        const v = value();
+        if (v !== 'yaml' && v !== 'json') return `-o takes yaml or json, not ${v}`;
+        o.output = v;
+      } else if (a === '--controller') o.controller = value();
+      else if (a === '--namespace') o.namespace = value();
+      else return `unknown option ${a}`;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
+  if (!o.files.length) return 'at least one -f <file|-> is required';
+  return o;
+}
+
+function looksLikeKeyedLists(text: string): boolean {
+  // The corpus format has no kind at the top level, only resource lists.
+  const firstKey = /^([A-Za-z][\w-]*):/m.exec(text)?.[1];
+  return !!firstKey && !['apiVersion', 'kind', 'metadata', 'items'].includes(firstKey) && !!resourceKey(firstKey);
+}
+
+/** Loads and validates the input; returns the valid objects and every problem found. */
+export function loadInput(text: string, file: string): { objects: LoadedObject[]; problems: Problem[] } {
+  const loaded = looksLikeKeyedLists(text) ? loadKeyedLists(text, file) : loadKubernetesYAML(text, file);
+  const problems = [...loaded.problems];
+  const objects: LoadedObject[] = [];
+  for (const o of loaded.objects) {
+    if (o.key === 'envoyProxyDefaultSpec') {
+      objects.push(o);
+      continue;
+    }
+    const v = validateObject(o.object, o.place, o.locate);
+    if (v.ok) objects.push(o);
+    else problems.push(...v.problems);
+  }
+  return { objects, problems };
+}
+
+/** One bundle per GatewayClass of the controller (or per class the Gateways name, when none). */
+export function bundlesByClass(objects: LoadedObject[], controller: string): { className: string; resources: Resources }[] {
+  const all = emptyResources();
+  const classes: AnyObject[] = [];
+  const proxies: AnyObject[] = [];
+  let defaultSpec: Record<string, any> | undefined;
+  for (const { object, key } of objects) {
+    const o = object as AnyObject;
+    if (key === 'envoyProxyDefaultSpec') defaultSpec = o;
+    else if (o.kind === 'GatewayClass') classes.push(o);
+    else if (o.kind === 'EnvoyProxy') proxies.push(o);
+    else if (listOfKind[o.kind ?? '']) all[listOfKind[o.kind!]!].push(o);
+  }
+  // Every namespace the manifests use exists (without labels) unless given as an object.
+  const known = new Set(all.namespaces.map((n) => n.metadata.name));
+  for (const { object } of objects) {
+    const ns = (object as AnyObject)?.metadata?.namespace;
+    if (ns && !known.has(ns)) {
+      known.add(ns);
+      all.namespaces.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    }
+  }
+  sortResources(all);
+  const ours = classes.filter((c) => c.spec?.controllerName === controller);
+  const names = ours.length ? ours.map((c) => c.metadata.name) : [...new Set(all.gateways.map((g) => g.spec?.gatewayClassName).filter(Boolean))];
+  return names.map((className) => {
+    const r: Resources = { ...all, envoyProxiesForGateways: proxies };
+    const gc = ours.find((c) => c.metadata.name === className);
+    if (gc) {
+      r.gatewayClass = gc;
+      const ref = gc.spec?.parametersRef;
+      if (ref?.kind === 'EnvoyProxy' && ref.group === 'gateway.envoyproxy.io') {
+        r.envoyProxyForGatewayClass = proxies.find((p) => p.metadata.name === ref.name && p.metadata.namespace === ref.namespace);
+      }
+    }
+    if (defaultSpec) r.envoyProxyDefaultSpec = defaultSpec;
+    return { className, resources: r };
+  });
+}
+
+export async function run(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage);
+    return 0;
+  }
+  const opts = parseArgs(argv);
+  if (typeof opts === 'string') {
+    console.error(`egts translate: ${opts}\n\n${usage}`);
+    return 2;
+  }
+  const objects: LoadedObject[] = [];
+  const problems: Problem[] = [];
+  for (const f of opts.files) {
+    let text: string;
+    try {
+      text = readFileSync(f === '-' ? 0 : f, 'utf8');
+    } catch (e) {
+      console.error(`egts translate: cannot read ${f}: ${(e as Error).message}`);
+      return 2;
+    }
+    const r = loadInput(text, f === '-' ? '<stdin>' : f);
+    objects.push(...r.objects);
+    problems.push(...r.problems);
+  }
+  for (const p of problems) console.error(formatProblem(p));
+
+  const out: Record<string, any> = {};
+  for (const { className, resources } of bundlesByClass(objects, opts.controller)) {
+    const settings = defaultSettings({ gatewayControllerName: opts.controller, gatewayClassName: className, controllerNamespace: opts.namespace, backendEnabled: true, envoyPatchPolicyEnabled: true });
+    const result = translate(resources, settings);
+    const gc = result.resources.gatewayClass as AnyObject | undefined;
+    // The GatewayClass is ours: accepted unless its parameters were found invalid.
+    if (gc && !(gc.status?.conditions ?? []).some((c: any) => c.type === 'Accepted')) {
+      gc.status = { ...(gc.status ?? {}), conditions: [...(gc.status?.conditions ?? [])] };
+      setCondition(gc.status.conditions, 'Accepted', 'True', 'Accepted', 'The GatewayClass is accepted by this controller');
+    }
+    if (opts.to.has('status')) {
+      for (const [k, v] of Object.entries(result.resources)) {
+        if (Array.isArray(v)) (out[k] ??= []).push(...v);
+        else if (v) (out[k === 'gatewayClass' ? 'gatewayClasses' : 'envoyProxiesForGatewayClasses'] ??= []).push(v);
+      }
+    }
+    if (opts.to.has('ir')) {
+      Object.assign((out.xdsIR ??= {}), result.xdsIR);
+      Object.assign((out.infraIR ??= {}), result.infraIR);
+    }
+  }
+  process.stdout.write(opts.output === 'json' ? `${JSON.stringify(out, null, 2)}\n` : stringify(out, { aliasDuplicateObjects: false }));
+  return problems.length ? 1 : 0;
+}
