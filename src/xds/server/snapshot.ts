@@ -3,6 +3,7 @@
 // bytes for both protocols (an Any for state-of-the-world, a Resource for delta) and a version
 // derived from its content, so unchanged resources are never re-sent to delta clients and a
 // type whose resources did not change keeps its version.
+import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { ProtoError, TYPE_URL, toBinary } from '../proto/index.js';
 import { registry } from '../proto/registry.js';
@@ -47,10 +48,11 @@ export function resourceName(typeUrl: string, json: unknown): string {
   return typeof name === 'string' ? name : '';
 }
 
-function hash(...parts: Array<Uint8Array | string>): string {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return h.digest('base64url').slice(0, 16);
+/** A short content hash: one-shot where Node has it (crypto.hash), as it runs per resource. */
+const oneShot = (crypto as unknown as { hash?: (alg: string, data: Uint8Array | string, enc: 'base64url') => string }).hash;
+
+function hash(data: Uint8Array | string): string {
+  return (oneShot ? oneShot('sha256', data, 'base64url') : createHash('sha256').update(data).digest('base64url')).slice(0, 16);
 }
 
 interface Tags {
@@ -125,7 +127,7 @@ export function makeSnapshot(version: string, byType: Record<string, readonly un
 
 function setVersion(resources: ReadonlyMap<string, SnapshotResource>): string {
   if (resources.size === 0) return 'empty';
-  const parts: string[] = [];
-  for (const [name, r] of [...resources].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) parts.push(name, '\0', r.version, '\0');
-  return hash(parts.join(''));
+  const h = createHash('sha256');
+  for (const name of [...resources.keys()].sort()) h.update(name).update('\0').update(resources.get(name)!.version).update('\0');
+  return h.digest('base64url').slice(0, 16);
 }
