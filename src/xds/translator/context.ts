@@ -1,0 +1,74 @@
+// The state of one translation: the resource table, the errors met on the way (a bad route or
+// listener is skipped, the rest goes on), the external SDS servers to add clusters for, and the
+// translator settings.
+import type { HTTPListener, Tracing, Xds } from '../../ir/xds.js';
+import { buildCluster, type ClusterArgs } from './cluster.js';
+import { buildLoadAssignment } from './endpoint.js';
+import { ResourceTable } from './resources.js';
+import { buildUpstreamCASecret } from './tls.js';
+import { protoDuration, type Msg } from './util.js';
+
+export interface TranslatorOptions {
+  /** The namespace Envoy Gateway runs in (rate limit and Wasm services live there). */
+  controllerNamespace?: string;
+  /** The cluster's DNS domain, for service URLs. */
+  dnsDomain?: string;
+  /** Envoy Gateway runtime flags, e.g. XDSNameSchemeV2. */
+  runtimeFlags?: string[];
+}
+
+export class Context {
+  readonly table = new ResourceTable();
+  readonly errors: string[] = [];
+  readonly sdsServers = new Set<string>();
+
+  constructor(readonly options: TranslatorOptions = {}) {}
+
+  hasFlag(flag: string): boolean {
+    return this.options.runtimeFlags?.includes(flag) ?? false;
+  }
+
+  duration(d: string): string | undefined {
+    return protoDuration(d);
+  }
+
+  /**
+   * Adds a cluster, its endpoints (for EDS) and the CA secrets of its upstream TLS. A cluster
+   * that exists already is kept as it is (the first route to use a destination defines it).
+   */
+  addCluster(args: ClusterArgs): boolean {
+    if (this.table.has('clusters', args.name)) return false;
+    const autoSNI = args.settings.some((s) => s.tls) && args.settings.every((s) => !s.tls || (!s.tls.sni && !s.tls.autoSNIFromEndpointHostname));
+    const cluster = buildCluster({ ...args, tls: { autoSNI } });
+    if (autoSNI) {
+      const po = cluster.typedExtensionProtocolOptions?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
+      if (po) po.upstreamHttpProtocolOptions = { autoSni: true };
+    }
+    this.table.add('clusters', cluster);
+    if (args.endpointType === 'static') {
+      this.table.add('endpoints', buildLoadAssignment(args.name, args.settings, {
+        lb: args.traffic?.loadBalancer,
+        healthCheck: args.traffic?.healthCheck,
+      }));
+    }
+    for (const s of args.settings) {
+      const secret = s.tls ? buildUpstreamCASecret(s.tls) : undefined;
+      if (secret) this.table.out.secrets.push(secret);
+    }
+    return true;
+  }
+
+  /** HTTP filters contributed by policies (security, extensions, traffic) on this listener's routes. */
+  policyFilters(_l: HTTPListener): Msg[] {
+    return [];
+  }
+
+  /** The HCM tracing config, when the proxy traces. */
+  hcmTracing(_ir: Xds, _l: HTTPListener): Msg | undefined {
+    return undefined;
+  }
+
+  tracing(_t: Tracing | undefined): Msg | undefined {
+    return undefined;
+  }
+}

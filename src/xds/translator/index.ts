@@ -1,0 +1,76 @@
+// The xds translator: a pure function from one xDS IR to Envoy's resources (listeners, route
+// configurations, clusters, cluster load assignments, secrets) in the proto3 JSON mapping, in
+// Envoy Gateway's order and with its names, so that EnvoyPatchPolicies written for Envoy Gateway
+// apply unchanged. Errors in one part (a route, a patch) are collected; the rest is still built.
+import type { Xds } from '../../ir/xds.js';
+import { buildCluster, endpointTypeOf } from './cluster.js';
+import { Context, type TranslatorOptions } from './context.js';
+import { processHTTPListeners } from './http.js';
+import { buildReadyListener } from './ready.js';
+import type { XdsResources } from './resources.js';
+import { sdsClusterName } from './tls.js';
+import { processTCPListeners } from './tcp.js';
+import { processUDPListeners } from './udp.js';
+
+export type { TranslatorOptions } from './context.js';
+export type { XdsResources } from './resources.js';
+
+export interface Translation {
+  resources: XdsResources;
+  /** What could not be translated (the corresponding parts are left out). */
+  errors: string[];
+  /** The table, for later stages (patching) that look resources up by name. */
+  context: Context;
+}
+
+export function translateXds(ir: Xds, options: TranslatorOptions = {}): Translation {
+  const ctx = new Context(options);
+  const t = ctx.table;
+  if (ir.readyListener) t.add('listeners', buildReadyListener(ir.readyListener));
+  processHTTPListeners(ctx, ir);
+  processTCPListeners(ctx, ir);
+  processUDPListeners(ctx, ir);
+  for (const bc of ir.backendClusters ?? []) {
+    ctx.addCluster({
+      name: bc.name,
+      settings: [bc.setting],
+      endpointType: endpointTypeOf([bc.setting]),
+      traffic: bc.traffic,
+      useClientProtocol: bc.useClientProtocol,
+      metadata: bc.metadata,
+      perEndpointStats: ir.metrics?.enablePerEndpointStats,
+    });
+  }
+  addAccessLogClusters(ctx, ir);
+  // Clusters for external SDS servers, in name order.
+  for (const address of [...ctx.sdsServers].sort((a, b) => (sdsClusterName(a) < sdsClusterName(b) ? -1 : 1))) {
+    const name = sdsClusterName(address);
+    if (t.has('clusters', name)) continue;
+    t.add('clusters', {
+      name,
+      connectTimeout: '10s',
+      type: 'STATIC',
+      http2ProtocolOptions: {},
+      loadAssignment: { clusterName: name, endpoints: [{ lbEndpoints: [{ endpoint: { address: { pipe: { path: address } } } }] }] },
+    });
+  }
+  return { resources: t.out, errors: ctx.errors, context: ctx };
+}
+
+/** Clusters of the gRPC access log and OpenTelemetry sinks. */
+function addAccessLogClusters(ctx: Context, ir: Xds): void {
+  const al = ir.accessLog;
+  for (const s of [...(al?.als ?? []), ...(al?.openTelemetry ?? [])]) {
+    const dest = s.destination;
+    if (!dest?.settings?.length) continue;
+    ctx.addCluster({
+      name: dest.name,
+      settings: dest.settings,
+      endpointType: endpointTypeOf(dest.settings),
+      traffic: s.traffic,
+      metadata: dest.metadata,
+      http2: s.traffic?.http2,
+    });
+  }
+}
+
