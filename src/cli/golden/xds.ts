@@ -3,6 +3,7 @@
 // or validation fails.
 import { parseXdsIR } from '../../ir/load.js';
 import { translateXds } from '../../xds/translator/index.js';
+import { protoValidator } from '../../xds/translator/validate.js';
 import { settingsFor, type Harness } from './harness.js';
 import type { Suite } from './main.js';
 
@@ -10,11 +11,15 @@ export const xdsSuite: Suite = {
   runCase(name: string, input: string, harness: Harness): unknown {
     const settings = settingsFor(harness, 'xds', name);
     const ir = parseXdsIR(input);
-    const { resources } = translateXds(ir, {
+    const { resources, errors } = translateXds(ir, {
       controllerNamespace: settings.controllerNamespace,
       dnsDomain: settings.dnsDomain,
       runtimeFlags: settings.runtimeFlags,
+      validator: protoValidator,
     });
+    // As in Envoy Gateway's own test harness, a translation with errors fails the case, except
+    // for the cases named *partial-invalid, which check what is still produced next to the errors.
+    if (errors.length && !name.endsWith('partial-invalid')) throw new Error(errors.join('\n'));
     const out: Record<string, unknown> = {
       listeners: resources.listeners,
       routes: resources.routes,

@@ -4,7 +4,7 @@
 import type { HTTPListener, Tracing, Xds } from '../../ir/xds.js';
 import { buildCluster, type ClusterArgs } from './cluster.js';
 import { buildLoadAssignment } from './endpoint.js';
-import { ResourceTable } from './resources.js';
+import { ResourceTable, type ResourceValidator } from './resources.js';
 import { buildUpstreamCASecret } from './tls.js';
 import { protoDuration, type Msg } from './util.js';
 
@@ -15,14 +15,18 @@ export interface TranslatorOptions {
   dnsDomain?: string;
   /** Envoy Gateway runtime flags, e.g. XDSNameSchemeV2. */
   runtimeFlags?: string[];
+  /** Checks each resource before it is added (Envoy's proto rules); none: no checks. */
+  validator?: ResourceValidator;
 }
 
 export class Context {
-  readonly table = new ResourceTable();
+  readonly table: ResourceTable;
   readonly errors: string[] = [];
   readonly sdsServers = new Set<string>();
 
-  constructor(readonly options: TranslatorOptions = {}) {}
+  constructor(readonly options: TranslatorOptions = {}) {
+    this.table = new ResourceTable(options.validator);
+  }
 
   hasFlag(flag: string): boolean {
     return this.options.runtimeFlags?.includes(flag) ?? false;
@@ -44,16 +48,15 @@ export class Context {
       const po = cluster.typedExtensionProtocolOptions?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
       if (po) po.upstreamHttpProtocolOptions = { autoSni: true };
     }
-    this.table.add('clusters', cluster);
+    // Endpoints first: a cluster whose endpoints Envoy would reject is left out with them.
     if (args.endpointType === 'static') {
-      this.table.add('endpoints', buildLoadAssignment(args.name, args.settings, {
-        lb: args.traffic?.loadBalancer,
-        healthCheck: args.traffic?.healthCheck,
-      }));
+      const cla = buildLoadAssignment(args.name, args.settings, { lb: args.traffic?.loadBalancer, healthCheck: args.traffic?.healthCheck });
+      if (!this.table.add('endpoints', cla)) return false;
     }
+    if (!this.table.add('clusters', cluster)) return false;
     for (const s of args.settings) {
       const secret = s.tls ? buildUpstreamCASecret(s.tls) : undefined;
-      if (secret) this.table.out.secrets.push(secret);
+      if (secret) this.table.append('secrets', secret);
     }
     return true;
   }

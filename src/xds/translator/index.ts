@@ -26,10 +26,18 @@ export interface Translation {
 export function translateXds(ir: Xds, options: TranslatorOptions = {}): Translation {
   const ctx = new Context(options);
   const t = ctx.table;
-  if (ir.readyListener) t.add('listeners', buildReadyListener(ir.readyListener));
-  processHTTPListeners(ctx, ir);
-  processTCPListeners(ctx, ir);
-  processUDPListeners(ctx, ir);
+  // Each stage goes on after another one failed: what it could not build is left out.
+  const stage = (f: () => void) => {
+    try {
+      f();
+    } catch (err) {
+      ctx.errors.push(err instanceof Error ? err.message : String(err));
+    }
+  };
+  if (ir.readyListener) stage(() => t.add('listeners', buildReadyListener(ir.readyListener!)));
+  stage(() => processHTTPListeners(ctx, ir));
+  stage(() => processTCPListeners(ctx, ir));
+  stage(() => processUDPListeners(ctx, ir));
   for (const bc of ir.backendClusters ?? []) {
     ctx.addCluster({
       name: bc.name,
@@ -54,7 +62,7 @@ export function translateXds(ir: Xds, options: TranslatorOptions = {}): Translat
       loadAssignment: { clusterName: name, endpoints: [{ lbEndpoints: [{ endpoint: { address: { pipe: { path: address } } } }] }] },
     });
   }
-  return { resources: t.out, errors: ctx.errors, context: ctx };
+  return { resources: t.out, errors: [...ctx.errors, ...t.rejected], context: ctx };
 }
 
 /** Clusters of the gRPC access log and OpenTelemetry sinks. */

@@ -26,7 +26,15 @@ export function resourceName(kind: ResourceKind, r: Msg): string {
   return kind === 'endpoints' ? r.clusterName : r.name;
 }
 
+/** Checks a resource as Envoy would accept it; returns the problems, empty when valid. */
+export type ResourceValidator = (kind: ResourceKind, r: Msg) => string[];
+
 export class ResourceTable {
+  /** Resources that failed validation are not added; their problems are recorded here. */
+  readonly rejected: string[] = [];
+
+  constructor(private readonly validator?: ResourceValidator) {}
+
   readonly out: XdsResources = { listeners: [], routes: [], clusters: [], endpoints: [], secrets: [] };
   private readonly byName: Record<ResourceKind, Map<string, Msg>> = {
     listeners: new Map(), routes: new Map(), clusters: new Map(), endpoints: new Map(), secrets: new Map(),
@@ -40,13 +48,33 @@ export class ResourceTable {
     return this.byName[kind].has(name);
   }
 
-  /** Adds a resource; a second resource of the same kind and name is ignored (first wins). */
+  /**
+   * Adds a resource; a second resource of the same kind and name is ignored (first wins), and an
+   * invalid one is left out (its problems recorded), as Envoy would reject it.
+   */
   add(kind: ResourceKind, r: Msg): boolean {
     const name = resourceName(kind, r);
     if (this.byName[kind].has(name)) return false;
+    if (!this.valid(kind, r)) return false;
     this.byName[kind].set(name, r);
     this.out[kind].push(r);
     return true;
+  }
+
+  /** Appends a resource even if one of that name exists (Envoy Gateway repeats some secrets). */
+  append(kind: ResourceKind, r: Msg): boolean {
+    if (!this.valid(kind, r)) return false;
+    const name = resourceName(kind, r);
+    if (!this.byName[kind].has(name)) this.byName[kind].set(name, r);
+    this.out[kind].push(r);
+    return true;
+  }
+
+  private valid(kind: ResourceKind, r: Msg): boolean {
+    const problems = this.validator?.(kind, r) ?? [];
+    if (!problems.length) return true;
+    this.rejected.push(`validation failed for xds resource ${typeUrls[kind].split('/')[1]} ${JSON.stringify(resourceName(kind, r))}: ${problems.join('; ')}`);
+    return false;
   }
 
   /** Replaces the whole list of a kind (after patching), keeping the index in step. */
