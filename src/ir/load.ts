@@ -16,13 +16,17 @@ for (const n of irFieldNames) {
   const lower = n.toLowerCase();
   if (!canonical.has(lower)) canonical.set(lower, n);
 }
-const known = new Set(irFieldNames);
+const known = new Set(irFieldNames.filter((n) => luaKeys[n.toLowerCase()] !== n));
 
 /** Values that are free-form maps or foreign documents: their keys are kept as written. */
 const opaque = new Set(['config', 'FilterContext', 'labels', 'spec', 'status', 'backendSettings']);
 
 /** []byte fields: a list of byte values becomes base64. */
 const bytesFields = new Set(['certificate', 'privateKey', 'ocspStaple', 'data', 'body', 'users', 'credential', 'clientSecret', 'hmacSecret']);
+
+function isBase64(s: string): boolean {
+  return s.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(s);
+}
 
 function canonicalKey(key: string, parent: string | undefined): string {
   if (parent === 'luas') return luaKeys[key.toLowerCase()] ?? key;
@@ -43,6 +47,9 @@ function normalise(v: unknown, parent: string | undefined): unknown {
     else if (exact.has(key)) continue;
     if (bytesFields.has(key) && Array.isArray(x) && x.every((b) => typeof b === 'number')) {
       out[key] = Buffer.from(x as number[]).toString('base64');
+    } else if (bytesFields.has(key) && typeof x === 'string' && !isBase64(x)) {
+      // Text where bytes are expected (e.g. "[redacted]"): the bytes of the text.
+      out[key] = Buffer.from(x).toString('base64');
     } else if (opaque.has(key) || (key === 'value' && parent === 'operation') || ((key === 'annotations' || key === 'attributes') && !Array.isArray(x))) {
       out[key] = x;
     } else {

@@ -29,6 +29,8 @@ export interface ClusterArgs {
   statName?: string;
   /** Per-endpoint stats requested by the EnvoyProxy metrics settings. */
   perEndpointStats?: boolean;
+  /** Request/response size histograms requested by the EnvoyProxy metrics settings. */
+  requestResponseSizes?: boolean;
   /** Raw TCP/UDP cluster: no HTTP protocol options. */
   noHTTPOptions?: boolean;
   tls?: TLSOptions;
@@ -87,7 +89,9 @@ export function buildCluster(args: ClusterArgs): Msg {
       predictivePreconnectRatio: pre.predictivePercent !== undefined ? pre.predictivePercent / 100 : undefined,
     });
   }
-  if (args.perEndpointStats) c.trackClusterStats = { perEndpointStats: true };
+  if (args.perEndpointStats || args.requestResponseSizes) {
+    c.trackClusterStats = compact({ requestResponseSizes: args.requestResponseSizes || undefined, perEndpointStats: args.perEndpointStats || undefined });
+  }
 
   // Upstream TLS: one transport socket match per setting with TLS, selected by endpoint metadata.
   const matches: Msg[] = [];
@@ -100,9 +104,10 @@ export function buildCluster(args: ClusterArgs): Msg {
       transportSocket: withProxyProtocol(buildUpstreamTLSSocket(s.tls, args.tls), t.proxyProtocol?.version),
     });
   });
-  if (matches.length) {
-    c.transportSocketMatches = matches;
-    // Envoy needs a default socket of the same kind so that it can tell a TLS cluster apart.
+  if (matches.length) c.transportSocketMatches = matches;
+  if (matches.length && matches.length === args.settings.length) {
+    // All upstreams speak TLS: a TLS default socket tells Envoy this is a TLS cluster (for
+    // auto SNI and ALPN); the matches carry the real per-setting contexts.
     c.transportSocket = withProxyProtocol({
       name: 'dummy.transport_socket',
       typedConfig: typed('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', { commonTlsContext: {} }),
@@ -138,7 +143,7 @@ function dnsLookupFamily(ipFamily: IPFamily | undefined, lookupFamily: string | 
 
 function commonLbConfig(hc: HealthCheck | undefined): Msg {
   const c: Msg = {};
-  if (hc?.panicThreshold !== undefined) c.healthyPanicThreshold = { value: hc.panicThreshold };
+  if (hc?.panicThreshold !== undefined && hc.panicThreshold !== 50) c.healthyPanicThreshold = { value: hc.panicThreshold };
   return c;
 }
 
@@ -164,10 +169,12 @@ export function loadBalancingPolicy(lb: LoadBalancer | undefined, settings: Dest
     }));
   } else if (lb?.backendUtilization) {
     const bu = lb.backendUtilization;
-    name = 'envoy.load_balancing_policies.wrr_locality';
     const cswrr = compact({
       enableOobLoadReport: bu.outOfBand ? true : undefined,
       oobReportingPeriod: protoDuration(bu.outOfBand?.reportingPeriod),
+      oobReportingConfig: bu.outOfBand && (bu.outOfBand.authority || bu.outOfBand.port)
+        ? compact({ authority: bu.outOfBand.authority, portValue: bu.outOfBand.port })
+        : undefined,
       blackoutPeriod: protoDuration(bu.blackoutPeriod),
       weightExpirationPeriod: protoDuration(bu.weightExpirationPeriod),
       weightUpdatePeriod: protoDuration(bu.weightUpdatePeriod),
@@ -175,16 +182,19 @@ export function loadBalancingPolicy(lb: LoadBalancer | undefined, settings: Dest
       metricNamesForComputingUtilization: bu.metricNamesForComputingUtilization,
       slowStartConfig: slowStart(bu.slowStart?.window),
     });
-    config = typed('envoy.extensions.load_balancing_policies.wrr_locality.v3.WrrLocality', {
-      endpointPickingPolicy: {
-        policies: [{
-          typedExtensionConfig: {
-            name: 'envoy.load_balancing_policies.client_side_weighted_round_robin',
-            typedConfig: typed('envoy.extensions.load_balancing_policies.client_side_weighted_round_robin.v3.ClientSideWeightedRoundRobin', cswrr),
-          },
-        }],
-      },
-    });
+    const picking = typed('envoy.extensions.load_balancing_policies.client_side_weighted_round_robin.v3.ClientSideWeightedRoundRobin', cswrr);
+    if (lb.weightedZones?.length) {
+      // Locality weights need the locality-aware wrapper around the endpoint picking policy.
+      name = 'envoy.load_balancing_policies.wrr_locality';
+      config = typed('envoy.extensions.load_balancing_policies.wrr_locality.v3.WrrLocality', {
+        endpointPickingPolicy: {
+          policies: [{ typedExtensionConfig: { name: 'envoy.load_balancing_policies.client_side_weighted_round_robin', typedConfig: picking } }],
+        },
+      });
+    } else {
+      name = 'envoy.load_balancing_policies.client_side_weighted_round_robin';
+      config = picking;
+    }
   } else {
     name = 'envoy.load_balancing_policies.least_request';
     config = typed('envoy.extensions.load_balancing_policies.least_request.v3.LeastRequest', compact({
@@ -345,7 +355,8 @@ export function upstreamHTTP2Options(h2: HTTP2Settings | undefined): Msg {
   return o;
 }
 
-function upstreamHTTP1Options(h1: HTTP1Settings | undefined): Msg {
+/** The HTTP/1.1 options of a listener carried to its upstreams (trailers, header case, HTTP/1.0). */
+export function http1ProtocolOptions(h1: HTTP1Settings | undefined): Msg {
   const o: Msg = {};
   if (h1?.enableTrailers) o.enableTrailers = true;
   if (h1?.preserveHeaderCase) {
@@ -355,6 +366,10 @@ function upstreamHTTP1Options(h1: HTTP1Settings | undefined): Msg {
         typedConfig: typed('envoy.extensions.http.header_formatters.preserve_case.v3.PreserveCaseFormatterConfig'),
       },
     };
+  }
+  if (h1?.http10) {
+    o.acceptHttp10 = true;
+    if (h1.http10.defaultHost) o.defaultHostForHttp10 = h1.http10.defaultHost;
   }
   return o;
 }
@@ -366,25 +381,27 @@ function isHTTP2Setting(s: DestinationSetting): boolean {
 /** envoy.extensions.upstreams.http.v3.HttpProtocolOptions, when anything differs from Envoy's defaults. */
 function httpProtocolOptions(args: ClusterArgs, t: TrafficFeatures): Msg | undefined {
   const settings = args.settings;
-  const h2 = settings.some(isHTTP2Setting) && !settings.some((s) => s.forceHTTP1Upstream);
-  // Upstream TLS with ALPN left to Envoy Gateway: negotiate h2 or http/1.1 per connection.
-  const autoALPN = settings.some((s) => s.tls && s.tls.alpnProtocols === undefined && !isHTTP2Setting(s) && s.protocol !== 'TCP' && s.protocol !== 'UDP');
-  const auto = args.useClientProtocol || (!h2 && autoALPN);
+  const forceH1 = settings.some((s) => s.forceHTTP1Upstream);
+  const h2 = !forceH1 && settings.some(isHTTP2Setting);
+  // Upstream TLS everywhere: let ALPN pick h2 or http/1.1 per connection.
+  const auto = !forceH1 && settings.length > 0 && settings.every((s) => s.tls);
   const common: Msg = {};
   const http = t.timeout?.http;
   if (http?.connectionIdleTimeout) common.idleTimeout = protoDuration(http.connectionIdleTimeout);
   if (http?.maxConnectionDuration) common.maxConnectionDuration = protoDuration(http.maxConnectionDuration);
   if (t.circuitBreaker?.maxRequestsPerConnection !== undefined) common.maxRequestsPerConnection = t.circuitBreaker.maxRequestsPerConnection;
-  const h1opts = upstreamHTTP1Options(args.http1);
+  const h1opts = http1ProtocolOptions(args.http1);
   const needsH1 = Object.keys(h1opts).length > 0;
   const hasCommon = Object.keys(common).length > 0;
-  if (!h2 && !auto && !needsH1 && !hasCommon) return undefined;
+  if (!h2 && !auto && !forceH1 && !needsH1 && !hasCommon && !args.useClientProtocol) return undefined;
   const po: Msg = typed('envoy.extensions.upstreams.http.v3.HttpProtocolOptions');
   if (hasCommon) po.commonHttpProtocolOptions = common;
-  if (auto) {
-    po.autoConfig = { httpProtocolOptions: h1opts, http2ProtocolOptions: upstreamHTTP2Options(args.http2) };
+  if (args.useClientProtocol) {
+    po.useDownstreamProtocolConfig = { httpProtocolOptions: h1opts, http2ProtocolOptions: upstreamHTTP2Options(args.http2) };
   } else if (h2) {
     po.explicitHttpConfig = { http2ProtocolOptions: upstreamHTTP2Options(args.http2) };
+  } else if (auto) {
+    po.autoConfig = { httpProtocolOptions: h1opts, http2ProtocolOptions: upstreamHTTP2Options(args.http2) };
   } else {
     po.explicitHttpConfig = { httpProtocolOptions: h1opts };
   }

@@ -56,7 +56,9 @@ export class Context {
     if (!this.table.add('clusters', cluster)) return false;
     for (const s of args.settings) {
       const secret = s.tls ? buildUpstreamCASecret(s.tls) : undefined;
-      if (secret) this.table.append('secrets', secret);
+      // Inline CA bundles are written per cluster; the system trust store only once.
+      if (secret?.validationContext?.trustedCa?.filename) this.table.add('secrets', secret);
+      else if (secret) this.table.append('secrets', secret);
     }
     return true;
   }

@@ -41,7 +41,7 @@ export function buildLoadAssignment(clusterName: string, settings: DestinationSe
       }
       return;
     }
-    const l: Msg = { locality: { region: s.name }, lbEndpoints };
+    const l: Msg = { locality: s.name ? { region: s.name } : {}, lbEndpoints };
     l.loadBalancingWeight = s.weight ?? 1;
     if (s.priority) l.priority = s.priority;
     const md = buildResourceMetadata(s.metadata);
@@ -53,7 +53,7 @@ export function buildLoadAssignment(clusterName: string, settings: DestinationSe
 
 function lbEndpoint(e: DestinationEndpoint, tlsMatch: string | undefined, hcPort: number | undefined): Msg {
   const endpoint: Msg = {
-    address: e.path ? { pipe: { path: e.path } } : { socketAddress: { address: e.host, portValue: e.port } },
+    address: e.path ? { pipe: { path: e.path } } : { socketAddress: { address: e.host ?? '', portValue: e.port ?? 0 } },
   };
   if (e.hostname) endpoint.hostname = e.hostname;
   if (hcPort) endpoint.healthCheckConfig = { portValue: hcPort };

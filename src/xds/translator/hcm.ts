@@ -67,7 +67,6 @@ const underscoreActions: Record<string, string | undefined> = {
 };
 
 const xfccModes: Record<string, string> = {
-  Sanitize: 'SANITIZE',
   ForwardOnly: 'FORWARD_ONLY',
   AppendForward: 'APPEND_FORWARD',
   SanitizeSet: 'SANITIZE_SET',
@@ -111,6 +110,7 @@ function applyRequestID(m: Msg, l: HTTPListener): void {
       m.preserveExternalRequestId = true;
       break;
     case 'PreserveOrGenerate':
+      m.generateRequestId = true;
       m.preserveExternalRequestId = true;
       break;
     case 'Generate':
@@ -121,18 +121,11 @@ function applyRequestID(m: Msg, l: HTTPListener): void {
       break;
   }
   const ext = l.requestID;
-  if (ext && ext !== 'Disable') {
-    m.requestIdExtension = {
-      typedConfig: typed('envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig', compact({
-        packTraceReason: ext === 'Pack' || ext === 'PackAndSample' ? undefined : false,
-        useRequestIdForTraceSampling: ext === 'Sample' || ext === 'PackAndSample' ? undefined : false,
-      })),
-    };
-  } else if (ext === 'Disable') {
+  if (ext && ext !== 'PackAndSample') {
     m.requestIdExtension = {
       typedConfig: typed('envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig', {
-        packTraceReason: false,
-        useRequestIdForTraceSampling: false,
+        packTraceReason: ext === 'Pack' || ext === 'PackAndSample',
+        useRequestIdForTraceSampling: ext === 'Sample' || ext === 'PackAndSample',
       }),
     };
   }
@@ -181,6 +174,7 @@ export function buildHCM(l: HTTPListener, opts: HCMOptions): Msg {
   if (t?.streamIdleTimeout) m.streamIdleTimeout = protoDuration(t.streamIdleTimeout);
   if (l.headers?.maxRequestHeadersKB) m.maxRequestHeadersKb = l.headers.maxRequestHeadersKB;
   if (l.host?.stripTrailingHostDot) m.stripTrailingHostDot = true;
+  if (l.matchBackendScheme) m.schemeHeaderTransformation = { matchUpstream: true };
   const xfcc = l.headers?.xForwardedClientCert;
   if (xfcc?.mode && xfccModes[xfcc.mode]) {
     m.forwardClientCertDetails = xfccModes[xfcc.mode];

@@ -34,11 +34,12 @@ export function needsClusterPerSetting(r: HTTPRoute, dest: RouteDestination): bo
   if (w.invalid + w.empty > 0) return true;
   if (settings.length > 1) {
     const first = settings[0]!;
-    const proto = (s: DestinationSetting) => `${s.protocol ?? ''}/${s.forceHTTP1Upstream ? 1 : 0}`;
-    if (settings.some((s) => proto(s) !== proto(first))) return true;
-    const autoSNI = (s: DestinationSetting) => (s.tls ? `${!!s.tls.autoSNIFromEndpointHostname}` : '-');
-    if (settings.some((s) => autoSNI(s) !== autoSNI(first))) return true;
-    if (settings.some((s) => (s.addressType ?? 'IP') !== (first.addressType ?? 'IP'))) return true;
+    // Cluster-wide options that settings would need differently: the upstream HTTP version...
+    const h2 = (s: DestinationSetting) => (s.forceHTTP1Upstream ? 'h1' : s.protocol === 'HTTP2' || s.protocol === 'GRPC' ? 'h2' : '');
+    if (settings.some((s) => h2(s) !== h2(first))) return true;
+    // ... and how SNI is chosen for upstream TLS.
+    const tls = settings.filter((s) => s.tls);
+    if (tls.some((s) => !!s.tls!.autoSNIFromEndpointHostname !== !!tls[0]!.tls!.autoSNIFromEndpointHostname)) return true;
   }
   return false;
 }
@@ -87,9 +88,9 @@ function processHTTPListener(ctx: Context, ir: Xds, l: HTTPListener): void {
   if (l.tls) {
     for (const c of l.tls.certificates ?? []) {
       if (c.sds) ctx.sdsServers.add(c.sds.address);
-      else t.add('secrets', buildCertificateSecret(c));
+      else t.append('secrets', buildCertificateSecret(c));
     }
-    if (l.tls.caCertificate) t.add('secrets', buildCASecret(l.tls.caCertificate, l.tls.crl));
+    if (l.tls.caCertificate) t.append('secrets', buildCASecret(l.tls.caCertificate, l.tls.crl));
   }
   for (const r of l.routes ?? []) {
     for (const s of r.destination?.settings ?? []) {
@@ -126,6 +127,7 @@ function addHCMChain(ctx: Context, ir: Xds, xl: Msg, l: HTTPListener, http3: boo
   if (l.proxyProtocol) addProxyProtocol(xl, l.proxyProtocol.optional);
   if (l.timeout?.tcp?.connectionInspectionTimeout) xl.listenerFiltersTimeout = ctx.duration(l.timeout.tcp.connectionInspectionTimeout);
   const chain: Msg = { filters: networkFilters };
+  if (l.timeout?.tcp?.tlsHandshakeTimeout) chain.transportSocketConnectTimeout = ctx.duration(l.timeout.tcp.tlsHandshakeTimeout);
   if (l.tls) {
     chain.transportSocket = http3
       ? quicTransportSocket(l)
@@ -154,18 +156,19 @@ function addVirtualHosts(ctx: Context, ir: Xds, rc: Msg, l: HTTPListener, http3:
   const vhosts = new Map<string, Msg>();
   const list: Msg[] = [];
   for (const r of l.routes ?? []) {
-    let vh = vhosts.get(r.hostname);
+    const hostname = r.hostname ?? '';
+    let vh = vhosts.get(hostname);
     if (!vh) {
-      vh = { name: `${l.name}/${underscored(r.hostname)}`, domains: [r.hostname] };
+      vh = { name: `${l.name}/${underscored(hostname)}`, domains: [hostname] };
       const md = buildResourceMetadata(l.metadata);
       if (md) vh.metadata = md;
       if (ir.metrics?.enableVirtualHostStats) {
         vh.virtualClusters = [{
-          name: underscored(r.hostname),
-          headers: [{ name: ':authority', stringMatch: { prefix: r.hostname } }],
+          name: underscored(hostname),
+          headers: [{ name: ':authority', stringMatch: { prefix: hostname } }],
         }];
       }
-      vhosts.set(r.hostname, vh);
+      vhosts.set(hostname, vh);
       list.push(vh);
     }
     const dest = r.destination;
@@ -190,7 +193,7 @@ function addVirtualHosts(ctx: Context, ir: Xds, rc: Msg, l: HTTPListener, http3:
     }
     (vh.routes ??= []).push(route);
 
-    if (dest && !r.redirect && !r.directResponse) addRouteClusters(ctx, ir, l, r, dest, perSetting);
+    if (dest) addRouteClusters(ctx, ir, l, r, dest, perSetting);
     for (const m of r.mirrors ?? []) {
       ctx.addCluster({ name: m.destination.name, settings: m.destination.settings ?? [], endpointType: 'static', metadata: m.destination.metadata });
     }
@@ -200,7 +203,8 @@ function addVirtualHosts(ctx: Context, ir: Xds, rc: Msg, l: HTTPListener, http3:
 
 function addRouteClusters(ctx: Context, ir: Xds, l: HTTPListener, r: HTTPRoute, dest: RouteDestination, perSetting: boolean): void {
   const settings = dest.settings ?? [];
-  if (!settings.length) return;
+  // A destination of shared backend clusters only needs no cluster of its own.
+  if (!settings.length && dest.backendClusterRefs?.length) return;
   const common = {
     traffic: r.traffic,
     http1: l.http1,
@@ -208,6 +212,7 @@ function addRouteClusters(ctx: Context, ir: Xds, l: HTTPListener, r: HTTPRoute, 
     useClientProtocol: r.useClientProtocol,
     metadata: dest.metadata,
     perEndpointStats: ir.metrics?.enablePerEndpointStats,
+    requestResponseSizes: ir.metrics?.enableRequestResponseSizesStats,
     statName: dest.statName,
   };
   if (!perSetting) {

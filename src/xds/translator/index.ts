@@ -11,6 +11,7 @@ import type { XdsResources } from './resources.js';
 import { sdsClusterName } from './tls.js';
 import { processTCPListeners } from './tcp.js';
 import { processUDPListeners } from './udp.js';
+import type { Msg } from './util.js';
 
 export type { TranslatorOptions } from './context.js';
 export type { XdsResources } from './resources.js';
@@ -49,6 +50,13 @@ export function translateXds(ir: Xds, options: TranslatorOptions = {}): Translat
       perEndpointStats: ir.metrics?.enablePerEndpointStats,
     });
   }
+  // Zone-aware routing compares upstream zones with the proxy's own: Envoy needs the proxy's
+  // own Service as its local cluster.
+  const local = ir.globalResources?.proxyServiceCluster;
+  if (local?.settings?.length && t.out.clusters.some(usesZoneAwareRouting)) {
+    const settings = local.settings.map((s) => ({ ...s, preferLocal: s.preferLocal ?? { minEndpointsThreshold: 1 } }));
+    ctx.addCluster({ name: local.name, settings, endpointType: endpointTypeOf(settings), metadata: local.metadata, noHTTPOptions: true });
+  }
   addAccessLogClusters(ctx, ir);
   // Clusters for external SDS servers, in name order.
   for (const address of [...ctx.sdsServers].sort((a, b) => (sdsClusterName(a) < sdsClusterName(b) ? -1 : 1))) {
@@ -82,3 +90,7 @@ function addAccessLogClusters(ctx: Context, ir: Xds): void {
   }
 }
 
+
+function usesZoneAwareRouting(c: Msg): boolean {
+  return !!c.loadBalancingPolicy?.policies?.some((p: Msg) => p.typedExtensionConfig?.typedConfig?.localityLbConfig?.zoneAwareLbConfig);
+}

@@ -11,10 +11,10 @@ const defaultBufferLimit = 32768;
 /** The TCP keepalive socket options (SOL_SOCKET/SO_KEEPALIVE, IPPROTO_TCP/TCP_KEEP*). */
 export function keepaliveSocketOptions(k: TCPKeepalive | undefined): Msg[] | undefined {
   if (!k) return undefined;
-  const opts: Msg[] = [{ description: 'socket option to enable tcp keep alive', level: '1', name: '9', intValue: '1', state: 'STATE_PREBIND' }];
-  if (k.probes !== undefined) opts.push({ description: 'socket option for keep alive probes', level: '6', name: '6', intValue: String(k.probes), state: 'STATE_PREBIND' });
-  if (k.idleTime !== undefined) opts.push({ description: 'socket option for keep alive idle time', level: '6', name: '4', intValue: String(k.idleTime), state: 'STATE_PREBIND' });
-  if (k.interval !== undefined) opts.push({ description: 'socket option for keep alive interval', level: '6', name: '5', intValue: String(k.interval), state: 'STATE_PREBIND' });
+  const opts: Msg[] = [{ description: 'socket option to enable tcp keep alive', level: '1', name: '9', intValue: '1' }];
+  if (k.probes !== undefined) opts.push({ description: 'socket option for keep alive probes', level: '6', name: '6', intValue: String(k.probes) });
+  if (k.idleTime !== undefined) opts.push({ description: 'socket option for keep alive idle time', level: '6', name: '4', intValue: String(k.idleTime) });
+  if (k.interval !== undefined) opts.push({ description: 'socket option for keep alive interval', level: '6', name: '5', intValue: String(k.interval) });
   return opts;
 }
 

@@ -5,6 +5,7 @@
 import type { AddHeader, HTTPListener, HTTPRoute, RouteDestination, StringMatch } from '../../ir/xds.js';
 import { buildResourceMetadata } from './metadata.js';
 import { compact, parseGoDuration, protoDuration, nanosToProto, type Msg } from './util.js';
+import { buildCustomTags, fraction } from './tracing.js';
 import { buildHashPolicies, buildRetryPolicy } from './route-policy.js';
 
 /** Envoy's default limit for direct response bodies; bigger ones raise the route config's limit. */
@@ -60,7 +61,14 @@ export function buildRouteMatch(r: HTTPRoute): Msg {
       return cm;
     });
   }
-  if (r.isHTTP2 && r.metadata?.kind === 'GRPCRoute') match.grpc = {};
+  if (r.traffic?.httpUpgrade?.some((u) => u.type.toUpperCase() === 'CONNECT')) {
+    // CONNECT requests have no path: match them by method instead.
+    delete match.prefix;
+    delete match.path;
+    delete match.pathSeparatedPrefix;
+    delete match.safeRegex;
+    match.connectMatcher = {};
+  }
   return match;
 }
 
@@ -146,7 +154,10 @@ function buildRouteAction(r: HTTPRoute, opts: RouteOptions): Msg {
   const dest = r.destination!;
   const a: Msg = {};
   const weights = backendWeights(dest);
-  if (opts.clusterPerSetting || weights.invalid + weights.empty > 0) {
+  const refs = dest.backendClusterRefs ?? [];
+  if (!dest.settings?.length && refs.length === 1) {
+    a.cluster = refs[0]!.name;
+  } else if (opts.clusterPerSetting || weights.invalid + weights.empty > 0 || refs.length) {
     const clusters: Msg[] = [];
     if (weights.invalid + weights.empty > 0) clusters.push({ name: 'invalid-backend-cluster', weight: weights.invalid + weights.empty });
     for (const s of dest.settings ?? []) {
@@ -162,6 +173,7 @@ function buildRouteAction(r: HTTPRoute, opts: RouteOptions): Msg {
       if (f?.urlRewrite?.host?.name) c.hostRewriteLiteral = f.urlRewrite.host.name;
       clusters.push(c);
     }
+    for (const ref of refs) clusters.push({ name: ref.name, weight: ref.weight ?? 1 });
     if (weights.empty === 0) a.clusterNotFoundResponseCode = 'INTERNAL_SERVER_ERROR';
     a.weightedClusters = { clusters };
   } else {
@@ -208,7 +220,7 @@ function applyRewrites(a: Msg, r: HTTPRoute): void {
     else if (h.backend) a.autoHostRewrite = true;
     else if (h.pathRegex) a.hostRewritePathRegex = { pattern: { regex: h.pathRegex.pattern }, substitution: h.pathRegex.substitution };
     else rewritten = false;
-    if (rewritten && u.appendXForwardedHost) a.appendXForwardedHost = true;
+    if (rewritten && u.appendXForwardedHost !== false) a.appendXForwardedHost = true;
   }
 }
 
@@ -234,7 +246,7 @@ function applyUpgrades(a: Msg, r: HTTPRoute): void {
   }
   const list = ups.map((u) => {
     const c: Msg = { upgradeType: u.type };
-    if (u.type.toUpperCase() === 'CONNECT') c.connectConfig = {};
+    if (u.type.toUpperCase() === 'CONNECT' && u.connect?.terminate) c.connectConfig = {};
     return c;
   });
   if (list.length) a.upgradeConfigs = list;
@@ -267,6 +279,9 @@ export function buildRoute(r: HTTPRoute, opts: RouteOptions): Msg {
   }
   const md = buildResourceMetadata(r.metadata);
   if (md) route.metadata = md;
+  if (r.statName) route.statPrefix = r.statName;
+  const tracing = buildRouteTracing(r);
+  if (tracing) route.tracing = tracing;
   const reqAdd = buildHeadersToAdd(r.addRequestHeaders);
   if (reqAdd) route.requestHeadersToAdd = reqAdd;
   if (r.removeRequestHeaders?.length) route.requestHeadersToRemove = [...r.removeRequestHeaders];
@@ -274,4 +289,18 @@ export function buildRoute(r: HTTPRoute, opts: RouteOptions): Msg {
   if (respAdd) route.responseHeadersToAdd = respAdd;
   if (r.removeResponseHeaders?.length) route.responseHeadersToRemove = [...r.removeResponseHeaders];
   return compact(route);
+}
+
+/** Per-route tracing from a BackendTrafficPolicy: sampling rates and custom tags. */
+function buildRouteTracing(r: HTTPRoute): Msg | undefined {
+  const t = r.traffic?.telemetry?.tracing;
+  if (!t) return undefined;
+  const out: Msg = {};
+  if (t.clientSamplingFraction) out.clientSampling = fraction(t.clientSamplingFraction);
+  if (t.samplingFraction) out.randomSampling = fraction(t.samplingFraction);
+  if (t.overallSamplingFraction) out.overallSampling = fraction(t.overallSamplingFraction);
+  const tags = buildCustomTags(t.customTags);
+  if (tags) out.customTags = tags;
+  if (t.spanName?.server) out.operation = t.spanName.server;
+  return Object.keys(out).length ? out : undefined;
 }

@@ -28,12 +28,12 @@ export function processTCPListeners(ctx: Context, ir: Xds): void {
     if (l.proxyProtocol) addProxyProtocol(xl, l.proxyProtocol.optional);
     for (const r of l.routes ?? []) {
       const dest = r.destination;
-      if (dest?.settings?.length) {
+      if (dest && (dest.settings?.length || !dest.backendClusterRefs?.length)) {
         ctx.addCluster({
           name: dest.name,
-          settings: dest.settings,
+          settings: dest.settings ?? [],
           endpointType: endpointTypeOf(dest.settings),
-          ipFamily: ipFamilyOf(dest.settings),
+          ipFamily: ipFamilyOf(dest.settings ?? []),
           traffic: {
             loadBalancer: r.loadBalancer, proxyProtocol: r.proxyProtocol, healthCheck: r.healthCheck,
             circuitBreaker: r.circuitBreaker, tcpKeepalive: r.tcpKeepalive, timeout: r.timeout,
@@ -41,17 +41,18 @@ export function processTCPListeners(ctx: Context, ir: Xds): void {
           },
           metadata: dest.metadata,
           perEndpointStats: ir.metrics?.enablePerEndpointStats,
+          requestResponseSizes: ir.metrics?.enableRequestResponseSizesStats,
           noHTTPOptions: true,
         });
       }
       const term = r.tls?.terminate;
       if (term) {
-        for (const c of term.clientCertificates ?? []) t.add('secrets', buildCertificateSecret(c));
+        for (const c of term.clientCertificates ?? []) t.append('secrets', buildCertificateSecret(c));
         for (const c of term.certificates ?? []) {
           if (c.sds) ctx.sdsServers.add(c.sds.address);
-          else t.add('secrets', buildCertificateSecret(c));
+          else t.append('secrets', buildCertificateSecret(c));
         }
-        if (term.caCertificate) t.add('secrets', buildCASecret(term.caCertificate, term.crl));
+        if (term.caCertificate) t.append('secrets', buildCASecret(term.caCertificate, term.crl));
       }
       addTCPFilterChain(xl, l, r, clusterOf(r), ir);
     }
@@ -98,9 +99,10 @@ function addTCPFilterChain(xl: Msg, l: TCPListener, r: TCPRoute, cluster: string
   if (cl) filters.push(cl);
   filters.push({ name: 'envoy.filters.network.tcp_proxy', typedConfig: typed('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', proxy) });
   const chain: Msg = { filters };
-  if (passthrough) addServerNamesMatch(xl, chain, r.tls!.inspector!.snis);
+  if (l.timeout?.tcp?.tlsHandshakeTimeout && terminate) chain.transportSocketConnectTimeout = protoDuration(l.timeout.tcp.tlsHandshakeTimeout);
+  if (passthrough) addServerNamesMatch(xl, chain, r.tls!.inspector!.snis, l.tls?.fingerprints);
   if (terminate) {
-    chain.transportSocket = buildDownstreamTLSSocket(r.tls!.terminate!);
+    chain.transportSocket = buildDownstreamTLSSocket(r.tls!.terminate!, { defaultALPN: ['h2', 'http/1.1'] });
     addServerNamesMatch(xl, chain, r.tls!.inspector?.snis);
   }
   if (r.name) chain.name = r.name;

@@ -41,9 +41,7 @@ export function sdsSecretConfig(cert: TLSCertificate): Msg {
         apiConfigSource: {
           apiType: 'GRPC',
           grpcServices: [{ envoyGrpc: { clusterName: sdsClusterName(cert.sds.address) } }],
-          transportApiVersion: 'V3',
         },
-        resourceApiVersion: 'V3',
       },
     };
   }
@@ -79,6 +77,7 @@ export function buildDownstreamTLSSocket(tls: TLSConfig, opts: { defaultALPN?: s
   if (tls.verifyCertificateHash?.length) validation.verifyCertificateHash = [...tls.verifyCertificateHash];
   if (tls.verifyCertificateSpki?.length) validation.verifyCertificateSpki = [...tls.verifyCertificateSpki];
   if (tls.allowExpiredCertificate) validation.allowExpiredCertificate = true;
+  if (tls.acceptUntrusted) validation.trustChainVerification = 'ACCEPT_UNTRUSTED';
   if (tls.caCertificate) {
     const sds = { name: tls.caCertificate.name, sdsConfig: adsConfigSource() };
     if (Object.keys(validation).length) {
@@ -86,8 +85,6 @@ export function buildDownstreamTLSSocket(tls: TLSConfig, opts: { defaultALPN?: s
     } else {
       common.validationContextSdsSecretConfig = sds;
     }
-  } else if (tls.acceptUntrusted) {
-    common.validationContext = { ...validation, trustChainVerification: 'ACCEPT_UNTRUSTED' };
   } else if (Object.keys(validation).length) {
     common.validationContext = validation;
   }

@@ -16,15 +16,16 @@ export function processUDPListeners(ctx: Context, ir: Xds): void {
       const dest = r.destination;
       const refs = dest.backendClusterRefs ?? [];
       cluster = !dest.settings?.length && refs.length === 1 ? refs[0]!.name : dest.name;
-      if (dest.settings?.length) {
+      if (dest.settings?.length || !refs.length) {
         ctx.addCluster({
           name: dest.name,
-          settings: dest.settings,
+          settings: dest.settings ?? [],
           endpointType: endpointTypeOf(dest.settings),
-          ipFamily: ipFamilyOf(dest.settings),
+          ipFamily: ipFamilyOf(dest.settings ?? []),
           traffic: { loadBalancer: r.loadBalancer, dns: r.dns },
           metadata: dest.metadata,
           perEndpointStats: ir.metrics?.enablePerEndpointStats,
+          requestResponseSizes: ir.metrics?.enableRequestResponseSizesStats,
           noHTTPOptions: true,
         });
       }
