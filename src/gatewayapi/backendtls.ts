@@ -5,7 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import type { AnyObject } from '../resources/resources.js';
 import { withFreshStatus, type RouteParentContext } from './contexts.js';
 import { tlsCertificate } from './listeners.js';
-import { setCondition } from './status.js';
+import { sameAncestor, setAncestorCondition } from './policystatus.js';
 import type { Translation } from './translation.js';
 
 export interface BackendTLSResult {
@@ -253,28 +253,6 @@ export function pemCertificatesError(pem: string): string | undefined {
     }
   }
   return undefined;
-}
-
-function sameAncestor(a: any, b: any, routeNamespace: string): boolean {
-  return (
-    (a.group ?? '') === (b.group ?? '') &&
-    (a.kind ?? '') === (b.kind ?? '') &&
-    a.name === b.name &&
-    (a.namespace ?? routeNamespace) === (b.namespace ?? routeNamespace) &&
-    (a.sectionName ?? '') === (b.sectionName ?? '') &&
-    (a.port ?? 0) === (b.port ?? 0)
-  );
-}
-
-/** Sets one condition on the status entry of one ancestor (created on first use). */
-export function setAncestorCondition(t: Translation, policy: AnyObject, ancestorRef: any, type: string, status: 'True' | 'False', reason: string, message: string): void {
-  const ancestors: any[] = (policy.status.ancestors ??= []);
-  let entry = ancestors.find((a) => sameAncestor(a.ancestorRef, ancestorRef, ''));
-  if (!entry) {
-    entry = { ancestorRef, controllerName: t.settings.gatewayControllerName, conditions: [] };
-    ancestors.push(entry);
-  }
-  setCondition(entry.conditions, type, status, reason, message);
 }
 
 /** Output copies of the BackendTLSPolicies, made before routes apply them. */

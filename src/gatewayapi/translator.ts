@@ -5,6 +5,7 @@ import type { RouteContext } from './contexts.js';
 import { processBackends } from './backends.js';
 import { prepareBackendTLSPolicies, processBackendTLSPolicyStatus } from './backendtls.js';
 import { processGateways, initIRs, processAddresses } from './gateways.js';
+import { processEnvoyPatchPolicies } from './envoypatchpolicy.js';
 import { processGlobalResources } from './globalresources.js';
 import { processHTTPRoutes } from './httproute.js';
 import { processL4Routes } from './l4routes.js';
@@ -30,6 +31,7 @@ export function translate(resources: Resources, settings: TranslatorSettings): T
   processListenerSets(t);
   processListeners(t);
   processListenerSetStatus(t);
+  const envoyPatchPolicies = processEnvoyPatchPolicies(t);
   processAddresses(t);
   const backends = processBackends(t);
   prepareBackendTLSPolicies(t);
@@ -66,5 +68,6 @@ export function translate(resources: Resources, settings: TranslatorSettings): T
   if (backends.length) out.backends = backends;
   if (t.backendTLSPolicies.length) out.backendTLSPolicies = t.backendTLSPolicies;
   if (t.listenerSets.length) out.listenerSets = t.listenerSets;
+  if (envoyPatchPolicies.length) out.envoyPatchPolicies = envoyPatchPolicies;
   return { resources: out, xdsIR: t.xdsIR, infraIR: t.infraIR };
 }
