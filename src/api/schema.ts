@@ -55,8 +55,9 @@ export function stringMap<T extends z.ZodType>(value: T, maxProperties?: number,
 /** A string with length bounds and an optional pattern (the pattern is named in the message). */
 export function str(opts: { min?: number; max?: number; pattern?: RegExp; what?: string } = {}) {
   let s = z.string();
-  if (opts.min !== undefined) s = s.min(opts.min);
-  if (opts.max !== undefined) s = s.max(opts.max);
+  // A string of the wrong length is reported once, not again for its pattern.
+  if (opts.min !== undefined) s = s.min(opts.min, { abort: true });
+  if (opts.max !== undefined) s = s.max(opts.max, { abort: true });
   if (opts.pattern) s = s.regex(opts.pattern, `must be ${opts.what ?? `a string matching ${opts.pattern.source}`}`);
   return s;
 }

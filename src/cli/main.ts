@@ -7,6 +7,7 @@ const commands: Record<string, Command> = {
   certgen: { summary: 'generate the certificates for mTLS between egts serve and its proxies', load: () => import('./certgen.js') },
   golden: { summary: 'run a golden corpus suite (see ../shared/golden/README.md)', load: () => import('./golden/main.js') },
   translate: { summary: 'translate manifests offline: resources with status, xDS and infra IR', load: () => import('./translate.js') },
+  validate: { summary: 'check resources as the API server would admit them', load: () => import('./validate.js') },
 };
 
 function usage(): string {

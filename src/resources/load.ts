@@ -93,7 +93,7 @@ function parseChunk(chunk: Chunk, file: string | undefined, depth: number): { va
     const value = jsyaml.load(chunk.text, {
       schema,
       filename: file,
-      listener(event, state) {
+      listener: depth === 0 ? undefined : function (event, state) {
         // The parser's state also carries the nesting depth, which its typings leave out.
         if ((state as jsyaml.State & { depth: number }).depth > depth) return;
         if (event === 'open') opens.push(state.line);
@@ -169,45 +169,117 @@ function placeOf(file: string | undefined, document: number, line: number | unde
   return p;
 }
 
+const mayBeList = /^kind:\s*["']?\w*List\b/m;
+
 function isList(v: unknown): v is { kind: string; items: unknown[] } {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;
   return typeof o.kind === 'string' && o.kind.endsWith('List') && Array.isArray(o.items);
 }
 
+type Format = 'kubernetes' | 'keyed' | 'auto';
+
 /**
  * Kubernetes YAML: each document is one object, or a `kind: List` (or any `*List`) whose
  * `items` are the objects. Empty documents are skipped.
  */
 export function loadKubernetesYAML(text: string, file?: string): LoadResult {
-  const objects: LoadedObject[] = [];
-  const problems: Problem[] = [];
+  return load(text, file, 'kubernetes');
+}
+
+/**
+ * The corpus format: a YAML mapping from keys to lists of objects (or to one object, for the
+ * `single` keys). Every object is returned with the canonical key it came from; a `spec` key
+ * (a bare EnvoyProxy spec) is returned as written, under its key.
+ */
+export function loadKeyedLists(text: string, file?: string): LoadResult {
+  return load(text, file, 'keyed');
+}
+
+/**
+ * Either format, told apart per document: a mapping with a `kind` is a Kubernetes object (or
+ * List); any other mapping is a set of keyed lists.
+ */
+export function loadResources(text: string, file?: string): LoadResult {
+  return load(text, file, 'auto');
+}
+
+function load(text: string, file: string | undefined, format: Format): LoadResult {
+  const out: LoadResult = { objects: [], problems: [] };
   for (const chunk of splitDocuments(text)) {
-    const parsed = parseChunk(chunk, file, 3);
+    // Lines of nested objects are recorded only where they will be asked for: list items and
+    // keyed-list entries. A single object's line is its document's.
+    const nested = format === 'keyed' || mayBeList.test(chunk.text) || (format === 'auto' && !topLevelKind.test(chunk.text));
+    const parsed = parseChunk(chunk, file, nested ? 3 : 0);
     if (isProblem(parsed)) {
-      problems.push(parsed);
+      out.problems.push(parsed);
       continue;
     }
-    const { value, lines } = parsed;
+    const { value } = parsed;
     if (value === null || value === undefined) continue;
-    const locateIn = chunkLocator(chunk);
-    if (isList(value)) {
-      value.items.forEach((object, i) => {
-        if (object === null || object === undefined) return;
-        const line = typeof object === 'object' ? lines.get(object) : undefined;
-        const place = placeOf(file, chunk.index, line, object);
-        objects.push({ object, place, locate: makeLocate(locateIn, ['items', i], line) });
-      });
-      continue;
-    }
-    const line = chunk.contentLine;
-    if (typeof value !== 'object' || Array.isArray(value)) {
-      problems.push({ message: `expected a Kubernetes object (a mapping), found ${Array.isArray(value) ? 'a list' : typeof value}`, place: placeOf(file, chunk.index, line, value) });
-      continue;
-    }
-    objects.push({ object: value, place: placeOf(file, chunk.index, line, value), locate: makeLocate(locateIn, [], line) });
+    const keyed = format === 'keyed' || (format === 'auto' && isMapping(value) && typeof value.kind !== 'string');
+    if (keyed) keyedDocument(chunk, parsed, file, out);
+    else kubernetesDocument(chunk, parsed, file, out);
   }
-  return { objects, problems };
+  return out;
+}
+
+const topLevelKind = /^kind:/m;
+
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+type Parsed = { value: unknown; lines: WeakMap<object, number> };
+
+function kubernetesDocument(chunk: Chunk, { value, lines }: Parsed, file: string | undefined, out: LoadResult): void {
+  const locateIn = chunkLocator(chunk);
+  if (isList(value)) {
+    value.items.forEach((object, i) => {
+      if (object === null || object === undefined) return;
+      const line = typeof object === 'object' ? lines.get(object) : undefined;
+      out.objects.push({ object, place: placeOf(file, chunk.index, line, object), locate: makeLocate(locateIn, ['items', i], line) });
+    });
+    return;
+  }
+  const line = chunk.contentLine;
+  if (!isMapping(value)) {
+    out.problems.push({ message: `expected a Kubernetes object (a mapping), found ${Array.isArray(value) ? 'a list' : typeof value}`, place: placeOf(file, chunk.index, line, value) });
+    return;
+  }
+  out.objects.push({ object: value, place: placeOf(file, chunk.index, line, value), locate: makeLocate(locateIn, [], line) });
+}
+
+function keyedDocument(chunk: Chunk, { value, lines }: Parsed, file: string | undefined, out: LoadResult): void {
+  const docLine = chunk.contentLine;
+  if (!isMapping(value)) {
+    out.problems.push({ message: 'expected a mapping of resource lists (gateways:, httpRoutes:, ...)', place: placeOf(file, chunk.index, docLine, value, false) });
+    return;
+  }
+  const locateIn = chunkLocator(chunk);
+  for (const [written, content] of Object.entries(value)) {
+    const key = canonicalKey(written);
+    const keyLine = () => locateIn([written]) ?? docLine;
+    if (!key) {
+      out.problems.push({ message: `unknown resource list "${written}"`, place: placeOf(file, chunk.index, keyLine(), undefined, false) });
+      continue;
+    }
+    if (content === null || content === undefined) continue;
+    const one = (object: unknown, prefix: PropertyKey[]) => {
+      const line = typeof object === 'object' && object !== null ? lines.get(object) : undefined;
+      const place = placeOf(file, chunk.index, line, object, !key.spec);
+      out.objects.push({ object, place, key: key.key, locate: makeLocate(locateIn, prefix, line) });
+    };
+    if (Array.isArray(content)) {
+      content.forEach((object, i) => {
+        if (object !== null && object !== undefined) one(object, [written, i]);
+      });
+    } else if (typeof content === 'object' && key.single) {
+      one(content, [written]);
+    } else {
+      out.problems.push({ message: `${written} must be ${key.single ? 'a mapping' : 'a list'}`, place: placeOf(file, chunk.index, keyLine(), undefined, false) });
+    }
+  }
 }
 
 /**
@@ -246,6 +318,7 @@ export const keyedListKeys: readonly KeyedListKey[] = [
   { key: 'envoyPatchPolicies', kind: 'EnvoyPatchPolicy' },
   { key: 'httpFilters', kind: 'HTTPRouteFilter' },
   { key: 'extensionRefFilters', kind: '' },
+  { key: 'extensionServerPolicies', kind: '' },
   { key: 'services', kind: 'Service' },
   { key: 'serviceImports', kind: 'ServiceImport' },
   { key: 'endpointSlices', kind: 'EndpointSlice' },
@@ -262,51 +335,3 @@ export function canonicalKey(written: string): KeyedListKey | undefined {
   return keyByLowercase.get(written.toLowerCase());
 }
 
-/**
- * The corpus format: a YAML mapping from keys to lists of objects (or to one object, for the
- * `single` keys). Every object is returned with the canonical key it came from; a `spec` key
- * (a bare EnvoyProxy spec) is returned as written, under its key.
- */
-export function loadKeyedLists(text: string, file?: string): LoadResult {
-  const objects: LoadedObject[] = [];
-  const problems: Problem[] = [];
-  for (const chunk of splitDocuments(text)) {
-    const parsed = parseChunk(chunk, file, 3);
-    if (isProblem(parsed)) {
-      problems.push(parsed);
-      continue;
-    }
-    const { value, lines } = parsed;
-    if (value === null || value === undefined) continue;
-    const docLine = chunk.contentLine;
-    if (typeof value !== 'object' || Array.isArray(value)) {
-      problems.push({ message: 'expected a mapping of resource lists (gateways:, httpRoutes:, ...)', place: placeOf(file, chunk.index, docLine, value, false) });
-      continue;
-    }
-    const locateIn = chunkLocator(chunk);
-    for (const [written, content] of Object.entries(value as Record<string, unknown>)) {
-      const key = canonicalKey(written);
-      const keyLine = () => locateIn([written]) ?? docLine;
-      if (!key) {
-        problems.push({ message: `unknown resource list "${written}"`, place: placeOf(file, chunk.index, keyLine(), undefined, false) });
-        continue;
-      }
-      if (content === null || content === undefined) continue;
-      const one = (object: unknown, prefix: PropertyKey[]) => {
-        const line = typeof object === 'object' && object !== null ? lines.get(object) : undefined;
-        const place = placeOf(file, chunk.index, line, object, !key.spec);
-        objects.push({ object, place, key: key.key, locate: makeLocate(locateIn, prefix, line) });
-      };
-      if (Array.isArray(content)) {
-        content.forEach((object, i) => {
-          if (object !== null && object !== undefined) one(object, [written, i]);
-        });
-      } else if (typeof content === 'object' && key.single) {
-        one(content, [written]);
-      } else {
-        problems.push({ message: `${written} must be ${key.single ? 'a mapping' : 'a list'}`, place: placeOf(file, chunk.index, keyLine(), undefined, false) });
-      }
-    }
-  }
-  return { objects, problems };
-}

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { formatProblem } from '../../src/api/place.js';
 import { validateObject } from '../../src/api/validate.js';
-import { loadKeyedLists, loadKubernetesYAML } from '../../src/resources/load.js';
+import { httpRoutesYAML } from '../../bench/load.js';
+import { loadKeyedLists, loadKubernetesYAML, loadResources } from '../../src/resources/load.js';
 
 const routeDoc = (i: number, pathValue = `/p${i}`) => `apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
@@ -148,5 +149,28 @@ gadgets:
     const v = validateObject(route.object, route.place, route.locate);
     assert.equal(v.ok, false);
     if (!v.ok) assert.match(formatProblem(v.problems[0]!), /^case\.in\.yaml:14 \(document 1\) HTTPRoute default\/a: spec\.hostnames\[0\]: /);
+  });
+});
+
+describe('either format', () => {
+  it('tells Kubernetes documents from keyed lists per document', () => {
+    const text = `apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\nnamespaces:\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: b}\n`;
+    const { objects, problems } = loadResources(text, 'mixed.yaml');
+    assert.deepEqual(problems, []);
+    assert.deepEqual(objects.map((o) => [o.place.resource, o.key, o.place.line]), [['Namespace a', undefined, 1], ['Namespace b', 'namespaces', 6]]);
+  });
+});
+
+describe('performance', () => {
+  it('loads and validates 2,000 HTTPRoutes in well under a second of CPU', () => {
+    const text = httpRoutesYAML(2000);
+    const start = process.cpuUsage();
+    const loaded = loadKubernetesYAML(text, 'routes.yaml');
+    let admitted = 0;
+    for (const o of loaded.objects) if (validateObject(o.object, o.place, o.locate).ok) admitted++;
+    const used = process.cpuUsage(start);
+    const ms = (used.user + used.system) / 1000;
+    assert.equal(admitted, 2000);
+    assert.ok(ms < 1500, `took ${ms.toFixed(0)} ms of CPU`);
   });
 });
