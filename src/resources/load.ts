@@ -335,3 +335,12 @@ export function canonicalKey(written: string): KeyedListKey | undefined {
   return keyByLowercase.get(written.toLowerCase());
 }
 
+
+/**
+ * One YAML document as plain data, read as Kubernetes' Go reader reads it (YAML 1.2 core
+ * schema, timestamps as strings, lenient where it is, e.g. with under-indented quoted scalars).
+ * Throws on malformed YAML; use the loaders above to get placed problems instead.
+ */
+export function parseYAML(text: string): unknown {
+  return jsyaml.load(text, { schema });
+}

@@ -9,6 +9,7 @@ import type { TranslatorSettings } from '../../gatewayapi/settings.js';
 import { mergeGatewaysEnabled } from '../../gatewayapi/translation.js';
 import { translate } from '../../gatewayapi/translator.js';
 import { decodeResource } from '../../resources/decode.js';
+import { parseYAML } from '../../resources/load.js';
 import { addKeyedLists, emptyResources, mapResources, type AnyObject, type Resources } from '../../resources/resources.js';
 import { settingsFor, type Harness } from './harness.js';
 import type { Suite } from './main.js';
@@ -130,7 +131,7 @@ export function translatorSettings(raw: Record<string, any>): TranslatorSettings
 
 /** Builds the complete bundle of one case, as the reference test set-up does. */
 export function caseResources(name: string, input: string, harness: Harness, casesDir: string): { resources: Resources; settings: TranslatorSettings } {
-  const doc = (parse(input) ?? {}) as Record<string, unknown>;
+  const doc = (parseYAML(input) ?? {}) as Record<string, unknown>;
   const resources = emptyResources();
   addKeyedLists(resources, doc);
   mapResources(resources, decodeResource);
