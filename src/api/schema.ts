@@ -80,13 +80,6 @@ export function unique<T>(
   }
 }
 
-/** Whether a value is set (CEL `has()`): present and not the empty string or list. */
-export function has(v: unknown): boolean {
-  if (v === undefined || v === null) return false;
-  if (typeof v === 'string' || Array.isArray(v)) return v.length > 0;
-  return true;
-}
-
 /** IPv4 dotted quad or IPv6 text form without a zone (CEL `isIP`). */
 export function isIP(s: string): boolean {
   return !s.includes('%') && netIsIP(s) !== 0;

@@ -156,8 +156,12 @@ describe('HTTPRoute', () => {
   });
   it('CORS: "*" stands alone in allowMethods, origins are "*" or scheme://host[:port]', () => {
     const cors = (c: unknown) => rule({ filters: [{ type: 'CORS', cors: c }], backendRefs: [svc] });
-    accepts(cors({ allowOrigins: ['*', 'https://foo.example.com:8443', 'https://*.example.com'], allowMethods: ['*'] }));
+    accepts(cors({ allowOrigins: ['https://foo.example.com:8443', 'https://*.example.com'], allowMethods: ['*'] }));
+    accepts(cors({ allowOrigins: ['*'] }));
     rejects(cors({ allowMethods: ['GET', '*'] }), 'spec.rules[0].filters[0].cors.allowMethods', '"*"');
+    rejects(cors({ allowOrigins: ['*', 'https://a.example.com'] }), 'spec.rules[0].filters[0].cors.allowOrigins', '"*"');
+    rejects(cors({ allowHeaders: ['*', 'x-a'] }), 'spec.rules[0].filters[0].cors.allowHeaders', '"*"');
+    accepts(cors({ exposeHeaders: ['*', 'x-a'] }));
     rejects(cors({ allowOrigins: ['foo.example.com'] }), 'spec.rules[0].filters[0].cors.allowOrigins[0]', 'origin');
   });
   it('ExternalAuth: the protocol names its settings', () => {

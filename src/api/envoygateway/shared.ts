@@ -10,7 +10,6 @@ import {
   Kind,
   LabelSelector,
   LabelSelectorRequirement,
-  LocalPolicyTargetReference,
   LocalPolicyTargetReferenceWithSectionName,
   Namespace,
   ObjectName,
@@ -330,9 +329,6 @@ export type StringMatch = z.input<typeof StringMatch>;
 
 /** A reference to a ConfigMap or Secret key holding a value. */
 export const LocalObjectKeyReference = z.strictObject({ group: Group, kind: Kind, name: ObjectName, key: str() });
-
-/** A local reference to an object by group, kind and name (Gateway API LocalObjectReference). */
-export { LocalPolicyTargetReference };
 
 /** A Secret in the same namespace. */
 export const LocalSecretReference = z.strictObject({

@@ -88,11 +88,11 @@ const noWildcardBesideOthers = (what: string) =>
   });
 
 export const HTTPCORSFilter = z.strictObject({
-  allowOrigins: list(CORSOrigin, 64).optional(),
+  allowOrigins: list(CORSOrigin, 64).superRefine(noWildcardBesideOthers('allowOrigins')).optional(),
   allowCredentials: z.boolean().optional(),
   allowMethods: list(z.enum([...httpMethods, '*']), 9).superRefine(noWildcardBesideOthers('allowMethods')).optional(),
   allowHeaders: list(HeaderName, 64).superRefine(noWildcardBesideOthers('allowHeaders')).optional(),
-  exposeHeaders: list(HeaderName, 64).superRefine(noWildcardBesideOthers('exposeHeaders')).optional(),
+  exposeHeaders: list(HeaderName, 64).optional(),
   maxAge: int32(1).default(5),
 });
 export type HTTPCORSFilter = z.input<typeof HTTPCORSFilter>;
@@ -105,12 +105,12 @@ export const HTTPExternalAuthFilter = z
     grpc: z.strictObject({ allowedHeaders: list(str(), 64).optional() }).optional(),
     http: z
       .strictObject({
-        path: str().optional(),
+        path: str({ max: 1024, pattern: /^(?:[-A-Za-z0-9/._~!$&'()*+,;=:@]|[%][0-9a-fA-F]{2})+$/, what: 'a URL path' }).optional(),
         allowedHeaders: list(str(), 64).optional(),
         allowedResponseHeaders: list(str(), 64).optional(),
       })
       .optional(),
-    forwardBody: z.strictObject({ maxSize: int32(0, 65535).optional() }).optional(),
+    forwardBody: z.strictObject({ maxSize: int32(0).optional() }).optional(),
   })
   .superRefine(
     rule((f, fail) => {

@@ -143,7 +143,7 @@ const backendObjectShape = {
   port: PortNumber.optional(),
 };
 
-const servicePortRequired = rule<{ group?: string; kind?: string; port?: number }>((r, fail) => {
+export const servicePortRequired = rule<{ group?: string; kind?: string; port?: number }>((r, fail) => {
   if ((r.group ?? '') === '' && (r.kind ?? 'Service') === 'Service' && r.port === undefined) {
     fail('port is required when referring to a Service', 'port');
   }
@@ -158,7 +158,6 @@ export const backendRefShape = { ...backendObjectShape, weight: int32(0, 1_000_0
 /** A weighted backend reference, as used by TCP, UDP and TLS routes. */
 export const BackendRef = z.strictObject(backendRefShape).superRefine(servicePortRequired);
 export type BackendRef = z.input<typeof BackendRef>;
-export { servicePortRequired };
 
 /** Session persistence for a route rule or a backend (experimental). */
 export const SessionPersistence = z
