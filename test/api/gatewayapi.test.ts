@@ -280,6 +280,8 @@ describe('ListenerSet', () => {
     rejects(ls([http, { ...http, port: 81 }]), 'spec.listeners[1].name', 'more than once');
     rejects(ls([{ name: 'tcp', port: 90, protocol: 'TCP', hostname: 'a.example.com' }]), 'spec.listeners[0].hostname', 'TCP');
     rejects(ls([]), 'spec.listeners', 'at least 1');
+    rejects(ls([http, { ...http, name: 'other', protocol: 'http' }]), 'spec.listeners[1]', 'unique');
+    accepts(gateway([http, { ...http, name: 'other', protocol: 'http' }]));
   });
 });
 

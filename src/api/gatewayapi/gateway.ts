@@ -79,9 +79,11 @@ export function checkListeners(
     if (isProtocol(l.protocol, 'TCP', 'UDP') && l.hostname) fail(`hostname may not be set for protocol ${l.protocol}`, i, 'hostname');
   });
   unique(listeners, (l) => l.name, fail, (k) => `listener name "${k}" is used more than once in the ${owner}`, 'name');
+  // A ListenerSet compares protocols case-insensitively; a Gateway as written.
+  const protocol = (p: string) => (owner === 'ListenerSet' ? p.toLowerCase() : p);
   unique(
     listeners,
-    (l) => `${l.port ?? ''}|${l.protocol}|${l.hostname ?? ''}`,
+    (l) => `${l.port ?? ''}|${protocol(l.protocol)}|${l.hostname ?? ''}`,
     fail,
     () => 'the combination of port, protocol and hostname must be unique among listeners',
   );
