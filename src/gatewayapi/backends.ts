@@ -13,7 +13,7 @@ export function processBackends(t: Translation): AnyObject[] {
     if (!t.settings.backendEnabled) {
       setCondition(b.status.conditions, 'Invalid', 'False', 'Accepted', 'The Backend is not accepted: Backend is not enabled in the EnvoyGateway configuration');
     } else {
-      const err = validateBackend(b, !!t.settings.runningOnHost);
+      const err = validateBackend(b, !!t.settings.runningOnHost, targetedByBackendTLSPolicy(t, b));
       if (err) {
         t.backendErrors.set(input, err);
         setCondition(b.status.conditions, 'Invalid', 'False', 'Accepted', `The Backend is not accepted: ${err.message}`);
@@ -26,13 +26,27 @@ export function processBackends(t: Translation): AnyObject[] {
   return out;
 }
 
-export function validateBackend(b: AnyObject, runningOnHost: boolean): RouteError | undefined {
+/** Whether some BackendTLSPolicy (in the Backend's namespace) names this Backend, or one of its ports. */
+export function targetedByBackendTLSPolicy(t: Translation, b: AnyObject): boolean {
+  const ports = new Set((b.spec?.endpoints ?? []).map((e: any) => String(e.ip?.port ?? e.fqdn?.port ?? '')));
+  return t.resources.backendTLSPolicies.some(
+    (p) =>
+      p.metadata.namespace === b.metadata.namespace &&
+      (p.spec?.targetRefs ?? []).some((r: any) => r.kind === 'Backend' && r.name === b.metadata.name && (r.sectionName == null || ports.has(String(r.sectionName)))),
+  );
+}
+
+/**
+ * Why a Backend cannot be used, or undefined. TLS without a CA is fine when a BackendTLSPolicy
+ * supplies the validation.
+ */
+export function validateBackend(b: AnyObject, runningOnHost: boolean, validatedByPolicy = false): RouteError | undefined {
   const spec = b.spec ?? {};
   if (spec.type === 'DynamicResolver' && (spec.endpoints ?? []).length > 0) {
     return new RouteError('a DynamicResolver Backend cannot have endpoints', Reason.InvalidBackendRef);
   }
   const tls = spec.tls;
-  if (tls && !tls.insecureSkipVerify && !tls.wellKnownCACertificates && !(tls.caCertificateRefs ?? []).length) {
+  if (tls && !validatedByPolicy && !tls.insecureSkipVerify && !tls.wellKnownCACertificates && !(tls.caCertificateRefs ?? []).length) {
     return new RouteError('caCertificateRefs or wellKnownCACertificates is required unless insecureSkipVerify is true', Reason.InvalidBackendRef);
   }
   for (const ep of spec.endpoints ?? []) {

@@ -4,6 +4,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { AnyObject } from '../resources/resources.js';
 import { withFreshStatus, type RouteParentContext } from './contexts.js';
+import { gatewayTLSOf } from './gatewaytls.js';
 import { tlsCertificate } from './listeners.js';
 import { sameAncestor, setAncestorCondition } from './policystatus.js';
 import type { Translation } from './translation.js';
@@ -47,11 +48,34 @@ export function backendTLSFor(t: Translation, ref: any, namespace: string, pc: R
     if ('error' in c) return { error: c.error };
     proxyClient = c.tls;
   }
-  const client = mergeClient(backendClient, proxyClient);
+  let client = mergeClient(backendClient, proxyClient);
+  // The Gateway's own client certificate (spec.tls.backend) wins over the EnvoyProxy's; when it
+  // is set but unusable, the proxy shows none rather than another one.
+  const gt = gatewayTLSOf(pc.gateway);
+  if (gt && !backendClient?.clientCertificates) {
+    if (gt.clientCertificate) client = { ...(client ?? {}), clientCertificates: [tlsCertificate(gt.clientCertificate)] };
+    else if (gt.clientCertificateInvalid && client) delete client.clientCertificates;
+  }
   const out: Record<string, any> = { ...validation, ...(client ?? {}) };
   out.minVersion ??= '1.2';
   out.maxVersion ??= '1.3';
   return { tls: out };
+}
+
+/**
+ * Upstream TLS of a telemetry Backend (access log, tracing, metrics sinks): its own validation
+ * settings; with one FQDN endpoint and no SNI, the SNI is that name (there is no Host header).
+ */
+export function telemetryBackendTLS(t: Translation, backend: AnyObject): BackendTLSResult {
+  if (!backend.spec?.tls) return {};
+  const v = backendServerValidation(t, backend);
+  if ('error' in v) return { error: v.error };
+  const tls = v.tls;
+  const eps = backend.spec.endpoints ?? [];
+  if (!tls.sni && eps.length === 1 && eps[0].fqdn) tls.sni = eps[0].fqdn.hostname;
+  tls.minVersion ??= '1.2';
+  tls.maxVersion ??= '1.3';
+  return { tls };
 }
 
 function systemCA(t: Translation, owner: AnyObject): Record<string, any> {
@@ -86,6 +110,7 @@ function clientSettings(t: Translation, c: any, ownerNs: string, ownerName: stri
   if (c.signatureAlgorithms?.length) out.signatureAlgorithms = c.signatureAlgorithms;
   if (c.minVersion) out.minVersion = c.minVersion;
   if (c.maxVersion) out.maxVersion = c.maxVersion;
+  // ALPN given, even empty, is what is offered (an empty list turns ALPN off).
   if (c.alpnProtocols) out.alpnProtocols = [...c.alpnProtocols];
   if (c.clientCertificateRef) {
     const ns = c.clientCertificateRef.namespace ?? ownerNs;
@@ -118,7 +143,8 @@ function mergeClient(backend: Record<string, any> | undefined, proxy: Record<str
   if (!backend) return proxy;
   if (!proxy) return backend;
   const m = { ...proxy };
-  for (const k of ['clientCertificates', 'ciphers', 'ecdhCurves', 'signatureAlgorithms', 'alpnProtocols']) if (backend[k]?.length) m[k] = backend[k];
+  for (const k of ['clientCertificates', 'ciphers', 'ecdhCurves', 'signatureAlgorithms']) if (backend[k]?.length) m[k] = backend[k];
+  if (backend.alpnProtocols) m.alpnProtocols = backend.alpnProtocols;
   for (const k of ['minVersion', 'maxVersion']) if (backend[k]) m[k] = backend[k];
   return m;
 }

@@ -3,6 +3,7 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import type { AnyObject } from '../resources/resources.js';
 import { GatewayGroup, type ListenerContext } from './contexts.js';
+import { applyFrontendValidation } from './gatewaytls.js';
 import { setInvalid } from './listeners.js';
 import { referenceAllowed } from './lookups.js';
 import { Cond, Reason } from './status.js';
@@ -31,7 +32,12 @@ export function validateListenerTLS(t: Translation, l: ListenerContext): boolean
         l.setCondition(Cond.Programmed, 'False', 'UnsupportedTLSMode', `TLS mode ${tls.mode} is not supported on HTTPS listeners; use Terminate`);
         return false;
       }
-      return resolveCertificates(t, l);
+      {
+        // Both are checked: a broken client validation is reported even over certificate errors.
+        const certificates = resolveCertificates(t, l);
+        const validation = applyFrontendValidation(l);
+        return certificates && validation;
+      }
     case 'TLS':
       if (!tls) {
         setInvalid(l, 'A TLS listener needs TLS settings');

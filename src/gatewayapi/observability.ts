@@ -3,9 +3,10 @@
 import type { AnyObject } from '../resources/resources.js';
 import type { GatewayContext } from './contexts.js';
 import { backendDestination, resourceMetadata, serviceDestination, endpoint, type DestinationSetting } from './destinations.js';
-import { validateBackend } from './backends.js';
+import { targetedByBackendTLSPolicy, validateBackend } from './backends.js';
 import { Reason } from './status.js';
 import { SettingsError, trafficFeatures } from './traffic.js';
+import { telemetryBackendTLS } from './backendtls.js';
 import type { InfraIR, Translation, XdsIR } from './translation.js';
 import { isIPAddress } from './backends.js';
 
@@ -234,10 +235,13 @@ function telemetryBackends(t: Translation, name: string, cluster: any, ep: AnyOb
       if (!t.settings.backendEnabled) throw new TelemetryError('the Backend kind is not enabled');
       const b = t.lookups.backend(ns, ref.name);
       if (!b) throw new TelemetryError(`backend ${ns}/${ref.name} not found`);
-      const err = validateBackend(b, !!t.settings.runningOnHost);
+      const err = validateBackend(b, !!t.settings.runningOnHost, targetedByBackendTLSPolicy(t, b));
       if (err) throw new TelemetryError(err.message);
       const ds = backendDestination(t, name, b, 'TCP');
       if (ds.isDynamicResolver) throw new TelemetryError('dynamic resolver backends are not supported for telemetry');
+      const tls = telemetryBackendTLS(t, b);
+      if (tls.error) throw new TelemetryError(tls.error);
+      if (tls.tls) ds.tls = tls.tls;
       settings.push(ds);
     } else {
       throw new TelemetryError(`unsupported kind for backendRefs: ${kind}`);

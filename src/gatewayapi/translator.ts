@@ -6,6 +6,7 @@ import { processBackends } from './backends.js';
 import { prepareBackendTLSPolicies, processBackendTLSPolicyStatus } from './backendtls.js';
 import { processGateways, initIRs, processAddresses } from './gateways.js';
 import { processEnvoyPatchPolicies } from './envoypatchpolicy.js';
+import { processGatewayTLS } from './gatewaytls.js';
 import { processGlobalResources } from './globalresources.js';
 import { processHTTPRoutes } from './httproute.js';
 import { processL4Routes } from './l4routes.js';
@@ -29,6 +30,7 @@ export function translate(resources: Resources, settings: TranslatorSettings): T
   processGateways(t);
   initIRs(t);
   processListenerSets(t);
+  processGatewayTLS(t);
   processListeners(t);
   processListenerSetStatus(t);
   const envoyPatchPolicies = processEnvoyPatchPolicies(t);
