@@ -48,14 +48,12 @@ export function backendTLSFor(t: Translation, ref: any, namespace: string, pc: R
     if ('error' in c) return { error: c.error };
     proxyClient = c.tls;
   }
-  let client = mergeClient(backendClient, proxyClient);
-  // The Gateway's own client certificate (spec.tls.backend) wins over the EnvoyProxy's; when it
-  // is set but unusable, the proxy shows none rather than another one.
+  // A Gateway's own client certificate (spec.tls.backend) replaces the EnvoyProxy's client
+  // settings; when it is set but unusable, the proxy shows no certificate rather than another.
   const gt = gatewayTLSOf(pc.gateway);
-  if (gt && !backendClient?.clientCertificates) {
-    if (gt.clientCertificate) client = { ...(client ?? {}), clientCertificates: [tlsCertificate(gt.clientCertificate)] };
-    else if (gt.clientCertificateInvalid && client) delete client.clientCertificates;
-  }
+  if (gt?.clientCertificate) proxyClient = { clientCertificates: [tlsCertificate(gt.clientCertificate)] };
+  else if (gt?.clientCertificateInvalid) proxyClient = undefined;
+  const client = mergeClient(backendClient, proxyClient);
   const out: Record<string, any> = { ...validation, ...(client ?? {}) };
   out.minVersion ??= '1.2';
   out.maxVersion ??= '1.3';
