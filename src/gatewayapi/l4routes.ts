@@ -51,7 +51,18 @@ function setResolvedRefs(pc: RouteParentContext, errors: RouteError[]): void {
 
 function tlsRoute(t: Translation, rc: RouteContext, pc: RouteParentContext): void {
   const destName = `${rc.irPrefix}rule/-1`;
-  const { settings, errors } = destinations(t, rc, pc, rc.spec.rules ?? [], destName);
+  const rules: any[] = rc.spec.rules ?? [];
+  let { settings, errors } = destinations(t, rc, pc, rules, destName);
+  // A dynamic resolver forwards to the host the client names: alone, and on passthrough only.
+  const dynamic = settings.some((s) => s.isDynamicResolver);
+  const refCount = rules.reduce((n, r) => n + (r.backendRefs ?? []).length, 0);
+  if (dynamic && refCount > 1) {
+    errors.push(new RouteError('a dynamic resolver backend cannot be combined with other backendRefs', Reason.InvalidBackendRef));
+    settings = [];
+  }
+  const terminating = (l: { gateway: any; irName: string }) => !!tcpListener(t, l)?.tls;
+  const dynamicOnTerminate = dynamic && pc.listeners.some(terminating);
+  if (dynamicOnTerminate) errors.push(new RouteError('a dynamic resolver backend is only supported on TLS passthrough listeners', Reason.UnsupportedValue));
   setResolvedRefs(pc, errors);
 
   let intersects = pc.listeners.length === 0;
@@ -62,7 +73,7 @@ function tlsRoute(t: Translation, rc: RouteContext, pc: RouteParentContext): voi
     l.status.attachedRoutes++;
     if (!l.ready) continue;
     const ir = tcpListener(t, l);
-    if (!ir) continue;
+    if (!ir || (dynamic && ir.tls)) continue;
     // A listener with certificates terminates TLS; one without passes it through.
     const tls: Record<string, any> = ir.tls ? { terminate: ir.tls, inspector: { snis: hosts } } : { inspector: { snis: hosts } };
     ir.routes.push({
