@@ -26,6 +26,8 @@ export function processProxyObservability(t: Translation, g: GatewayContext, xds
   } catch (e) {
     return reject(g, e, 'tracing');
   }
+  const hcl = healthCheckLog(ep);
+  if (hcl) xds.healthCheckLog = hcl;
   try {
     const m = metrics(t, ep);
     if (m) {
@@ -155,6 +157,22 @@ function tracing(t: Translation, g: GatewayContext, ep: AnyObject | undefined): 
   if (traffic) out.traffic = traffic;
   if (provider.openTelemetry?.headers) out.headers = provider.openTelemetry.headers;
   if (tr.spanName) out.spanName = tr.spanName;
+  return out;
+}
+
+/**
+ * Health check event logging. No matches logs every failure and success; otherwise Failure and
+ * Success turn those on (transitions are always logged). Events go to the File sinks, or stdout.
+ */
+function healthCheckLog(ep: AnyObject | undefined): Record<string, any> | undefined {
+  const h = ep?.spec?.telemetry?.healthCheckLog;
+  if (!h) return undefined;
+  const matches: string[] = h.matches ?? [];
+  const out: Record<string, any> = {};
+  if (!matches.length || matches.includes('Failure')) out.alwaysLogHealthCheckFailures = true;
+  if (!matches.length || matches.includes('Success')) out.alwaysLogHealthCheckSuccess = true;
+  const files = (h.sinks ?? []).filter((s: any) => s.type === 'File' && s.file?.path).map((s: any) => ({ path: s.file.path }));
+  out.fileSinks = files.length ? files : [{ path: '/dev/stdout' }];
   return out;
 }
 
