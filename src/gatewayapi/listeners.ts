@@ -432,6 +432,12 @@ function checkOverlappingTLS(t: Translation): void {
   const groups = t.mergeGateways ? [t.accepted.flatMap((g) => g.listeners)] : t.accepted.map((g) => g.listeners);
   for (const listeners of groups) {
     const https = listeners.filter((l) => l.protocol === 'HTTPS' && l.ready);
+    // Certificates served over SDS cannot be inspected: with several, overlaps cannot be ruled out.
+    for (const l of https) {
+      if (l.tlsSecrets.filter((s) => s.type === 'gateway.envoyproxy.io/sds').length < 2) continue;
+      l.setCondition(Cond.OverlappingTLSConfig, 'True', 'SDSCertificateOpaque', 'The listener serves several SDS certificates, whose names cannot be checked for overlaps');
+      if (l.httpIR) l.httpIR.tlsOverlaps = true;
+    }
     // Hostnames first: when both overlap, the certificate reason is the one that stays.
     markOverlaps(https, (a, b) => overlappingHostnames(a.hostname, b.hostname), 'OverlappingHostnames', false);
     markOverlaps(https, (a, b) => a.certDNSNames.some((x) => b.certDNSNames.some((y) => overlappingHostnames(x, y))), 'OverlappingCertificates', true);
