@@ -11,7 +11,7 @@ export const xdsSuite: Suite = {
   runCase(name: string, input: string, harness: Harness): unknown {
     const settings = settingsFor(harness, 'xds', name);
     const ir = parseXdsIR(input);
-    const { resources, errors } = translateXds(ir, {
+    const { resources, errors, envoyPatchPolicies } = translateXds(ir, {
       controllerNamespace: settings.controllerNamespace,
       dnsDomain: settings.dnsDomain,
       runtimeFlags: settings.runtimeFlags,
@@ -27,6 +27,7 @@ export const xdsSuite: Suite = {
       endpoints: resources.endpoints,
     };
     if (resources.secrets.length) out.secrets = resources.secrets;
+    if (envoyPatchPolicies) out.envoypatchpolicies = envoyPatchPolicies;
     return out;
   },
 };

@@ -2,7 +2,8 @@
 // configurations, clusters, cluster load assignments, secrets) in the proto3 JSON mapping, in
 // Envoy Gateway's order and with its names, so that EnvoyPatchPolicies written for Envoy Gateway
 // apply unchanged. Errors in one part (a route, a patch) are collected; the rest is still built.
-import type { Xds } from '../../ir/xds.js';
+import type { EnvoyPatchPolicy, Xds } from '../../ir/xds.js';
+import { applyEnvoyPatchPolicies } from '../patch/index.js';
 import { buildCluster, endpointTypeOf } from './cluster.js';
 import { Context, type TranslatorOptions } from './context.js';
 import { processHTTPListeners } from './http.js';
@@ -20,8 +21,10 @@ export interface Translation {
   resources: XdsResources;
   /** What could not be translated (the corresponding parts are left out). */
   errors: string[];
-  /** The table, for later stages (patching) that look resources up by name. */
+  /** The table, for later stages that look resources up by name. */
   context: Context;
+  /** The EnvoyPatchPolicies of the IR with their status (Programmed, or why not). */
+  envoyPatchPolicies?: EnvoyPatchPolicy[];
 }
 
 export function translateXds(ir: Xds, options: TranslatorOptions = {}): Translation {
@@ -39,6 +42,14 @@ export function translateXds(ir: Xds, options: TranslatorOptions = {}): Translat
   stage(() => processHTTPListeners(ctx, ir));
   stage(() => processTCPListeners(ctx, ir));
   stage(() => processUDPListeners(ctx, ir));
+  let patchPolicies: EnvoyPatchPolicy[] | undefined;
+  if (ir.envoyPatchPolicies?.length) {
+    stage(() => {
+      patchPolicies = applyEnvoyPatchPolicies(t, ir.envoyPatchPolicies!);
+      // Patched resources are checked again, as Envoy will check them.
+      for (const kind of Object.keys(t.out) as (keyof XdsResources)[]) for (const r of t.out[kind]) t.check(kind, r);
+    });
+  }
   for (const bc of ir.backendClusters ?? []) {
     ctx.addCluster({
       name: bc.name,
@@ -70,7 +81,7 @@ export function translateXds(ir: Xds, options: TranslatorOptions = {}): Translat
       loadAssignment: { clusterName: name, endpoints: [{ lbEndpoints: [{ endpoint: { address: { pipe: { path: address } } } }] }] },
     });
   }
-  return { resources: t.out, errors: [...ctx.errors, ...t.rejected], context: ctx };
+  return { resources: t.out, errors: [...ctx.errors, ...t.rejected], context: ctx, envoyPatchPolicies: patchPolicies };
 }
 
 /** Clusters of the gRPC access log and OpenTelemetry sinks. */

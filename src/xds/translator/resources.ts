@@ -70,6 +70,11 @@ export class ResourceTable {
     return true;
   }
 
+  /** Checks a resource already in the table (after patching); records its problems. */
+  check(kind: ResourceKind, r: Msg): boolean {
+    return this.valid(kind, r);
+  }
+
   private valid(kind: ResourceKind, r: Msg): boolean {
     const problems = this.validator?.(kind, r) ?? [];
     if (!problems.length) return true;
