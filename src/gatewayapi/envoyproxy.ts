@@ -27,32 +27,30 @@ export function serviceRouting(ep: AnyObject | undefined, policyRoutingType?: st
   return ep?.spec?.routingType === 'Service';
 }
 
-const ipv4Cidr = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
-
 /** Why an EnvoyProxy cannot be used, or undefined when it can. */
 export function validateEnvoyProxy(ep: AnyObject): string | undefined {
   const spec = ep.spec ?? {};
   const errs: string[] = [];
   const provider = spec.provider;
   if (provider) {
-    if (provider.type && provider.type !== 'Kubernetes' && provider.type !== 'Custom') errs.push(`unsupported provider type ${provider.type}`);
+    if (provider.type !== 'Kubernetes' && provider.type !== 'Host' && provider.type !== 'Custom') errs.push(`unsupported provider type ${provider.type}`);
     const svc = provider.kubernetes?.envoyService;
     if (svc) {
-      const type = svc.type ?? 'LoadBalancer';
-      if (svc.loadBalancerIP !== undefined && type !== 'LoadBalancer') errs.push('loadBalancerIP can only be set for a LoadBalancer Service');
-      if (svc.loadBalancerIP !== undefined && !isIPv4(svc.loadBalancerIP)) errs.push(`loadBalancerIP ${svc.loadBalancerIP} is not a valid IPv4 address`);
-      if (svc.loadBalancerSourceRanges !== undefined && type !== 'LoadBalancer') errs.push('loadBalancerSourceRanges can only be set for a LoadBalancer Service');
-      for (const r of svc.loadBalancerSourceRanges ?? []) if (!ipv4Cidr.test(r) && !r.includes(':')) errs.push(`loadBalancerSourceRanges ${r} is not a valid CIDR`);
+      const type = svc.type;
+      if (type && type !== 'LoadBalancer' && type !== 'ClusterIP' && type !== 'NodePort') errs.push(`unsupported envoy service type ${type}`);
+      if (type && svc.allocateLoadBalancerNodePorts != null && type !== 'LoadBalancer') errs.push('allocateLoadBalancerNodePorts can only be set for a LoadBalancer Service');
+      if (type && svc.loadBalancerIP != null) {
+        if (type !== 'LoadBalancer') errs.push('loadBalancerIP can only be set for a LoadBalancer Service');
+        if (!isIPv4(svc.loadBalancerIP)) errs.push(`loadBalancerIP ${svc.loadBalancerIP} is not a valid IPv4 address`);
+      }
     }
   }
   const accessLog = spec.telemetry?.accessLog;
-  for (const s of accessLog?.settings ?? []) {
+  for (const s of accessLog?.disable ? [] : (accessLog?.settings ?? [])) {
     if (s.format?.type === 'Text' && !s.format?.text) errs.push('a Text access log format needs text');
     for (const sink of s.sinks ?? []) {
       if (sink.type === 'File' && !sink.file) errs.push('a File access log sink needs file');
       if (sink.type === 'OpenTelemetry' && !sink.openTelemetry) errs.push('an OpenTelemetry access log sink needs openTelemetry');
-      if (sink.type === 'ALS' && !sink.als) errs.push('an ALS access log sink needs als');
-      if (sink.type === 'ALS' && sink.als?.type === 'TCP' && sink.als?.http) errs.push('the http field is only for HTTP ALS sinks');
     }
   }
   return errs.length ? errs.join(', ') : undefined;
