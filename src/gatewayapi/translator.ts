@@ -15,13 +15,16 @@ import { processListeners } from './listeners.js';
 import { mergeBackendClusters } from './mergebackends.js';
 import type { TranslatorSettings } from './settings.js';
 import { sortXdsIR } from './sort.js';
-import { Translation, type InfraIR, type XdsIR } from './translation.js';
+import type { Infra } from '../ir/infra.js';
+import type { Xds } from '../ir/xds.js';
+import { Translation } from './translation.js';
 
 export interface TranslateResult {
   /** The input resources that have a status, each with it (keys as in the Resources bundle). */
   resources: Partial<Record<keyof Resources, AnyObject | AnyObject[]>>;
-  xdsIR: Record<string, XdsIR>;
-  infraIR: Record<string, InfraIR>;
+  /** One xDS IR per proxy, keyed `<namespace>/<gateway>` (or the GatewayClass, when merged). */
+  xdsIR: Record<string, Xds>;
+  infraIR: Record<string, Infra>;
 }
 
 export function translate(resources: Resources, settings: TranslatorSettings): TranslateResult {
@@ -71,5 +74,6 @@ export function translate(resources: Resources, settings: TranslatorSettings): T
   if (t.backendTLSPolicies.length) out.backendTLSPolicies = t.backendTLSPolicies;
   if (t.listenerSets.length) out.listenerSets = t.listenerSets;
   if (envoyPatchPolicies.length) out.envoyPatchPolicies = envoyPatchPolicies;
-  return { resources: out, xdsIR: t.xdsIR, infraIR: t.infraIR };
+  // The IR is built as plain data in Envoy Gateway's JSON form; these are its types.
+  return { resources: out, xdsIR: t.xdsIR as Record<string, Xds>, infraIR: t.infraIR as unknown as Record<string, Infra> };
 }
