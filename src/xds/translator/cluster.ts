@@ -64,7 +64,7 @@ export function buildCluster(args: ClusterArgs): Msg {
       name: 'envoy.cluster.dns',
       typedConfig: typed('envoy.extensions.clusters.dns.v3.DnsCluster', compact({
         dnsRefreshRate: protoDuration(t.dns?.dnsRefreshRate) ?? '30s',
-        respectDnsTtl: t.dns?.respectDnsTtl ?? true,
+        respectDnsTtl: (t.dns?.respectDnsTtl ?? true) || undefined,
         dnsLookupFamily: dnsFamily,
       })),
     };

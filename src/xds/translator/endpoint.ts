@@ -32,7 +32,8 @@ export function buildLoadAssignment(clusterName: string, settings: DestinationSe
         list.push(lbEndpoints[j]!);
       });
       for (const [zone, eps] of zones) {
-        const l: Msg = { locality: zone ? { zone } : {}, lbEndpoints: eps };
+        const l: Msg = { locality: zone ? { zone } : {} };
+        if (eps.length) l.lbEndpoints = eps;
         if (opts.lb?.weightedZones?.length) {
           l.loadBalancingWeight = opts.lb.weightedZones.find((w) => w.zone === zone)?.weight ?? 1;
         }
@@ -41,14 +42,15 @@ export function buildLoadAssignment(clusterName: string, settings: DestinationSe
       }
       return;
     }
-    const l: Msg = { locality: s.name ? { region: s.name } : {}, lbEndpoints };
+    const l: Msg = { locality: s.name ? { region: s.name } : {} };
+    if (lbEndpoints.length) l.lbEndpoints = lbEndpoints;
     l.loadBalancingWeight = s.weight ?? 1;
     if (s.priority) l.priority = s.priority;
     const md = buildResourceMetadata(s.metadata);
     if (md) l.metadata = md;
     localities.push(l);
   });
-  return { clusterName, endpoints: localities };
+  return localities.length ? { clusterName, endpoints: localities } : { clusterName };
 }
 
 function lbEndpoint(e: DestinationEndpoint, tlsMatch: string | undefined, hcPort: number | undefined): Msg {

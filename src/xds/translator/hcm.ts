@@ -90,7 +90,7 @@ function applyClientIPDetection(m: Msg, l: HTTPListener): void {
       name: 'envoy.extensions.http.original_ip_detection.xff',
       typedConfig: typed('envoy.extensions.http.original_ip_detection.xff.v3.XffConfig', {
         xffTrustedCidrs: {
-          cidrRanges: d.xForwardedFor.trustedCIDRs.map((c) => {
+          cidrs: d.xForwardedFor.trustedCIDRs.map((c) => {
             const [ip, len] = c.split('/');
             return { addressPrefix: ip, prefixLen: Number(len ?? (ip!.includes(':') ? 128 : 32)) };
           }),
@@ -201,7 +201,7 @@ export function buildHCM(l: HTTPListener, opts: HCMOptions): Msg {
           ...(late.earlyRemoveRequestHeaders ?? []).map((h) => ({ remove: h })),
           ...(late.earlyAddRequestHeaders ?? []).flatMap((h) => (h.value?.length ? h.value : ['']).map((v) => ({
             append: {
-              header: { key: h.name, value: v },
+              header: v === '' ? { key: h.name } : { key: h.name, value: v },
               appendAction: h.addIfAbsent ? 'ADD_IF_ABSENT' : h.append ? undefined : 'OVERWRITE_IF_EXISTS_OR_ADD',
             },
           }))),

@@ -198,7 +198,7 @@ function addVirtualHosts(ctx: Context, ir: Xds, rc: Msg, l: HTTPListener, http3:
       ctx.addCluster({ name: m.destination.name, settings: m.destination.settings ?? [], endpointType: 'static', metadata: m.destination.metadata });
     }
   }
-  (rc.virtualHosts ??= []).push(...list);
+  if (list.length) (rc.virtualHosts ??= []).push(...list);
 }
 
 function addRouteClusters(ctx: Context, ir: Xds, l: HTTPListener, r: HTTPRoute, dest: RouteDestination, perSetting: boolean): void {

@@ -79,7 +79,7 @@ export function buildHeadersToAdd(headers: AddHeader[] | undefined): Msg[] | und
   for (const h of headers) {
     const values = h.value?.length ? h.value : [''];
     for (const v of values) {
-      const o: Msg = { header: { key: h.name, value: v } };
+      const o: Msg = { header: v === '' ? { key: h.name } : { key: h.name, value: v } };
       if (h.addIfAbsent) o.appendAction = 'ADD_IF_ABSENT';
       else if (!h.append) o.appendAction = 'OVERWRITE_IF_EXISTS_OR_ADD';
       if (v === '') o.keepEmptyValue = true;
