@@ -5,6 +5,8 @@ type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Pro
 
 const commands: Record<string, Command> = {
   certgen: { summary: 'generate the certificates for mTLS between egts serve and its proxies', load: () => import('./certgen.js') },
+  serve: { summary: 'run the gateway the manifests in a folder describe (standalone mode)', load: () => import('./serve.js') },
+  status: { summary: 'show the status of the resources served by egts serve', load: () => import('./status.js') },
   golden: { summary: 'run a golden corpus suite (see ../shared/golden/README.md)', load: () => import('./golden/main.js') },
   translate: { summary: 'translate manifests offline: resources with status, xDS and infra IR', load: () => import('./translate.js') },
   validate: { summary: 'check resources as the API server would admit them', load: () => import('./validate.js') },

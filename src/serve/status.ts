@@ -1,0 +1,235 @@
+// The status of every resource, Kubernetes-shaped, as the control plane serves it: the
+// translator's conditions (same types and reasons as Envoy Gateway) merged across GatewayClasses,
+// stamped with observedGeneration and a lastTransitionTime that moves only when a condition's
+// status does, then the proxy-driven part laid over it: a Gateway is Programmed once its
+// proxies have ACKed, and a proxy's NACK shows on the Gateway and on the resources it names.
+import type { Condition } from '../api/meta.js';
+import { formatProblem, type Place, type Problem } from '../api/place.js';
+import type { AnyObject } from '../provider/object.js';
+import type { ProviderSnapshot } from '../provider/file/provider.js';
+import { objectId } from '../provider/file/manifests.js';
+import { namedResources, programmedCondition, type KeyProgress } from './programmed.js';
+
+/** One GatewayClass's translation, as far as status is concerned. */
+export interface ClassStatus {
+  /** The translated objects that carry a status (the translator's copies). */
+  objects: AnyObject[];
+  /** Gateway id (`Gateway ns/name`) → the IR key its proxies serve. */
+  gatewayKeys: Map<string, string>;
+}
+
+export interface ResourceStatus {
+  apiVersion?: string;
+  kind?: string;
+  metadata: { name: string; namespace?: string; generation?: number; uid?: string; creationTimestamp?: unknown; resourceVersion?: string };
+  status?: Record<string, unknown>;
+  /** Where the object was read from. */
+  place?: Place;
+}
+
+export interface ProblemView extends Problem {
+  /** The problem on one line: `file:line (document n) Kind ns/name: field: message`. */
+  text: string;
+}
+
+export interface StatusView {
+  resources: ResourceStatus[];
+  problems: ProblemView[];
+}
+
+/** The order resources are listed in: the Gateway API's, then Envoy Gateway's, then the rest. */
+const kindOrder = [
+  'GatewayClass', 'Gateway', 'XListenerSet', 'ListenerSet', 'HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute', 'ReferenceGrant', 'BackendTLSPolicy',
+  'EnvoyProxy', 'Backend', 'ClientTrafficPolicy', 'BackendTrafficPolicy', 'SecurityPolicy', 'EnvoyExtensionPolicy', 'EnvoyPatchPolicy', 'HTTPRouteFilter',
+];
+const rank = (kind: string | undefined) => {
+  const i = kindOrder.indexOf(kind ?? '');
+  return i < 0 ? kindOrder.length : i;
+};
+
+const hostAddress = '127.0.0.1';
+
+export class StatusBook {
+  private provider: ProviderSnapshot | undefined;
+  private readonly classes = new Map<string, ClassStatus>();
+  private readonly progress = new Map<string, KeyProgress>();
+  private readonly extraProblems = new Map<string, Problem[]>();
+  /** Condition key → when its status last changed. */
+  private readonly transitions = new Map<string, { status: string; time: string }>();
+  private cached: StatusView | undefined;
+
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  setProvider(snapshot: ProviderSnapshot): void {
+    this.provider = snapshot;
+    this.cached = undefined;
+  }
+
+  setClass(name: string, status: ClassStatus | undefined): void {
+    if (status) this.classes.set(name, status);
+    else this.classes.delete(name);
+    this.cached = undefined;
+  }
+
+  setProgress(irKey: string, progress: KeyProgress | undefined): void {
+    if (progress) this.progress.set(irKey, progress);
+    else this.progress.delete(irKey);
+    this.cached = undefined;
+  }
+
+  /** Problems found by a stage (e.g. a translation that failed), replacing that source's previous ones. */
+  setProblems(source: string, problems: Problem[]): void {
+    if (problems.length) this.extraProblems.set(source, problems);
+    else this.extraProblems.delete(source);
+    this.cached = undefined;
+  }
+
+  /** The IR key serving a Gateway (`Gateway namespace/name`). */
+  irKeyOf(gatewayId: string): string | undefined {
+    for (const c of this.classes.values()) {
+      const key = c.gatewayKeys.get(gatewayId);
+      if (key) return key;
+    }
+    return undefined;
+  }
+
+  /** Every IR key that Gateways map to, sorted. */
+  keys(): string[] {
+    const keys = new Set<string>();
+    for (const c of this.classes.values()) for (const k of c.gatewayKeys.values()) keys.add(k);
+    return [...keys].sort();
+  }
+
+  /** The Gateways (`namespace/name`) an IR key serves. */
+  gatewaysOf(irKey: string): string[] {
+    const out: string[] = [];
+    for (const c of this.classes.values()) for (const [id, k] of c.gatewayKeys) if (k === irKey) out.push(id.slice('Gateway '.length));
+    return out.sort();
+  }
+
+  progressOf(irKey: string): KeyProgress | undefined {
+    return this.progress.get(irKey);
+  }
+
+  view(): StatusView {
+    return (this.cached ??= this.compute());
+  }
+
+  private compute(): StatusView {
+    // Statuses from every class, merged per object.
+    const statuses = new Map<string, Record<string, any>>();
+    for (const c of this.classes.values()) {
+      for (const o of c.objects) {
+        if (!o.status) continue;
+        const id = objectId(o.kind ?? '', o.metadata.name, o.metadata.namespace);
+        const prev = statuses.get(id);
+        statuses.set(id, prev ? mergeStatus(prev, o.status) : structuredClone(o.status));
+      }
+    }
+    this.overlayProxies(statuses);
+
+    const resources: ResourceStatus[] = [];
+    for (const [id, { object, place }] of this.provider?.objects ?? []) {
+      const md = object.metadata;
+      const r: ResourceStatus = {
+        apiVersion: object.apiVersion,
+        kind: object.kind,
+        metadata: { name: md.name, namespace: md.namespace, generation: md.generation, uid: md.uid, creationTimestamp: md.creationTimestamp ?? undefined, resourceVersion: md.resourceVersion },
+        place,
+      };
+      const status = statuses.get(id);
+      if (status) r.status = this.stamp(id, status, md.generation);
+      resources.push(r);
+    }
+    resources.sort((a, b) => rank(a.kind) - rank(b.kind) || cmp(a.kind, b.kind) || cmp(a.metadata.namespace, b.metadata.namespace) || cmp(a.metadata.name, b.metadata.name));
+
+    const problems: ProblemView[] = [];
+    for (const p of [...(this.provider?.problems ?? []), ...[...this.extraProblems.values()].flat()]) problems.push({ ...p, text: formatProblem(p) });
+    return { resources, problems };
+  }
+
+  /** The Programmed condition and addresses of each Gateway, and NACKs on what they name. */
+  private overlayProxies(statuses: Map<string, Record<string, any>>): void {
+    for (const c of this.classes.values()) {
+      for (const [gatewayId, irKey] of c.gatewayKeys) {
+        const status = statuses.get(gatewayId);
+        if (!status) continue;
+        const progress = this.progress.get(irKey) ?? { irKey, proxies: [] };
+        const conditions: Condition[] = (status.conditions ??= []);
+        const current = conditions.find((x) => x.type === 'Programmed');
+        // The translator's own reasons for not programming a Gateway (invalid listeners...) stand.
+        const translatorSaysNo = current && current.status === 'False' && !['AddressNotAssigned', 'Pending', 'Programmed'].includes(current.reason);
+        if (!translatorSaysNo) {
+          const next = { ...programmedCondition(progress), lastTransitionTime: null };
+          if (current) Object.assign(current, next);
+          else conditions.push(next as Condition);
+        }
+        if (!status.addresses?.length && progress.proxies.length) status.addresses = [{ type: 'IPAddress', value: hostAddress }];
+
+        for (const proxy of progress.proxies) {
+          if (!proxy.nack) continue;
+          const [ns, name] = gatewayId.slice('Gateway '.length).split('/');
+          for (const r of namedResources(proxy.nack.message)) {
+            const s = statuses.get(objectId(r.kind, r.name, r.namespace));
+            const entries: any[] = s?.parents ?? s?.ancestors ?? [];
+            for (const e of entries) {
+              const ref = e.parentRef ?? e.ancestorRef;
+              if (!ref || (ref.kind ?? 'Gateway') !== 'Gateway' || ref.name !== name || (ref.namespace ?? r.namespace) !== ns) continue;
+              const list: Condition[] = (e.conditions ??= []);
+              const cond = { type: 'Programmed', status: 'False' as const, reason: 'Invalid', message: `Proxy ${proxy.nodeId} rejected its configuration: ${proxy.nack.message}`, lastTransitionTime: null };
+              const i = list.findIndex((x) => x.type === 'Programmed');
+              if (i >= 0) list[i] = cond;
+              else list.push(cond);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** observedGeneration on every condition; lastTransitionTime kept while the status holds. */
+  private stamp(id: string, status: Record<string, any>, generation: number | undefined): Record<string, any> {
+    const now = this.now().toISOString().replace(/\.\d+Z$/, 'Z');
+    const visit = (v: any, path: string): void => {
+      if (Array.isArray(v)) {
+        v.forEach((item, i) => visit(item, `${path}[${entryKey(item) ?? i}]`));
+        return;
+      }
+      if (!v || typeof v !== 'object') return;
+      for (const [k, child] of Object.entries(v)) {
+        if (k === 'conditions' && Array.isArray(child)) {
+          for (const cond of child as Condition[]) {
+            const key = `${id}|${path}|${cond.type}`;
+            const seen = this.transitions.get(key);
+            const time = seen && seen.status === cond.status ? seen.time : now;
+            this.transitions.set(key, { status: cond.status, time });
+            cond.lastTransitionTime = time;
+            if (generation !== undefined) cond.observedGeneration = generation;
+          }
+        } else visit(child, `${path}.${k}`);
+      }
+    };
+    visit(status, '');
+    return status;
+  }
+}
+
+/** A stable key for a status list entry: its parentRef, ancestorRef or name. */
+function entryKey(item: any): string | undefined {
+  if (!item || typeof item !== 'object') return undefined;
+  const ref = item.parentRef ?? item.ancestorRef;
+  if (ref) return `${ref.kind ?? ''}/${ref.namespace ?? ''}/${ref.name}/${ref.sectionName ?? ''}/${ref.port ?? ''}|${item.controllerName ?? ''}`;
+  return typeof item.name === 'string' ? item.name : undefined;
+}
+
+/** Two classes' statuses of one object: route parents and policy ancestors add up. */
+function mergeStatus(a: Record<string, any>, b: Record<string, any>): Record<string, any> {
+  for (const list of ['parents', 'ancestors']) {
+    if (!Array.isArray(b[list])) continue;
+    const have = new Set((a[list] ??= []).map(entryKey));
+    for (const e of b[list]) if (!have.has(entryKey(e))) a[list].push(structuredClone(e));
+  }
+  return a;
+}
+
+const cmp = (a: string | undefined, b: string | undefined) => ((a ?? '') < (b ?? '') ? -1 : (a ?? '') > (b ?? '') ? 1 : 0);
