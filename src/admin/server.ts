@@ -40,7 +40,7 @@ export function normaliseKind(k: string): string {
   const lower = k.toLowerCase();
   if (lower.endsWith('policies')) return `${lower.slice(0, -'policies'.length)}policy`;
   if (lower.endsWith('classes')) return lower.slice(0, -2);
-  return lower.endsWith('s') ? lower.slice(0, -1) : lower;
+  return lower.endsWith('s') && !lower.endsWith('ss') ? lower.slice(0, -1) : lower;
 }
 
 export class AdminServer {

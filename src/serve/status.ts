@@ -148,14 +148,24 @@ export class StatusBook {
     return { resources, problems };
   }
 
-  /** The Programmed condition and addresses of each Gateway, and NACKs on what they name. */
+  /**
+   * What the serving side adds, as Envoy Gateway's provider does after translation: a
+   * GatewayClass or Gateway the translator found nothing wrong with is Accepted; a Gateway's
+   * Programmed condition and addresses come from its proxies; NACKs go on what they name.
+   */
   private overlayProxies(statuses: Map<string, Record<string, any>>): void {
     for (const c of this.classes.values()) {
+      for (const o of c.objects) {
+        if (o.kind !== 'GatewayClass') continue;
+        const status = statuses.get(objectId('GatewayClass', o.metadata.name, undefined));
+        if (status) acceptUnlessRejected(status, 'The GatewayClass is accepted by this controller');
+      }
       for (const [gatewayId, irKey] of c.gatewayKeys) {
         const status = statuses.get(gatewayId);
         if (!status) continue;
         const progress = this.progress.get(irKey) ?? { irKey, proxies: [] };
-        const conditions: Condition[] = (status.conditions ??= []);
+        acceptUnlessRejected(status, 'The Gateway is served by proxies on this host');
+        const conditions: Condition[] = status.conditions;
         const current = conditions.find((x) => x.type === 'Programmed');
         // The translator's own reasons for not programming a Gateway (invalid listeners...) stand.
         const translatorSaysNo = current && current.status === 'False' && !['AddressNotAssigned', 'Pending', 'Programmed'].includes(current.reason);
@@ -212,6 +222,13 @@ export class StatusBook {
     visit(status, '');
     return status;
   }
+}
+
+/** Adds Accepted=True in front of the conditions, unless the translator set Accepted already. */
+function acceptUnlessRejected(status: Record<string, any>, message: string): void {
+  const conditions: Condition[] = (status.conditions ??= []);
+  if (conditions.some((x) => x.type === 'Accepted')) return;
+  conditions.unshift({ type: 'Accepted', status: 'True', reason: 'Accepted', message, lastTransitionTime: null });
 }
 
 /** A stable key for a status list entry: its parentRef, ancestorRef or name. */
