@@ -132,7 +132,7 @@ test('manifests to xDS to status, with a proxy that ACKs, follows edits and NACK
   const programmed = await condition('Programmed');
   assert.equal(programmed.observedGeneration, 1);
   assert.ok(programmed.lastTransitionTime);
-  const routePrefix = () => JSON.stringify(proxy.held.get(TYPE_URL.route)?.resources.map((r) => r.resource)).match(/"prefix":"([^"]*)"/)?.[1];
+  const routePrefix = () => JSON.stringify(proxy.held.get(TYPE_URL.route)?.resources.map((r) => r.resource)).match(/"(?:prefix|pathSeparatedPrefix)":"([^"]*)"/)?.[1];
   assert.equal(routePrefix(), '/one');
   const dump = (await get('/api/config_dump/default/eg')).body;
   assert.ok(JSON.stringify(dump).includes('httproute/default/web/rule/0'));
