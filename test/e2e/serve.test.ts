@@ -64,7 +64,10 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-test('egts serve: quick start, reload, bad input, proxy crash, status, shutdown', { timeout: 90_000 }, async (t) => {
+// Until the built-in proxy has landed, there is nothing to carry the traffic.
+const proxyMissing = spawnSync(process.execPath, [egts, 'proxy', '--help'], { encoding: 'utf8' }).status !== 0;
+
+test('egts serve: quick start, reload, bad input, proxy crash, status, shutdown', { timeout: 90_000, skip: proxyMissing && 'egts proxy is not available yet' }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'egts-e2e-serve-'));
   const home = mkdtempSync(join(tmpdir(), 'egts-e2e-home-'));
   const [gatewayPort, echoPort, adminPort, xdsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
