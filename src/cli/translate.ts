@@ -10,12 +10,19 @@ import { translate } from '../gatewayapi/translator.js';
 import { setCondition } from '../gatewayapi/status.js';
 import { loadKeyedLists, loadKubernetesYAML, type LoadedObject } from '../resources/load.js';
 import { emptyResources, listOfKind, resourceKey, sortResources, type AnyObject, type Resources } from '../resources/resources.js';
+import type { Xds } from '../ir/xds.js';
+import { buildBootstrap, buildConfigDump, dumpSections, type DumpSection } from '../xds/translator/configdump.js';
+import { translateXds } from '../xds/translator/index.js';
+import { protoValidator } from '../xds/translator/validate.js';
 
-const usage = `usage: egts translate -f <file|-> [-f <file>...] [--to status,ir] [-o yaml|json]
+const usage = `usage: egts translate -f <file|-> [-f <file>...] [--to status,ir,xds] [-o yaml|json]
                       [--controller <name>] [--namespace <controller namespace>]
+                      [-t all|listener|route|cluster|endpoint|secret|bootstrap] [--xds-address <host:port>]
 
 Translates Gateway API and Envoy Gateway resources offline and prints the resources with their
-status and/or the xDS and infra IR. Input is Kubernetes YAML (documents or Lists) or the golden
+status, the xDS and infra IR, and/or the Envoy configuration (--to xds: a config dump per
+IR key, -t selecting the resource types; -t bootstrap: an Envoy bootstrap pointing at egts's
+xDS server at --xds-address, default 127.0.0.1:18000). Input is Kubernetes YAML (documents or Lists) or the golden
 corpus's keyed lists. Invalid resources are reported on stderr and left out.`;
 
 interface Options {
@@ -24,10 +31,12 @@ interface Options {
   output: 'yaml' | 'json';
   controller: string;
   namespace: string;
+  section: DumpSection;
+  xdsAddress: string;
 }
 
 function parseArgs(argv: string[]): Options | string {
-  const o: Options = { files: [], to: new Set(['status', 'ir']), output: 'yaml', controller: defaultControllerName, namespace: 'envoy-gateway-system' };
+  const o: Options = { files: [], to: new Set(['status', 'ir']), output: 'yaml', controller: defaultControllerName, namespace: 'envoy-gateway-system', section: 'all', xdsAddress: '127.0.0.1:18000' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -39,12 +48,17 @@ function parseArgs(argv: string[]): Options | string {
       if (a === '-f' || a === '--file') o.files.push(value());
       else if (a === '--to') {
         o.to = new Set(value().split(',').map((s) => s.trim()).filter(Boolean));
-        for (const t of o.to) if (t !== 'status' && t !== 'ir') return `--to takes status and/or ir, not ${t}`;
+        for (const t of o.to) if (t !== 'status' && t !== 'ir' && t !== 'xds') return `--to takes status, ir and/or xds, not ${t}`;
       } else if (a === '-o' || a === '--output') {
         const v = value();
         if (v !== 'yaml' && v !== 'json') return `-o takes yaml or json, not ${v}`;
         o.output = v;
-      } else if (a === '--controller') o.controller = value();
+      } else if (a === '-t' || a === '--type') {
+        const v = value() as DumpSection;
+        if (!dumpSections.includes(v)) return `-t takes ${dumpSections.join('|')}, not ${v}`;
+        o.section = v;
+      } else if (a === '--xds-address') o.xdsAddress = value();
+      else if (a === '--controller') o.controller = value();
       else if (a === '--namespace') o.namespace = value();
       else return `unknown option ${a}`;
     } catch (e) {
@@ -164,7 +178,27 @@ export async function run(argv: string[]): Promise<number> {
       Object.assign((out.xdsIR ??= {}), result.xdsIR);
       Object.assign((out.infraIR ??= {}), result.infraIR);
     }
+    if (opts.to.has('xds')) Object.assign((out.xds ??= {}), xdsOutput(result.xdsIR, opts, problems));
   }
   process.stdout.write(opts.output === 'json' ? `${JSON.stringify(out, null, 2)}\n` : stringify(out, { aliasDuplicateObjects: false }));
   return problems.length ? 1 : 0;
+}
+
+/** The Envoy configuration of each IR key: a config dump (or bootstrap); translation errors are reported. */
+function xdsOutput(irs: Record<string, unknown>, opts: Options, problems: Problem[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, ir] of Object.entries(irs)) {
+    if (opts.section === 'bootstrap') {
+      out[key] = buildBootstrap({ key, xdsAddress: opts.xdsAddress });
+      continue;
+    }
+    const { resources, errors } = translateXds(ir as Xds, { controllerNamespace: opts.namespace, dnsDomain: 'cluster.local', validator: protoValidator });
+    for (const e of errors) {
+      const problem: Problem = { message: e, place: { resource: `xDS ${key}` } };
+      console.error(formatProblem(problem));
+      problems.push(problem);
+    }
+    out[key] = buildConfigDump(resources, opts.section);
+  }
+  return out;
 }
