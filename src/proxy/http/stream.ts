@@ -1,0 +1,493 @@
+// One HTTP request/response exchange as the connection manager processes it, whatever the
+// downstream protocol: header checks and mutations, routing, the HTTP filters, then the router.
+// The codec creates the stream from the parsed request head and feeds it the body; the stream
+// answers through the codec. It is also the request view route matching reads and the
+// StreamInfo that formatters and access logs read, so one object serves a request.
+import { randomUUID } from 'node:crypto';
+import type { Route } from '../router/route_table.js';
+import type { MatchRequest } from '../router/request.js';
+import type { ClusterManagerView } from '../upstream/cluster_manager.js';
+import type { Tunnel } from '../upstream/types.js';
+import { FilterStatus } from './filter.js';
+import type { PerFilterConfig } from './filter_registry.js';
+import type { HcmConfig } from './hcm_config.js';
+import { getHeader, removeHeader, setHeader, stripHopByHop, type HeaderList } from './headers.js';
+import { processPath } from './path.js';
+import { Router } from './router.js';
+import type { DownstreamInfo, StreamInfo } from './stream_info.js';
+
+/** What the stream needs from the downstream codec (HTTP/1.1 connection or HTTP/2 stream). */
+export interface DownstreamCodec {
+  readonly protocol: 'HTTP/1.0' | 'HTTP/1.1' | 'HTTP/2';
+  encodeHeaders(s: HttpStream, status: number, headers: HeaderList, endStream: boolean): void;
+  /** Returns false when the client is backed up. */
+  encodeData(s: HttpStream, chunk: Buffer, endStream: boolean): boolean;
+  encodeTrailers(s: HttpStream, trailers: HeaderList): void;
+  /** Abort the response (after headers were sent, the client sees a reset/close). */
+  resetStream(s: HttpStream): void;
+  /** Stop or resume reading the request body. */
+  readDisable(s: HttpStream, disable: boolean): void;
+  /** The stream finished (response sent or reset): the codec may move to the next one. */
+  streamDone?(s: HttpStream): void;
+  /** After a 101 to the client: the raw downstream byte stream. Undefined when not possible. */
+  upgradeTunnel?(s: HttpStream, upstream: Tunnel, head: Buffer): void;
+}
+
+/** What every stream on one connection shares. */
+export interface ConnectionContext {
+  hcm: HcmConfig;
+  clusters: ClusterManagerView;
+  downstream: DownstreamInfo;
+  /** Request bytes kept for retries and mirrors (the listener's per-connection buffer limit). */
+  bufferLimit: number;
+}
+
+const EMPTY_BUFFER = Buffer.alloc(0);
+
+export class HttpStream implements MatchRequest, StreamInfo {
+  // --- request (MatchRequest) ---
+  method = 'GET';
+  path = '/';
+  pathOnly = '/';
+  authority = '';
+  scheme = 'http';
+  headers: HeaderList = [];
+  tls = false;
+  peerCertPresented = false;
+  queryParams: Map<string, string> | undefined = undefined;
+  cookies: Map<string, string> | undefined = undefined;
+  /** content-length, -1 for a streamed (chunked) body, 0 for none. */
+  bodyLength = 0;
+  upgrade: string | undefined = undefined;
+  requestComplete = false;
+  requestTrailers: HeaderList | undefined;
+
+  // --- StreamInfo ---
+  downstream: DownstreamInfo;
+  protocol: string;
+  startTime = Date.now();
+  originalPath = '/';
+  routeName = '';
+  clusterName = '';
+  upstreamHost = '';
+  responseCode = 0;
+  responseFlags = '';
+  responseCodeDetails = '';
+  bytesReceived = 0;
+  bytesSent = 0;
+  requestId = '';
+  get requestHeaders(): HeaderList { return this.headers; }
+
+  // --- processing state ---
+  route: Route | undefined;
+  router: Router | undefined;
+  private filterIndex = 0;
+  /** Body received while filters hold the request. */
+  private heldBody: Buffer[] | undefined;
+  private heldEnd = false;
+  responseStarted = false;
+  responseComplete = false;
+  done = false;
+  /** Set by a codec when the client went away. */
+  reset = false;
+  /** Response header mutations chosen by the router (weighted cluster level). */
+  clusterResponseHeaders: import('./header_mutation.js').HeaderMutation | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(readonly codec: DownstreamCodec, readonly ctx: ConnectionContext) {
+    this.downstream = ctx.downstream;
+    this.protocol = codec.protocol;
+    this.tls = ctx.downstream.tls;
+    this.scheme = this.tls ? 'https' : 'http';
+    this.peerCertPresented = ctx.downstream.peerCertificate !== undefined;
+  }
+
+  get hcm(): HcmConfig { return this.ctx.hcm; }
+
+  /** The request head is complete. */
+  decodeHeaders(endStream: boolean): void {
+    const hcm = this.ctx.hcm;
+    hcm.stats.downstream_rq_total.value++;
+    hcm.stats.downstream_rq_active.value++;
+    this.requestComplete = endStream;
+    this.originalPath = this.path;
+    if (hcm.streamIdleTimeoutMs > 0) this.armIdleTimer(hcm.streamIdleTimeoutMs);
+    if (!this.checkRequest(hcm)) return;
+    this.mutateRequestHeaders(hcm);
+    const table = hcm.routes.table;
+    this.route = table ? table.route(this) : undefined;
+    if (!this.route) {
+      hcm.stats.rq_no_route.value++;
+      this.responseFlags = 'NR';
+      this.sendLocalReply(404, '', 'route_not_found');
+      return;
+    }
+    this.routeName = this.route.name;
+    const vh = this.route.virtualHost;
+    if (vh.requireTls !== 'NONE' && !this.tls) {
+      this.sendRedirect(301, `https://${this.authority}${this.path}`);
+      return;
+    }
+    this.runDecoderFilters();
+  }
+
+  /** A request the codec refuses before routing (bad framing, HTTP/1.0 not allowed, ...). */
+  reject(status: number, details: string): void {
+    const hcm = this.ctx.hcm;
+    hcm.stats.downstream_rq_total.value++;
+    hcm.stats.downstream_rq_active.value++;
+    this.originalPath = this.path;
+    this.sendLocalReply(status, '', details);
+  }
+
+  /** Resumes the filter chain after a filter returned Stop and finished its work. */
+  continueDecoding(): void {
+    if (this.done) return;
+    this.runDecoderFilters();
+  }
+
+  private runDecoderFilters(): void {
+    const filters = this.ctx.hcm.filters;
+    while (this.filterIndex < filters.length) {
+      const f = filters[this.filterIndex++]!;
+      if (!f.decodeHeaders) continue;
+      const pf = this.perFilterConfig(f.name);
+      if (pf?.disabled || ((f as { disabledByDefault?: boolean }).disabledByDefault && !pf)) continue;
+      if (f.decodeHeaders(this) === FilterStatus.Stop) return;
+      if (this.done) return;
+    }
+    this.filterIndex = filters.length + 1;
+    this.startRouter();
+  }
+
+  private startRouter(): void {
+    const route = this.route!;
+    const action = route.action;
+    const vh = route.virtualHost;
+    if (action.kind === 'direct') {
+      this.ctx.hcm.stats.rq_direct_response.value++;
+      this.responseCodeDetails = 'direct_response';
+      const headers: HeaderList = [];
+      if (action.body?.length) headers.push('content-type', 'text/plain');
+      this.encodeLocal(action.status, headers, action.body, 'direct_response');
+      return;
+    }
+    if (action.kind === 'redirect') {
+      this.ctx.hcm.stats.rq_redirect.value++;
+      this.sendRedirect(action.status, redirectLocation(this, action));
+      return;
+    }
+    // Route-level request header mutations: most specific first, so the general ones win.
+    route.requestHeaders?.apply(this.headers, this);
+    vh.requestHeaders?.apply(this.headers, this);
+    vh.table.requestHeaders?.apply(this.headers, this);
+    this.router = new Router(this, action);
+    this.router.start();
+    if (this.heldBody || this.heldEnd) {
+      const held = this.heldBody ?? [];
+      this.heldBody = undefined;
+      for (let i = 0; i < held.length; i++) this.router.onRequestData(held[i]!, this.heldEnd && i === held.length - 1);
+      if (this.heldEnd && !held.length) this.router.onRequestData(EMPTY_BUFFER, true);
+      if (this.requestTrailers) this.router.onRequestTrailers(this.requestTrailers);
+    }
+  }
+
+  decodeData(chunk: Buffer, endStream: boolean): void {
+    if (this.done) return;
+    this.bytesReceived += chunk.length;
+    if (endStream) this.requestComplete = true;
+    if (this.idleTimer) this.idleTimer.refresh();
+    if (this.router) { this.router.onRequestData(chunk, endStream); return; }
+    if (chunk.length) (this.heldBody ??= []).push(chunk);
+    if (endStream) this.heldEnd = true;
+  }
+
+  decodeTrailers(trailers: HeaderList): void {
+    if (this.done) return;
+    this.requestComplete = true;
+    this.requestTrailers = trailers;
+    if (this.router) this.router.onRequestTrailers(trailers);
+    else this.heldEnd = true;
+  }
+
+  /** The client went away or reset the stream. */
+  onDownstreamReset(): void {
+    if (this.done) return;
+    this.reset = true;
+    this.responseFlags ||= 'DC';
+    this.router?.onDownstreamReset();
+    this.complete();
+  }
+
+  /** Per-route config for a filter instance: route, then virtual host, then route configuration. */
+  perFilterConfig(name: string): PerFilterConfig | undefined {
+    const r = this.route;
+    if (!r) return undefined;
+    return r.perFilter?.get(name) ?? r.virtualHost.perFilter?.get(name) ?? r.virtualHost.table.perFilter?.get(name);
+  }
+
+  // --- request checks and mutations (connection manager) ---
+
+  private checkRequest(hcm: HcmConfig): boolean {
+    const h = this.headers;
+    if (hcm.headersWithUnderscores !== 'ALLOW') {
+      for (let i = 0; i < h.length; i += 2) {
+        if (h[i]!.includes('_')) {
+          if (hcm.headersWithUnderscores === 'REJECT_REQUEST') {
+            this.sendLocalReply(400, '', 'unexpected_underscore');
+            return false;
+          }
+          h.splice(i, 2);
+          i -= 2;
+        }
+      }
+    }
+    if (h.length / 2 > hcm.maxHeadersCount) {
+      this.sendLocalReply(431, '', 'too_many_headers');
+      return false;
+    }
+    if (!this.authority) {
+      if (this.protocol === 'HTTP/1.0' && hcm.defaultHostForHttp10) this.authority = hcm.defaultHostForHttp10;
+      else {
+        this.sendLocalReply(400, '', 'missing_host_header');
+        return false;
+      }
+    }
+    if (hcm.stripTrailingHostDot && this.authority.endsWith('.')) this.authority = this.authority.slice(0, -1);
+    if (this.method !== 'CONNECT') {
+      if (this.path.charCodeAt(0) !== 47 /* / */ && !(this.path === '*' && this.method === 'OPTIONS')) {
+        this.sendLocalReply(400, '', 'invalid_path');
+        return false;
+      }
+      if (hcm.normalizePath || hcm.mergeSlashes || hcm.escapedSlashes !== 'KEEP_UNCHANGED') {
+        const r = processPath(this.path, hcm.normalizePath, hcm.mergeSlashes, hcm.escapedSlashes);
+        if (r.kind === 'reject') { this.sendLocalReply(400, '', 'path_normalization_failed'); return false; }
+        if (r.kind === 'redirect') { this.sendRedirect(307, r.path); return false; }
+        this.path = r.path;
+      }
+    }
+    const q = this.path.indexOf('?');
+    this.pathOnly = q < 0 ? this.path : this.path.slice(0, q);
+    return true;
+  }
+
+  private mutateRequestHeaders(hcm: HcmConfig): void {
+    const h = this.headers;
+    stripHopByHop(h, this.upgrade !== undefined);
+    removeHeader(h, 'expect'); // 100-continue is answered by the codec
+    const remote = this.downstream.remoteAddress;
+    let internal = isInternal(remote);
+    if (hcm.useRemoteAddress) {
+      if (!hcm.skipXffAppend) {
+        const xff = getHeader(h, 'x-forwarded-for');
+        if (xff !== undefined) setHeader(h, 'x-forwarded-for', `${xff},${remote}`);
+        else h.push('x-forwarded-for', remote);
+      }
+      if (hcm.xffNumTrustedHops === 0 || getHeader(h, 'x-forwarded-proto') === undefined) setHeader(h, 'x-forwarded-proto', this.scheme);
+      if (internal) setHeader(h, 'x-envoy-internal', 'true');
+      else {
+        removeHeader(h, 'x-envoy-internal');
+        setHeader(h, 'x-envoy-external-address', remote);
+      }
+    } else {
+      internal = false;
+      if (getHeader(h, 'x-forwarded-proto') === undefined) h.push('x-forwarded-proto', this.scheme);
+    }
+    if (!internal) stripEnvoyInternalHeaders(h);
+    if (hcm.forwardClientCertDetails === 'SANITIZE') removeHeader(h, 'x-forwarded-client-cert');
+    if (hcm.generateRequestId) {
+      let id = getHeader(h, 'x-request-id');
+      if (id === undefined || (!internal && hcm.useRemoteAddress && !hcm.preserveExternalRequestId)) {
+        id = randomUUID();
+        setHeader(h, 'x-request-id', id);
+      }
+      this.requestId = id;
+    }
+  }
+
+  // --- responses ---
+
+  /** A response generated here (errors, direct responses), with Envoy's text/plain body. */
+  sendLocalReply(status: number, body: string, details: string, extraHeaders?: HeaderList): void {
+    this.responseCodeDetails = details;
+    const headers: HeaderList = extraHeaders ? extraHeaders.slice() : [];
+    let buf: Buffer | undefined;
+    if (body) { buf = Buffer.from(body); headers.push('content-type', 'text/plain'); }
+    this.encodeLocal(status, headers, buf, details);
+  }
+
+  private sendRedirect(status: number, location: string): void {
+    this.encodeLocal(status, ['location', location], undefined, 'redirect');
+  }
+
+  private encodeLocal(status: number, headers: HeaderList, body: Buffer | undefined, details: string): void {
+    if (this.responseStarted) {
+      this.codec.resetStream(this);
+      this.complete();
+      return;
+    }
+    this.responseCodeDetails ||= details;
+    this.router?.cancel();
+    headers.push('content-length', String(body?.length ?? 0));
+    this.encodeHeaders(status, headers, !body?.length || this.method === 'HEAD');
+    if (body?.length && this.method !== 'HEAD') this.encodeData(body, true);
+  }
+
+  /** Response headers from the upstream (via the router) or a local reply. */
+  encodeHeaders(status: number, headers: HeaderList, endStream: boolean): void {
+    if (this.done) return;
+    const hcm = this.ctx.hcm;
+    this.responseStarted = true;
+    this.responseCode = status;
+    const route = this.route;
+    if (route) {
+      this.clusterResponseHeaders?.apply(headers, this);
+      route.responseHeaders?.apply(headers, this);
+      route.virtualHost.responseHeaders?.apply(headers, this);
+      route.virtualHost.table.responseHeaders?.apply(headers, this);
+    }
+    const filters = hcm.filters;
+    for (let i = filters.length - 1; i >= 0; i--) {
+      const f = filters[i]!;
+      if (f.encodeHeaders && this.filterIndex > i) {
+        const pf = this.perFilterConfig(f.name);
+        if (!pf?.disabled && !((f as { disabledByDefault?: boolean }).disabledByDefault && !pf)) f.encodeHeaders(this, headers);
+      }
+    }
+    status = this.responseCode;
+    if (hcm.serverHeaderTransformation === 'OVERWRITE') setHeader(headers, 'server', hcm.serverName);
+    else if (hcm.serverHeaderTransformation === 'APPEND_IF_ABSENT' && getHeader(headers, 'server') === undefined) headers.push('server', hcm.serverName);
+    if (getHeader(headers, 'date') === undefined) headers.push('date', httpDate());
+    if (hcm.alwaysSetRequestIdInResponse && this.requestId) setHeader(headers, 'x-request-id', this.requestId);
+    countStatus(hcm, status);
+    this.codec.encodeHeaders(this, status, headers, endStream);
+    if (endStream) this.onResponseComplete();
+  }
+
+  encodeData(chunk: Buffer, endStream: boolean): boolean {
+    if (this.done) return true;
+    this.bytesSent += chunk.length;
+    if (this.idleTimer) this.idleTimer.refresh();
+    const ok = this.codec.encodeData(this, chunk, endStream);
+    if (endStream) this.onResponseComplete();
+    return ok;
+  }
+
+  encodeTrailers(trailers: HeaderList): void {
+    if (this.done) return;
+    this.codec.encodeTrailers(this, trailers);
+    this.onResponseComplete();
+  }
+
+  private onResponseComplete(): void {
+    this.responseComplete = true;
+    this.complete();
+  }
+
+  /** The exchange is over (response sent, or reset): stats, access logs, timers. */
+  complete(): void {
+    if (this.done) return;
+    this.done = true;
+    const hcm = this.ctx.hcm;
+    hcm.stats.downstream_rq_active.value--;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.router?.onStreamComplete();
+    this.codec.streamDone?.(this);
+    const logs = hcm.accessLogs;
+    for (let i = 0; i < logs.length; i++) logs[i]!.log(this);
+  }
+
+  private armIdleTimer(ms: number): void {
+    this.idleTimer = setTimeout(onIdleTimeout, ms, this);
+  }
+
+  onIdle(): void {
+    if (this.done) return;
+    this.ctx.hcm.stats.downstream_rq_idle_timeout.value++;
+    this.router?.cancel();
+    if (!this.responseStarted) this.sendLocalReply(408, 'stream timeout', 'stream_idle_timeout');
+    else { this.codec.resetStream(this); this.complete(); }
+  }
+}
+
+function onIdleTimeout(s: HttpStream): void {
+  s.onIdle();
+}
+
+function countStatus(hcm: HcmConfig, status: number): void {
+  const s = hcm.stats;
+  if (status < 200) s.downstream_rq_1xx.value++;
+  else if (status < 300) s.downstream_rq_2xx.value++;
+  else if (status < 400) s.downstream_rq_3xx.value++;
+  else if (status < 500) s.downstream_rq_4xx.value++;
+  else s.downstream_rq_5xx.value++;
+}
+
+let cachedDate = '';
+let cachedSecond = 0;
+function httpDate(): string {
+  const now = Date.now();
+  const sec = Math.floor(now / 1000);
+  if (sec !== cachedSecond) { cachedSecond = sec; cachedDate = new Date(now).toUTCString(); }
+  return cachedDate;
+}
+
+/** Headers only a trusted (internal) hop may set; Envoy strips them from external requests. */
+const ENVOY_INTERNAL = ['x-envoy-retry-on', 'x-envoy-retry-grpc-on', 'x-envoy-max-retries', 'x-envoy-upstream-alt-stat-name',
+  'x-envoy-upstream-rq-timeout-ms', 'x-envoy-upstream-rq-per-try-timeout-ms', 'x-envoy-upstream-rq-timeout-alt-response',
+  'x-envoy-expected-rq-timeout-ms', 'x-envoy-ip-tags', 'x-envoy-original-url', 'x-envoy-hedge-on-per-try-timeout', 'x-envoy-retriable-status-codes',
+  'x-envoy-retriable-header-names', 'x-envoy-decorator-operation', 'x-envoy-downstream-service-cluster', 'x-envoy-downstream-service-node'];
+
+function stripEnvoyInternalHeaders(h: HeaderList): void {
+  for (let i = 0; i < h.length; i += 2) {
+    if (h[i]!.startsWith('x-envoy-') && h[i] !== 'x-envoy-external-address' && ENVOY_INTERNAL.includes(h[i]!)) { h.splice(i, 2); i -= 2; }
+  }
+}
+
+/** RFC 1918, loopback, link-local and unique-local addresses count as internal, as in Envoy. */
+export function isInternal(addr: string): boolean {
+  if (addr.startsWith('::ffff:')) addr = addr.slice(7);
+  if (addr.startsWith('127.') || addr.startsWith('10.') || addr.startsWith('192.168.') || addr === '::1') return true;
+  if (addr.startsWith('172.')) { const b = Number(addr.split('.')[1]); return b >= 16 && b <= 31; }
+  const lower = addr.toLowerCase();
+  return lower.startsWith('fd') || lower.startsWith('fc');
+}
+
+/** The Location of a redirect route, as Envoy builds it from the request and the action. */
+export function redirectLocation(s: HttpStream, a: import('../router/route_action.js').RedirectAction): string {
+  const reqProto = getHeader(s.headers, 'x-forwarded-proto') ?? s.scheme;
+  const scheme = a.scheme ?? reqProto;
+  let host: string;
+  if (a.host) host = a.host;
+  else {
+    host = s.authority;
+    const colon = host.startsWith('[') ? host.indexOf(']:') + 1 : host.lastIndexOf(':');
+    if (colon > 0) {
+      const port = host.slice(colon);
+      let removePort = a.port !== undefined;
+      if (scheme !== reqProto) removePort ||= (reqProto === 'https' && port === ':443') || (reqProto === 'http' && port === ':80');
+      if (removePort) host = host.slice(0, colon);
+    }
+  }
+  if (a.port !== undefined) {
+    const colon = host.startsWith('[') ? host.indexOf(']:') + 1 : host.lastIndexOf(':');
+    if (colon > 0 && !(host.startsWith('[') && colon === 0)) host = host.slice(0, colon);
+    host = `${host}:${a.port}`;
+  }
+  const q = s.path.indexOf('?');
+  const pathOnly = q < 0 ? s.path : s.path.slice(0, q);
+  let query = q < 0 ? '' : s.path.slice(q);
+  let path = pathOnly;
+  if (a.path !== undefined) {
+    if (a.path.includes('?')) { path = a.path; query = ''; } else path = a.path;
+  } else if (a.prefixRewrite !== undefined) {
+    const m = s.route!.match;
+    if (m.pathKind === 'prefix' || m.pathKind === 'separated') {
+      path = a.prefixRewrite + pathOnly.slice(m.pathLiteral.length);
+    } else path = a.prefixRewrite;
+  } else if (a.regexRewrite) {
+    path = a.regexRewrite.re.replaceAll(pathOnly, a.regexRewrite.substitution);
+  }
+  if (a.stripQuery) query = '';
+  return `${scheme}://${host}${path}${query}`;
+}
