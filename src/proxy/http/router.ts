@@ -34,7 +34,12 @@ export class Router {
   private startedAt = 0;
   private setCookie: string | undefined;
 
-  constructor(readonly stream: HttpStream, readonly action: ForwardAction) {}
+  /** `held`: request body that arrived while the filters were running. */
+  constructor(readonly stream: HttpStream, readonly action: ForwardAction, held: Buffer[] | undefined) {
+    if (held) for (const b of held) { this.body!.push(b); this.bodySize += b.length; }
+    this.bodyEnded = stream.requestComplete;
+    this.trailers = stream.requestTrailers;
+  }
 
   start(): void {
     const s = this.stream;
@@ -168,6 +173,8 @@ export class Router {
       for (let i = 0; i < body.length; i++) attempt.upstream.sendData(body[i]!, this.bodyEnded && !this.trailers && i === body.length - 1);
     }
     if (this.trailers) attempt.upstream.sendTrailers(this.trailers);
+    // Without a retry policy the body is never replayed: stop keeping it.
+    if (!this.retry) this.body = undefined;
     const perTry = this.retry?.perTryTimeoutMs;
     if (perTry) attempt.timer = setTimeout(onPerTryTimeout, perTry, attempt);
     const idle = this.action.idleTimeoutMs;
@@ -180,7 +187,7 @@ export class Router {
     if (this.body) {
       if (chunk.length) {
         this.bodySize += chunk.length;
-        if (this.bodySize > this.stream.ctx.bufferLimit || !this.retry) {
+        if (this.bodySize > this.stream.ctx.bufferLimit) {
           // Too big to replay (or nothing to replay it for): stream it and give up retries.
           this.body = undefined;
         } else this.body.push(chunk);
@@ -247,21 +254,22 @@ export class Router {
     if (this.setCookie) headers.push('set-cookie', this.setCookie);
     if (!s.hcm.router.suppressEnvoyHeaders) headers.push('x-envoy-upstream-service-time', String(Date.now() - this.startedAt));
     countUpstream(this.cluster!, status);
-    s.encodeHeaders(status, headers, end);
+    // Finish first: completing the downstream response must not look like an abandoned attempt.
     if (end) this.finish();
+    s.encodeHeaders(status, headers, end);
   }
 
   onData(a: Attempt, chunk: Buffer, end: boolean): void {
     if (a !== this.attempt || this.finished) return;
+    if (end) this.finish();
     const ok = this.stream.encodeData(chunk, end);
     if (!ok && !end) a.upstream?.readDisable?.(true);
-    if (end) this.finish();
   }
 
   onTrailers(a: Attempt, trailers: HeaderList): void {
     if (a !== this.attempt || this.finished) return;
-    this.stream.encodeTrailers(trailers);
     this.finish();
+    this.stream.encodeTrailers(trailers);
   }
 
   onReset(a: Attempt, reason: ResetReason, detail: string): void {

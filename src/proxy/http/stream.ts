@@ -42,8 +42,6 @@ export interface ConnectionContext {
   bufferLimit: number;
 }
 
-const EMPTY_BUFFER = Buffer.alloc(0);
-
 export class HttpStream implements MatchRequest, StreamInfo {
   // --- request (MatchRequest) ---
   method = 'GET';
@@ -181,15 +179,10 @@ export class HttpStream implements MatchRequest, StreamInfo {
     route.requestHeaders?.apply(this.headers, this);
     vh.requestHeaders?.apply(this.headers, this);
     vh.table.requestHeaders?.apply(this.headers, this);
-    this.router = new Router(this, action);
+    const held = this.heldBody;
+    this.heldBody = undefined;
+    this.router = new Router(this, action, held);
     this.router.start();
-    if (this.heldBody || this.heldEnd) {
-      const held = this.heldBody ?? [];
-      this.heldBody = undefined;
-      for (let i = 0; i < held.length; i++) this.router.onRequestData(held[i]!, this.heldEnd && i === held.length - 1);
-      if (this.heldEnd && !held.length) this.router.onRequestData(EMPTY_BUFFER, true);
-      if (this.requestTrailers) this.router.onRequestTrailers(this.requestTrailers);
-    }
   }
 
   decodeData(chunk: Buffer, endStream: boolean): void {

@@ -1,0 +1,88 @@
+// `egts proxy`: the built-in proxy. Configuration comes from a file (-c: an Envoy bootstrap, a
+// config dump or `egts translate --to xds` output) or from an ADS server (--xds-server, or the
+// bootstrap's ADS config source), with Envoy's flag names where Envoy has them.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError, formatConfigProblem } from '../proxy/config/errors.js';
+import { parseConfigText } from '../proxy/config/load.js';
+import { Proxy } from '../proxy/proxy.js';
+
+const USAGE = `usage: egts proxy (-c <file> | --xds-server <host:port> --service-cluster <irKey>) [options]
+
+  -c, --config-path <file>     Envoy bootstrap, config dump, or 'egts translate --to xds' output (YAML or JSON)
+      --config-yaml <yaml>     inline configuration, merged over the file
+      --xds-server <host:port> take everything from this ADS server
+      --service-cluster <key>  node cluster: the IR key to be served (and to pick from a keyed dump)
+      --service-node <id>      node id (default: egts-proxy-<pid>)
+      --xds-protocol <p>       sotw (default) or delta
+      --drain-time-s <n>       how long removed listeners drain (default 5)
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        'config-path': { type: 'string', short: 'c' },
+        'config-yaml': { type: 'string' },
+        'xds-server': { type: 'string' },
+        'service-cluster': { type: 'string' },
+        'service-node': { type: 'string' },
+        'xds-protocol': { type: 'string' },
+        'drain-time-s': { type: 'string' },
+        'log-level': { type: 'string', short: 'l' },
+        concurrency: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    console.error(`egts proxy: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) { console.log(USAGE); return 0; }
+  const file = values['config-path'] as string | undefined;
+  const xdsServer = values['xds-server'] as string | undefined;
+  const inline = values['config-yaml'] as string | undefined;
+  if (!file && !xdsServer && !inline) { console.error(`egts proxy: one of -c, --config-yaml or --xds-server is required\n\n${USAGE}`); return 2; }
+  const serviceCluster = values['service-cluster'] as string | undefined;
+  const drainMs = Number(values['drain-time-s'] ?? 5) * 1000;
+  const proxy = new Proxy({ drainTimeoutMs: drainMs });
+  let ads: { target: string; delta: boolean } | undefined;
+  let node = { id: (values['service-node'] as string | undefined) ?? `egts-proxy-${process.pid}`, cluster: serviceCluster ?? '' };
+  for (const [text, name] of [[file ? readFileSync(file, 'utf8') : undefined, file ?? ''], [inline, 'config.yaml']] as const) {
+    if (text === undefined) continue;
+    let loaded;
+    try {
+      loaded = parseConfigText(text, name, serviceCluster);
+    } catch (err) {
+      console.error(`egts proxy: ${err instanceof ConfigError ? `${err.field ? `${err.field}: ` : ''}${err.message}` : (err as Error).message}`);
+      return 1;
+    }
+    const problems = await proxy.apply(loaded.updates);
+    if (problems.length) {
+      for (const p of problems) console.error(`egts proxy: rejected: ${formatConfigProblem(p)}`);
+      await proxy.close();
+      return 1;
+    }
+    if (loaded.ads) ads = loaded.ads;
+    if (loaded.node) node = { id: values['service-node'] as string ?? (loaded.node.id || node.id), cluster: serviceCluster ?? (loaded.node.cluster || node.cluster) };
+  }
+  if (xdsServer) ads = { target: xdsServer, delta: values['xds-protocol'] === 'delta' };
+  if (ads) {
+    const { startAds } = await import('../proxy/ads.js');
+    await startAds(proxy, { server: ads.target, delta: ads.delta || values['xds-protocol'] === 'delta', node });
+  }
+  for (const name of proxy.listeners.names()) {
+    console.error(`egts proxy: listener ${name} on port ${proxy.listeners.boundPort(name)}`);
+  }
+  console.error('egts proxy: ready');
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  await proxy.close(drainMs);
+  return 0;
+}

@@ -1,0 +1,241 @@
+// The listener manager: binds a socket per listener, keeps it across updates that leave the
+// address alone (new connections use the new filter chains while existing ones finish and
+// drain), closes removed listeners after draining their connections, and runs each accepted
+// connection through the listener filters (TLS inspector) to its filter chain.
+import net from 'node:net';
+import type tls from 'node:tls';
+import type { ConfigProblem } from '../config/errors.js';
+import type { DownstreamInfo } from '../http/stream_info.js';
+import { parseSans } from '../tls/verify.js';
+import { selectChain } from './filter_chain.js';
+import type { FilterChain, ListenerConfig } from './listener_config.js';
+import { inspectClientHello } from './tls_inspector.js';
+
+/** Hooks for listener kinds implemented elsewhere (UDP, PROXY protocol). */
+export interface ListenerExtensions {
+  /** Binds and runs a UDP listener; returns a handle to update or close it. */
+  udp?(config: ListenerConfig): Promise<{ update(c: ListenerConfig): void; close(): Promise<void> }>;
+  /** Reads a PROXY protocol header; resolves with the addresses it carried (or undefined for none). */
+  proxyProtocol?(socket: net.Socket, allowWithout: boolean, timeoutMs: number): Promise<{ remoteAddress: string; remotePort: number; localAddress: string; localPort: number } | undefined>;
+}
+
+export interface ListenerManagerOptions {
+  /** How long removed listeners and changed filter chains get to finish their requests. */
+  drainTimeoutMs: number;
+  extensions?: ListenerExtensions;
+  /** Called with the socket server so that worker processes can share it (operations). */
+  listen?(server: net.Server, config: ListenerConfig): Promise<void>;
+}
+
+class ActiveListener {
+  readonly sockets = new Set<net.Socket>();
+  private server: net.Server | undefined;
+  private udp: { update(c: ListenerConfig): void; close(): Promise<void> } | undefined;
+
+  constructor(public config: ListenerConfig, private readonly opts: ListenerManagerOptions) {}
+
+  get boundPort(): number {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : this.config.port;
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    if (c.protocol === 'UDP') {
+      if (!this.opts.extensions?.udp) throw new Error('UDP listeners are not supported');
+      this.udp = await this.opts.extensions.udp(c);
+      return;
+    }
+    const server = (this.server = net.createServer({ pauseOnConnect: false, noDelay: true }, (s) => this.onConnection(s)));
+    server.on('error', () => {});
+    if (this.opts.listen) { await this.opts.listen(server, c); return; }
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      const done = () => { server.removeListener('error', reject); resolve(); };
+      if (c.pipe) server.listen(c.pipe, done);
+      else server.listen({ host: c.address === '::' || c.address === '0.0.0.0' ? c.address : c.address, port: c.port, ipv6Only: false }, done);
+    });
+  }
+
+  update(next: ListenerConfig): void {
+    const old = this.config;
+    this.config = next;
+    if (this.udp) { this.udp.update(next); return; }
+    // Chains whose config did not change keep serving; the others drain.
+    const kept = new Set([...next.chains, next.defaultChain].filter(Boolean) as FilterChain[]);
+    for (const ch of [...old.chains, old.defaultChain]) if (ch && !kept.has(ch)) for (const f of ch.filters) f.drain?.();
+  }
+
+  async close(drainMs: number): Promise<void> {
+    if (this.udp) { await this.udp.close(); return; }
+    const server = this.server;
+    if (!server) return;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const ch of [...this.config.chains, this.config.defaultChain]) if (ch) for (const f of ch.filters) f.drain?.();
+    if (this.sockets.size) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, drainMs);
+        t.unref();
+        const check = setInterval(() => { if (!this.sockets.size) { clearTimeout(t); clearInterval(check); resolve(); } }, 50);
+        check.unref();
+      });
+      for (const s of this.sockets) s.destroy();
+    }
+  }
+
+  private onConnection(socket: net.Socket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('error', () => {});
+    const c = this.config;
+    const info: DownstreamInfo = {
+      remoteAddress: normalizeAddr(socket.remoteAddress ?? ''),
+      remotePort: socket.remotePort ?? 0,
+      localAddress: normalizeAddr(socket.localAddress ?? ''),
+      localPort: socket.localPort ?? 0,
+      serverName: '',
+      tls: false,
+    };
+    if (c.proxyProtocol && this.opts.extensions?.proxyProtocol) {
+      this.opts.extensions.proxyProtocol(socket, c.proxyProtocol.allowRequestsWithoutProxyProtocol, c.listenerFiltersTimeoutMs).then((addrs) => {
+        if (addrs) Object.assign(info, addrs);
+        this.inspect(socket, info, c);
+      }, () => socket.destroy());
+      return;
+    }
+    this.inspect(socket, info, c);
+  }
+
+  private inspect(socket: net.Socket, info: DownstreamInfo, c: ListenerConfig): void {
+    if (!c.tlsInspector) { this.dispatch(socket, info, c, undefined, 'raw_buffer', []); return; }
+    let buf: Buffer | undefined;
+    const timer = setTimeout(() => {
+      socket.removeListener('data', onData);
+      if (c.continueOnListenerFiltersTimeout) { socket.pause(); if (buf) socket.unshift(buf); this.dispatch(socket, info, c, undefined, 'raw_buffer', []); socket.resume(); }
+      else socket.destroy();
+    }, c.listenerFiltersTimeoutMs);
+    const onData = (d: Buffer) => {
+      buf = buf ? Buffer.concat([buf, d]) : d;
+      const r = inspectClientHello(buf);
+      if (r.kind === 'need-more') return;
+      clearTimeout(timer);
+      socket.removeListener('data', onData);
+      socket.pause();
+      socket.unshift(buf);
+      if (r.kind === 'tls') {
+        info.serverName = r.serverName;
+        this.dispatch(socket, info, c, r.serverName, 'tls', r.alpn);
+      } else this.dispatch(socket, info, c, undefined, 'raw_buffer', []);
+      socket.resume();
+    };
+    socket.on('data', onData);
+  }
+
+  private dispatch(socket: net.Socket, info: DownstreamInfo, c: ListenerConfig, sni: string | undefined, transport: string, alpn: string[]): void {
+    const chain = selectChain(c.chains, {
+      localPort: info.localPort,
+      localAddress: info.localAddress,
+      serverName: sni ?? '',
+      transportProtocol: transport,
+      applicationProtocols: alpn,
+      remoteAddress: info.remoteAddress,
+      remotePort: info.remotePort,
+    }) ?? c.defaultChain;
+    if (!chain) { socket.destroy(); return; }
+    const accepted = { socket, info, alpn: '', bufferLimit: c.bufferLimit };
+    for (const f of chain.filters) if (f.onAccept && !f.onAccept(accepted)) { socket.destroy(); return; }
+    if (!chain.tls) { chain.terminal.handle!(accepted); return; }
+    if (!chain.tls.ready()) { socket.destroy(); return; }
+    let ts: tls.TLSSocket;
+    try {
+      ts = chain.tls.wrap(socket, sni ?? '', alpn);
+    } catch {
+      socket.destroy();
+      return;
+    }
+    ts.on('error', () => ts.destroy());
+    const hsTimer = setTimeout(() => ts.destroy(), c.listenerFiltersTimeoutMs);
+    ts.once('secure', () => {
+      clearTimeout(hsTimer);
+      const reject = chain.tls!.checkClient(ts);
+      if (reject) { ts.destroy(); return; }
+      info.tls = true;
+      const peer = ts.getPeerCertificate();
+      if (peer && peer.raw) {
+        const sans = parseSans(peer.subjectaltname ?? '');
+        info.peerCertificate = { subject: formatSubject(peer.subject), uriSans: sans.URI, dnsSans: sans.DNS, raw: peer.raw };
+      }
+      chain.terminal.handle!({ socket: ts, info, alpn: typeof ts.alpnProtocol === 'string' ? ts.alpnProtocol : '', bufferLimit: c.bufferLimit });
+    });
+  }
+}
+
+function formatSubject(s: unknown): string {
+  if (!s || typeof s !== 'object') return '';
+  return Object.entries(s as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+function normalizeAddr(a: string): string {
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+export class ListenerManager {
+  private readonly active = new Map<string, ActiveListener>();
+
+  constructor(private readonly opts: ListenerManagerOptions) {}
+
+  /** The port a listener is bound to (useful when configured with port 0). */
+  boundPort(name: string): number | undefined {
+    return this.active.get(name)?.boundPort;
+  }
+
+  names(): string[] {
+    return [...this.active.keys()];
+  }
+
+  config(name: string): ListenerConfig | undefined {
+    return this.active.get(name)?.config;
+  }
+
+  /**
+   * Makes the set of listeners equal to `next`: unchanged ones stay, changed ones are updated in
+   * place (same address) or rebound, removed ones drain. Bind failures come back as problems and
+   * leave the previous listener (if any) in place.
+   */
+  async apply(next: Map<string, ListenerConfig>): Promise<ConfigProblem[]> {
+    const problems: ConfigProblem[] = [];
+    for (const [name, a] of this.active) {
+      if (!next.has(name)) {
+        this.active.delete(name);
+        void a.close(this.opts.drainTimeoutMs);
+      }
+    }
+    for (const [name, c] of next) {
+      const a = this.active.get(name);
+      if (a && a.config.source === c.source) continue;
+      if (a && a.config.address === c.address && a.config.port === c.port && a.config.pipe === c.pipe && a.config.protocol === c.protocol) {
+        a.update(c);
+        continue;
+      }
+      const fresh = new ActiveListener(c, this.opts);
+      if (a) {
+        // The address changed: the old socket must go first when it is the same port.
+        this.active.delete(name);
+        await a.close(0);
+      }
+      try {
+        await fresh.start();
+        this.active.set(name, fresh);
+      } catch (err) {
+        problems.push({ kind: 'Listener', name, field: 'address', message: `cannot listen on ${c.pipe ?? `${c.address}:${c.port}`}: ${(err as Error).message}` });
+      }
+    }
+    return problems;
+  }
+
+  async close(drainMs = 0): Promise<void> {
+    const all = [...this.active.values()];
+    this.active.clear();
+    await Promise.all(all.map((a) => a.close(drainMs)));
+  }
+}

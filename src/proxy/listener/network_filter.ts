@@ -1,0 +1,51 @@
+// Network (L4) filters of a filter chain, by typed-config type. The HTTP connection manager is
+// the built-in terminal filter; others (tcp_proxy, rbac, connection_limit, ...) register here.
+// A chain naming a type that is not registered is rejected, never ignored.
+import type net from 'node:net';
+import type { Json } from '../config/json.js';
+import type { DownstreamInfo } from '../http/stream_info.js';
+import type { HcmCompileContext } from '../http/hcm_config.js';
+import type { ClusterManagerView } from '../upstream/cluster_manager.js';
+import type { SecretStore } from '../tls/secrets.js';
+
+export interface NetworkFilterContext extends HcmCompileContext {
+  clusters: ClusterManagerView;
+  secrets: SecretStore & { version: number };
+  /** Set once a UDP listener implementation is registered. */
+  udpSupported?: boolean;
+}
+
+/** What a terminal network filter gets: the (possibly TLS) socket and what is known about it. */
+export interface AcceptedConnection {
+  socket: net.Socket;
+  info: DownstreamInfo;
+  /** ALPN negotiated by TLS termination ('h2', 'http/1.1') or '' . */
+  alpn: string;
+  /** The listener's per-connection buffer limit. */
+  bufferLimit: number;
+}
+
+export interface NetworkFilter {
+  /** Non-terminal filters run in order; returning false closes the connection. */
+  onAccept?(c: AcceptedConnection): boolean;
+  /** Terminal filters take the connection over. */
+  handle?(c: AcceptedConnection): void;
+  /** The filter chain is being removed: finish gracefully (stop keep-alive, GOAWAY). */
+  drain?(): void;
+  readonly terminal: boolean;
+}
+
+export interface NetworkFilterFactory {
+  readonly configType: string;
+  create(config: Json, path: string, ctx: NetworkFilterContext): NetworkFilter;
+}
+
+const factories = new Map<string, NetworkFilterFactory>();
+
+export function registerNetworkFilter(f: NetworkFilterFactory): void {
+  factories.set(f.configType, f);
+}
+
+export function networkFilterFactory(type: string): NetworkFilterFactory | undefined {
+  return factories.get(type);
+}
