@@ -8,6 +8,7 @@
 //   x-echo-reset: 1         close the connection         x-echo-set-header: k: v (repeatable)
 //   x-echo-body-bytes: N    an N-byte body               x-echo-fail-times: N + x-echo-fail-key: k
 //                           (the first N requests with key k get 503, or a reset with x-echo-fail-mode: reset)
+// GET /__echo/requests returns the last 100 requests received (mirroring tests look there).
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -24,6 +25,8 @@ const USAGE = `usage: egts echo [--name <name>] [--http <port>] [--https <port> 
 Ports may be 0 (any free port). The bound ports are printed on stdout as one JSON line.`;
 
 const failCounts = new Map<string, number>();
+/** The last requests received, for tests that need to see what a backend got (GET /__echo/requests). */
+const recent: Received[] = [];
 
 interface Received {
   path: string;
@@ -77,6 +80,11 @@ function handleHttp(name: string, req: http.IncomingMessage | http2.Http2ServerR
     const socket = (req as http.IncomingMessage).socket as tls.TLSSocket;
     const d = directives(headers, () => { res.destroy(); socket?.destroy?.(); });
     if (!d) return;
+    if (req.url === '/__echo/requests') {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(recent));
+      return;
+    }
     const isGrpc = (headers['content-type']?.[0] ?? '').startsWith('application/grpc');
     const received: Received = {
       path: req.url ?? '',
@@ -88,6 +96,8 @@ function handleHttp(name: string, req: http.IncomingMessage | http2.Http2ServerR
       backend: name,
       body: Buffer.concat(chunks).toString('utf8').slice(0, 65536),
     };
+    recent.push(received);
+    if (recent.length > 100) recent.shift();
     if (socket && socket.encrypted) {
       const peer = socket.getPeerCertificate?.();
       received.tls = { sni: (socket as unknown as { servername?: string }).servername ?? '', alpn: String(socket.alpnProtocol ?? ''), peerCertificateSubject: String(peer?.subject?.CN ?? '') };
