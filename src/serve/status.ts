@@ -54,6 +54,8 @@ export class StatusBook {
   private readonly classes = new Map<string, ClassStatus>();
   private readonly progress = new Map<string, KeyProgress>();
   private readonly extraProblems = new Map<string, Problem[]>();
+  /** Statuses later stages write (EnvoyPatchPolicies, from the xDS translation), by source. */
+  private readonly stageStatuses = new Map<string, AnyObject[]>();
   /** Condition key → when its status last changed. */
   private readonly transitions = new Map<string, { status: string; time: string }>();
   private cached: StatusView | undefined;
@@ -74,6 +76,13 @@ export class StatusBook {
   setProgress(irKey: string, progress: KeyProgress | undefined): void {
     if (progress) this.progress.set(irKey, progress);
     else this.progress.delete(irKey);
+    this.cached = undefined;
+  }
+
+  /** Statuses written by a later stage, laid over the translator's (entries with the same ref replaced). */
+  setStageStatuses(source: string, objects: AnyObject[] | undefined): void {
+    if (objects?.length) this.stageStatuses.set(source, objects);
+    else this.stageStatuses.delete(source);
     this.cached = undefined;
   }
 
@@ -124,6 +133,14 @@ export class StatusBook {
         const id = objectId(o.kind ?? '', o.metadata.name, o.metadata.namespace);
         const prev = statuses.get(id);
         statuses.set(id, prev ? mergeStatus(prev, o.status) : structuredClone(o.status));
+      }
+    }
+    for (const list of this.stageStatuses.values()) {
+      for (const o of list) {
+        if (!o.status) continue;
+        const id = objectId(o.kind ?? '', o.metadata.name, o.metadata.namespace);
+        const prev = statuses.get(id);
+        statuses.set(id, prev ? mergeStatus(prev, o.status, true) : structuredClone(o.status));
       }
     }
     this.overlayProxies(statuses);
@@ -239,12 +256,19 @@ function entryKey(item: any): string | undefined {
   return typeof item.name === 'string' ? item.name : undefined;
 }
 
-/** Two classes' statuses of one object: route parents and policy ancestors add up. */
-function mergeStatus(a: Record<string, any>, b: Record<string, any>): Record<string, any> {
+/**
+ * Two statuses of one object: route parents and policy ancestors add up; with `replace`, an
+ * entry of `b` takes the place of `a`'s entry for the same ref (a later stage knows better).
+ */
+function mergeStatus(a: Record<string, any>, b: Record<string, any>, replace = false): Record<string, any> {
   for (const list of ['parents', 'ancestors']) {
     if (!Array.isArray(b[list])) continue;
-    const have = new Set((a[list] ??= []).map(entryKey));
-    for (const e of b[list]) if (!have.has(entryKey(e))) a[list].push(structuredClone(e));
+    const entries: any[] = (a[list] ??= []);
+    for (const e of b[list]) {
+      const i = entries.findIndex((x) => entryKey(x) === entryKey(e));
+      if (i < 0) entries.push(structuredClone(e));
+      else if (replace) entries[i] = structuredClone(e);
+    }
   }
   return a;
 }

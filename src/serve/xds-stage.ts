@@ -1,16 +1,17 @@
-// The xDS stage of the pipeline: each IR key's xDS IR → Envoy resources → one snapshot in the
-// xDS server's cache, served to the proxies whose node cluster is that key. A key whose
-// translation throws keeps serving its last good snapshot (its Gateways say so in status); a
-// resource that does not encode is left out of the snapshot and reported, the rest is served.
+// The xDS stage of the pipeline: each IR key's xDS IR → Envoy resources (EnvoyPatchPolicies
+// applied, each resource checked against Envoy's rules) → one snapshot in the xDS server's
+// cache, served to the proxies whose node cluster is that key. Keys are independent: one that
+// fails keeps serving its last good snapshot (its Gateways say so in status), the others go on.
 import { translateXds } from '../xds/translator/index.js';
+import { protoValidator } from '../xds/translator/validate.js';
 import { makeSnapshot, type Snapshot, type XdsServer } from '../xds/server/index.js';
 import { TYPE_URL } from '../xds/proto/index.js';
-import type { Problem } from '../api/place.js';
 import type { Changes } from '../store/store.js';
 import type { Metrics } from '../admin/metrics.js';
 import type { IRValue } from './gateway-stage.js';
 import type { Logger } from './log.js';
 import type { StatusBook } from './status.js';
+import type { AnyObject } from '../provider/object.js';
 
 export interface XdsStageOptions {
   controllerNamespace?: string;
@@ -32,6 +33,8 @@ const nextVersion = () => `${Date.now().toString(36)}-${++versionCounter}`;
 
 export class XdsStage {
   private readonly outcomes = new Map<string, XdsOutcome>();
+  /** The errors of the snapshot served for each key (resources it left out). */
+  private readonly servedErrors = new Map<string, Set<string>>();
 
   constructor(
     private readonly server: XdsServer,
@@ -56,18 +59,23 @@ export class XdsStage {
   private removeKey(irKey: string): void {
     this.server.cache.delete(irKey);
     this.outcomes.delete(irKey);
+    this.servedErrors.delete(irKey);
     this.status.setProblems(`xds/${irKey}`, []);
+    this.status.setStageStatuses(`xds/${irKey}`, undefined);
     this.onOutcome(undefined, irKey);
   }
 
   private translateKey(irKey: string, value: IRValue): void {
     const started = performance.now();
-    const problems: Problem[] = [];
     const place = { resource: `xDS ${irKey}` };
-    let snapshot: Snapshot;
+    let errors: string[];
+    let snapshot: Snapshot | undefined;
+    let patchStatuses: AnyObject[] | undefined;
     try {
-      const t = translateXds(value.ir, { controllerNamespace: this.options.controllerNamespace, dnsDomain: this.options.dnsDomain });
-      for (const e of t.errors) problems.push({ message: e, place });
+      // Resources Envoy would reject are left out, each with an error naming it and the field.
+      const t = translateXds(value.ir, { controllerNamespace: this.options.controllerNamespace, dnsDomain: this.options.dnsDomain, validator: protoValidator });
+      errors = [...t.errors];
+      patchStatuses = t.envoyPatchPolicies?.map((p) => ({ kind: 'EnvoyPatchPolicy', metadata: { name: p.name, namespace: p.namespace }, status: p.status }));
       const r = t.resources;
       const made = makeSnapshot(nextVersion(), {
         [TYPE_URL.cluster]: r.clusters,
@@ -76,23 +84,37 @@ export class XdsStage {
         [TYPE_URL.route]: r.routes,
         [TYPE_URL.secret]: r.secrets,
       });
-      for (const p of made.problems) problems.push({ message: `${p.resource}: ${p.field ? `${p.field}: ` : ''}${p.message} (left out)`, place });
+      for (const p of made.problems) errors.push(`${p.resource}: ${p.field ? `${p.field}: ` : ''}${p.message}`);
       snapshot = made.snapshot;
     } catch (err) {
-      const previous = this.outcomes.get(irKey);
-      const error = (err as Error).message;
+      this.log.error(`${irKey}: xDS translation failed: ${(err as Error).stack ?? String(err)}`);
+      errors = [`xDS translation failed: ${(err as Error).message}`];
+    }
+    this.metrics?.translationSeconds.observe({ stage: 'xds' }, (performance.now() - started) / 1000);
+
+    // A translation that breaks something new (an error the served snapshot did not have) is not
+    // served: the proxies keep the last good snapshot, so a bad edit never takes away what worked.
+    // Errors the served snapshot already had do not hold back later edits. The first snapshot
+    // of a key is served with whatever translated.
+    const served = this.outcomes.get(irKey);
+    const known = this.servedErrors.get(irKey) ?? new Set<string>();
+    const fresh = errors.filter((e) => !known.has(e));
+    if (!snapshot || (fresh.length && served?.version !== undefined)) {
       this.metrics?.translations.inc({ stage: 'xds', result: 'error' });
-      this.log.error(`${irKey}: xDS translation failed, proxies keep the last good configuration: ${(err as Error).stack ?? error}`);
-      const outcome = { irKey, version: previous?.version, error };
+      const error = fresh.length ? fresh.join('; ') : errors.join('; ');
+      for (const e of fresh) this.log.warn(`${irKey}: ${e}`);
+      this.log.warn(`${irKey}: the new configuration is not served; proxies keep version ${served?.version ?? '(none)'}`);
+      const outcome = { irKey, version: served?.version, error };
       this.outcomes.set(irKey, outcome);
-      this.status.setProblems(`xds/${irKey}`, [{ message: `xDS translation failed: ${error}`, place }]);
+      this.status.setProblems(`xds/${irKey}`, errors.map((message) => ({ message, place })));
       this.onOutcome(outcome, irKey);
       return;
     }
-    this.metrics?.translations.inc({ stage: 'xds', result: problems.length ? 'partial' : 'ok' });
-    this.metrics?.translationSeconds.observe({ stage: 'xds' }, (performance.now() - started) / 1000);
-    for (const p of problems) this.log.warn(`${irKey}: ${p.message}`);
-    this.status.setProblems(`xds/${irKey}`, problems);
+    this.metrics?.translations.inc({ stage: 'xds', result: errors.length ? 'partial' : 'ok' });
+    for (const e of fresh) this.log.warn(`${irKey}: ${e} (left out)`);
+    this.servedErrors.set(irKey, new Set(errors));
+    this.status.setProblems(`xds/${irKey}`, errors.map((message) => ({ message: `${message} (left out)`, place })));
+    this.status.setStageStatuses(`xds/${irKey}`, patchStatuses);
     const outcome = { irKey, version: snapshot.version };
     this.outcomes.set(irKey, outcome);
     // Outcome first: the server pushes on set, and ACKs may come back before we return.

@@ -180,6 +180,42 @@ test('manifests to xDS to status, with a proxy that ACKs, follows edits and NACK
   await until('Programmed=True again', async () => (await condition('Programmed')).status === 'True');
   assert.equal(routePrefix(), '/six');
 
+  // An EnvoyPatchPolicy that applies: its status says so and the proxy gets the patched listener.
+  const patch = (path: string, value: number) => `apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: EnvoyPatchPolicy
+metadata:
+  name: tune
+spec:
+  targetRef:
+    group: gateway.networking.k8s.io
+    kind: Gateway
+    name: eg
+  type: JSONPatch
+  jsonPatches:
+  - type: type.googleapis.com/envoy.config.listener.v3.Listener
+    name: default/eg/http
+    operation:
+      op: replace
+      path: ${path}
+      value: ${value}
+`;
+  const listener = () => proxy.held.get(TYPE_URL.listener)?.resources.find((r) => r.name === 'default/eg/http')?.resource as any;
+  writeFileSync(join(dir, 'patch.yaml'), patch('/per_connection_buffer_limit_bytes', 65536));
+  await until('the patched listener', () => listener()?.perConnectionBufferLimitBytes === 65536);
+  const policy = await until('the policy status', async () => (await get('/api/status/envoypatchpolicy/default/tune')).body.status?.ancestors?.[0]);
+  assert.equal(policy.conditions.find((c: any) => c.type === 'Programmed').status, 'True');
+
+  // A patch that makes the listener invalid: that is new breakage, so the proxies keep the last
+  // good snapshot and the Gateway says why.
+  writeFileSync(join(dir, 'patch.yaml'), patch('/address/socket_address/port_value', 99999));
+  await until('Programmed=False for the invalid listener', async () => /not be translated|could not/.test((await condition('Programmed')).message));
+  assert.match((await get('/api/status')).body.problems.map((p: any) => p.text).join('\n'), /default\/eg\/http/);
+  await sleep(200);
+  assert.equal(listener()?.perConnectionBufferLimitBytes, 65536);
+  rmSync(join(dir, 'patch.yaml'));
+  await until('the listener without the patch', () => listener() && listener().perConnectionBufferLimitBytes !== 65536);
+  await until('Programmed=True once more', async () => (await condition('Programmed')).status === 'True');
+
   const metrics = await (await fetch(`${admin}/metrics`)).text();
   assert.match(metrics, /egts_xds_nacks_total\{type="RouteConfiguration"\} 1/);
   assert.match(metrics, /egts_xds_connections 1/);
