@@ -15,6 +15,9 @@ const USAGE = `usage: egts proxy (-c <file> | --xds-server <host:port> --service
       --service-cluster <key>  node cluster: the IR key to be served (and to pick from a keyed dump)
       --service-node <id>      node id (default: egts-proxy-<pid>)
       --xds-protocol <p>       sotw (default) or delta
+      --xds-ca <pem>           CA that signed the ADS server's certificate (TLS to the server)
+      --xds-cert <pem>         client certificate for mTLS to the ADS server, with --xds-key <pem>
+      --xds-server-name <n>    the name the ADS server's certificate is checked against (default: its host)
       --drain-time-s <n>       how long removed listeners drain (default 5)
 `;
 
@@ -30,6 +33,10 @@ export async function run(argv: string[]): Promise<number> {
         'service-cluster': { type: 'string' },
         'service-node': { type: 'string' },
         'xds-protocol': { type: 'string' },
+        'xds-ca': { type: 'string' },
+        'xds-cert': { type: 'string' },
+        'xds-key': { type: 'string' },
+        'xds-server-name': { type: 'string' },
         'drain-time-s': { type: 'string' },
         'log-level': { type: 'string', short: 'l' },
         concurrency: { type: 'string' },
@@ -50,6 +57,7 @@ export async function run(argv: string[]): Promise<number> {
   const drainMs = Number(values['drain-time-s'] ?? 5) * 1000;
   const proxy = new Proxy({ drainTimeoutMs: drainMs });
   let ads: { target: string; delta: boolean } | undefined;
+  let adsClient: { stop(): void } | undefined;
   let node = { id: (values['service-node'] as string | undefined) ?? `egts-proxy-${process.pid}`, cluster: serviceCluster ?? '' };
   for (const [text, name] of [[file ? readFileSync(file, 'utf8') : undefined, file ?? ''], [inline, 'config.yaml']] as const) {
     if (text === undefined) continue;
@@ -72,7 +80,10 @@ export async function run(argv: string[]): Promise<number> {
   if (xdsServer) ads = { target: xdsServer, delta: values['xds-protocol'] === 'delta' };
   if (ads) {
     const { startAds } = await import('../proxy/ads.js');
-    await startAds(proxy, { server: ads.target, delta: ads.delta || values['xds-protocol'] === 'delta', node });
+    const tls = values['xds-ca'] || values['xds-cert']
+      ? { caFile: values['xds-ca'] as string | undefined, certFile: values['xds-cert'] as string | undefined, keyFile: values['xds-key'] as string | undefined, serverName: values['xds-server-name'] as string | undefined }
+      : undefined;
+    adsClient = await startAds(proxy, { server: ads.target, delta: ads.delta || values['xds-protocol'] === 'delta', node, tls });
   }
   for (const name of proxy.listeners.names()) {
     console.error(`egts proxy: listener ${name} on port ${proxy.listeners.boundPort(name)}`);
@@ -83,6 +94,7 @@ export async function run(argv: string[]): Promise<number> {
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  adsClient?.stop();
   await proxy.close(drainMs);
   return 0;
 }

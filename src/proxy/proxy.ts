@@ -11,6 +11,7 @@ import { CLUSTER, ENDPOINT, KIND_OF, LISTENER, RESOURCE_TYPES, ROUTE, SECRET, re
 import type { RouteConfigProvider } from './http/hcm_config.js';
 import './http/hcm_filter.js';
 import './http/filters/index.js';
+import './http/access_loggers/index.js';
 import { compileListener, type ListenerConfig } from './listener/listener_config.js';
 import { ListenerManager, type ListenerExtensions } from './listener/manager.js';
 import type { NetworkFilterContext } from './listener/network_filter.js';

@@ -111,7 +111,7 @@ export class ControlPlane {
     if (options.demoBackends !== false) this.demo = new DemoBackends(this.log.child('demo'));
     this.xdsStage = new XdsStage(
       this.server,
-      { controllerNamespace: 'envoy-gateway-system', dnsDomain: 'cluster.local' },
+      { controllerNamespace: 'envoy-gateway-system', dnsDomain: 'cluster.local', onHost: true },
       this.status,
       this.log.child('xds'),
       (_outcome, key) => this.scheduleProgress(key),

@@ -72,6 +72,10 @@ export function proxyCommand(irKey: string, infra: ProxyInfra, options: ProxyLau
     return { command: options.envoyPath ?? 'envoy', args: ['-c', file, '--use-dynamic-base-id', ...sharedFlags(irKey, infra, options)] };
   }
   const args = [egtsBin, 'proxy', '--xds-server', options.xdsAddress, ...sharedFlags(irKey, infra, options)];
-  if (options.tls) args.push('--xds-ca', options.tls.ca, '--xds-cert', options.tls.cert, '--xds-key', options.tls.key);
+  if (options.tls) {
+    args.push('--xds-ca', options.tls.ca, '--xds-cert', options.tls.cert, '--xds-key', options.tls.key);
+    // TLS server names cannot be IP addresses; the server certificate also names localhost.
+    if (/^(\[.*\]|[\d.]+):\d+$/.test(options.xdsAddress)) args.push('--xds-server-name', 'localhost');
+  }
   return { command: process.execPath, args };
 }

@@ -16,6 +16,12 @@ import type { AnyObject } from '../provider/object.js';
 export interface XdsStageOptions {
   controllerNamespace?: string;
   dnsDomain?: string;
+  /**
+   * Proxies run as processes on one host: the readiness listener that Kubernetes probes
+   * (0.0.0.0:19003 in every proxy) is left out, as the proxies of several Gateways would all
+   * claim its port; readiness is the control plane's (ACKs) and the supervisor's business.
+   */
+  onHost?: boolean;
 }
 
 /** What the stage reports about a key after each attempt. */
@@ -73,7 +79,8 @@ export class XdsStage {
     let patchStatuses: AnyObject[] | undefined;
     try {
       // Resources Envoy would reject are left out, each with an error naming it and the field.
-      const t = translateXds(value.ir, { controllerNamespace: this.options.controllerNamespace, dnsDomain: this.options.dnsDomain, validator: protoValidator });
+      const ir = this.options.onHost && value.ir.readyListener ? { ...value.ir, readyListener: undefined } : value.ir;
+      const t = translateXds(ir, { controllerNamespace: this.options.controllerNamespace, dnsDomain: this.options.dnsDomain, validator: protoValidator });
       errors = [...t.errors];
       patchStatuses = t.envoyPatchPolicies?.map((p) => ({ kind: 'EnvoyPatchPolicy', metadata: { name: p.name, namespace: p.namespace }, status: p.status }));
       const r = t.resources;

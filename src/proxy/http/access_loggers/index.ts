@@ -1,0 +1,2 @@
+// The access loggers this build implements; each module registers its factory.
+import './file.js';
