@@ -27,7 +27,7 @@ import type { ServeConfig } from './config.js';
 import { DemoBackends } from './demo.js';
 import { GatewayStage, newIRStores, type ClassResources } from './gateway-stage.js';
 import { createLogger, type Logger } from './log.js';
-import { proxySync } from './programmed.js';
+import { proxySync, rejectedResources } from './programmed.js';
 import { proxyCommand, type ProxyLaunchOptions } from './proxy-command.js';
 import { StatusBook } from './status.js';
 import { XdsStage } from './xds-stage.js';
@@ -233,6 +233,7 @@ export class ControlPlane {
       this.progressScheduled.delete(irKey);
       const outcome = this.xdsStage.outcome(irKey);
       const proxies = this.server.connections().filter((c) => c.cluster === irKey).map(proxySync);
+      for (const p of proxies) if (p.nack) p.named = rejectedResources(this.server.cache.get(irKey), p.nack.message);
       if (!outcome && !proxies.length && !this.xdsIR.has(irKey)) this.status.setProgress(irKey, undefined);
       else this.status.setProgress(irKey, { irKey, version: outcome?.version, proxies, translationError: outcome?.error });
       this.afterChange();

@@ -4,7 +4,8 @@
 // This drives the Gateway's Programmed condition (True only once its proxies have ACKed) and
 // puts a proxy's rejection, with its own message, in the status of what it rejected.
 import type { Condition } from '../api/meta.js';
-import type { Nack, ProxyConnection } from '../xds/server/index.js';
+import type { Nack, ProxyConnection, Snapshot } from '../xds/server/index.js';
+import { TYPE_URL } from '../xds/proto/index.js';
 
 export interface ProxySync {
   nodeId: string;
@@ -16,6 +17,14 @@ export interface ProxySync {
   nack?: Nack;
   /** Per type: the version sent and the version ACKed. */
   types: { typeUrl: string; sent?: string; acked?: string }[];
+  /** The Gateway API resources the rejection points at (from the rejected resources' metadata). */
+  named?: NamedResource[];
+}
+
+export interface NamedResource {
+  kind: string;
+  namespace: string;
+  name: string;
 }
 
 export function proxySync(conn: ProxyConnection): ProxySync {
@@ -64,7 +73,7 @@ export function programmedCondition(p: KeyProgress): Pick<Condition, 'type' | 's
  * The resources a proxy's message names, by the xDS names Envoy Gateway gives them
  * (`httproute/<namespace>/<name>/rule/...`, `securitypolicy/<namespace>/<name>/...`).
  */
-export function namedResources(message: string): { kind: string; namespace: string; name: string }[] {
+export function namedResources(message: string): NamedResource[] {
   const kinds: Record<string, string> = {
     httproute: 'HTTPRoute',
     grpcroute: 'GRPCRoute',
@@ -81,6 +90,47 @@ export function namedResources(message: string): { kind: string; namespace: stri
   for (const m of message.matchAll(pattern)) {
     const kind = kinds[m[1]!]!;
     out.set(`${kind} ${m[2]}/${m[4]}`, { kind, namespace: m[2]!, name: m[4]! });
+  }
+  return [...out.values()];
+}
+
+const kindTypeUrl: Record<string, string> = {
+  Listener: TYPE_URL.listener,
+  RouteConfiguration: TYPE_URL.route,
+  Cluster: TYPE_URL.cluster,
+  ClusterLoadAssignment: TYPE_URL.endpoint,
+  Secret: TYPE_URL.secret,
+};
+
+/**
+ * The Gateway API resources a proxy's rejection points at. Proxies name the xDS resource and
+ * the field (`RouteConfiguration default/eg/http: virtualHosts[0].routes[2].match: ...`);
+ * following that path through the served resource, every object on the way that carries
+ * Envoy Gateway's metadata (`filterMetadata["envoy-gateway"].resources`) names its origin.
+ */
+export function rejectedResources(snapshot: Snapshot | undefined, message: string): NamedResource[] {
+  const out = new Map<string, NamedResource>();
+  for (const r of namedResources(message)) out.set(`${r.kind} ${r.namespace}/${r.name}`, r);
+  if (snapshot) {
+    const pattern = /\b(Listener|RouteConfiguration|Cluster|ClusterLoadAssignment|Secret) (\S+): ([A-Za-z0-9_.\[\]]+):/g;
+    for (const m of message.matchAll(pattern)) {
+      const json = snapshot.types.get(kindTypeUrl[m[1]!]!)?.resources.get(m[2]!)?.json;
+      let node: any = json;
+      const visit = (o: any) => {
+        // Envoy Gateway's xDS names carry their origin (`httproute/<ns>/<name>/rule/...`).
+        if (typeof o?.name === 'string') for (const r of namedResources(o.name)) out.set(`${r.kind} ${r.namespace}/${r.name}`, r);
+        for (const r of o?.metadata?.filterMetadata?.['envoy-gateway']?.resources ?? []) {
+          if (r?.kind && r.kind !== 'Gateway' && r.name) out.set(`${r.kind} ${r.namespace}/${r.name}`, { kind: r.kind, namespace: r.namespace ?? '', name: r.name });
+        }
+      };
+      visit(node);
+      for (const step of m[3]!.split(/\.|(?=\[)/)) {
+        if (!node || typeof node !== 'object') break;
+        const index = /^\[(\d+)\]$/.exec(step);
+        node = index ? node[Number(index[1])] : node[step];
+        visit(node);
+      }
+    }
   }
   return [...out.values()];
 }

@@ -71,7 +71,8 @@ export function proxyCommand(irKey: string, infra: ProxyInfra, options: ProxyLau
     writeFileSync(file, options.bootstrap(irKey, infra, options));
     return { command: options.envoyPath ?? 'envoy', args: ['-c', file, '--use-dynamic-base-id', ...sharedFlags(irKey, infra, options)] };
   }
-  const args = [egtsBin, 'proxy', '--xds-server', options.xdsAddress, ...sharedFlags(irKey, infra, options)];
+  // Incremental xDS, as Envoy Gateway's bootstrap asks for (DELTA_GRPC): an edit sends only what changed.
+  const args = [egtsBin, 'proxy', '--xds-server', options.xdsAddress, '--xds-protocol', 'delta', ...sharedFlags(irKey, infra, options)];
   if (options.tls) {
     args.push('--xds-ca', options.tls.ca, '--xds-cert', options.tls.cert, '--xds-key', options.tls.key);
     // TLS server names cannot be IP addresses; the server certificate also names localhost.

@@ -196,7 +196,7 @@ export class StatusBook {
         for (const proxy of progress.proxies) {
           if (!proxy.nack) continue;
           const [ns, name] = gatewayId.slice('Gateway '.length).split('/');
-          for (const r of namedResources(proxy.nack.message)) {
+          for (const r of proxy.named ?? namedResources(proxy.nack.message)) {
             const s = statuses.get(objectId(r.kind, r.name, r.namespace));
             const entries: any[] = s?.parents ?? s?.ancestors ?? [];
             for (const e of entries) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StatusBook } from '../../src/serve/status.js';
-import { namedResources, programmedCondition, proxySync } from '../../src/serve/programmed.js';
+import { namedResources, programmedCondition, proxySync, rejectedResources } from '../../src/serve/programmed.js';
 import type { ProxyConnection } from '../../src/xds/server/index.js';
 import type { ProviderSnapshot } from '../../src/provider/file/provider.js';
 import type { AnyObject } from '../../src/provider/object.js';
@@ -127,4 +127,27 @@ test('the status book merges classes, stamps conditions and lays the proxies ove
   view = book.view();
   assert.equal(programmed().reason, 'Invalid');
   assert.equal(programmed().message, '');
+});
+
+test('a rejection is traced through the rejected resource to the Gateway API resources on its path', () => {
+  const routeConfig = {
+    name: 'default/eg/http',
+    virtualHosts: [
+      {
+        name: 'default/eg/http/www',
+        metadata: { filterMetadata: { 'envoy-gateway': { resources: [{ kind: 'Gateway', namespace: 'default', name: 'eg' }] } } },
+        routes: [
+          { name: 'httproute/default/first/rule/0/match/0/www', match: { prefix: '/' } },
+          { name: 'grpcroute/team/second/rule/0/match/0/www', metadata: { filterMetadata: { 'envoy-gateway': { resources: [{ kind: 'GRPCRoute', namespace: 'team', name: 'second' }] } } }, match: { prefix: '/x' } },
+        ],
+      },
+    ],
+  };
+  const snapshot = {
+    version: 'v',
+    types: new Map([['type.googleapis.com/envoy.config.route.v3.RouteConfiguration', { typeUrl: '', version: '', resources: new Map([['default/eg/http', { name: 'default/eg/http', version: '', json: routeConfig, sotwChunk: new Uint8Array(), deltaChunk: new Uint8Array() }]]) }]]),
+  };
+  const found = rejectedResources(snapshot, 'RouteConfiguration default/eg/http: virtualHosts[0].routes[1].match.prefix: unsupported');
+  assert.deepEqual(found, [{ kind: 'GRPCRoute', namespace: 'team', name: 'second' }]);
+  assert.deepEqual(rejectedResources(undefined, 'cluster httproute/default/first/rule/0: bad'), [{ kind: 'HTTPRoute', namespace: 'default', name: 'first' }]);
 });
