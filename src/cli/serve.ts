@@ -125,7 +125,7 @@ export async function run(argv: string[]): Promise<number> {
   const log = createLogger(config.logLevel);
   if (source) log.info(`configuration from ${source}`);
 
-  const bootstrap = undefined;
+  const bootstrap = proxyKind === 'envoy' ? (await import('../serve/envoy-bootstrap.js')).envoyBootstrap : undefined;
   const cp = new ControlPlane({
     config,
     home: values.home ?? defaultHome(),
