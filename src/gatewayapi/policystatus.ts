@@ -37,3 +37,34 @@ export function setAncestorCondition(t: Translation, policy: AnyObject, ancestor
   const generation = policy.metadata?.generation;
   if (generation !== undefined) entry.conditions.find((c: any) => c.type === type).observedGeneration = generation;
 }
+
+/** Accepted=False for a target that cannot be used (not found, conflicted, invalid). */
+export function setPolicyRejected(t: Translation, policy: AnyObject, ancestor: AncestorRef, reason: string, message: string): void {
+  setAncestorCondition(t, policy, ancestor, 'Accepted', 'False', reason, message);
+}
+
+/** Accepted=True unless an earlier step already decided otherwise; deprecations as a Warning. */
+export function setPolicyAccepted(t: Translation, policy: AnyObject, ancestor: AncestorRef, deprecations: readonly string[]): void {
+  const entry = ancestorEntry(policy, ancestor);
+  if (!entry?.conditions.some((c: any) => c.type === 'Accepted')) setAncestorCondition(t, policy, ancestor, 'Accepted', 'True', 'Accepted', 'Policy has been accepted.');
+  if (deprecations.length) setAncestorCondition(t, policy, ancestor, 'Warning', 'True', 'DeprecatedField', deprecations.join('; '));
+}
+
+function ancestorEntry(policy: AnyObject, ancestor: AncestorRef): any {
+  return (policy.status?.ancestors ?? []).find((a: any) => sameAncestor(a.ancestorRef, ancestor));
+}
+
+/**
+ * A policy status holds at most 16 ancestors: the ones not accepted first, then the overridden,
+ * then the rest (each by namespace and name); the last kept one says the list was cut.
+ */
+export function truncateAncestors(t: Translation, policy: AnyObject): void {
+  const ancestors: any[] | undefined = policy.status?.ancestors;
+  if (!ancestors || ancestors.length <= 16) return;
+  const rank = (a: any) =>
+    a.conditions.some((c: any) => c.type === 'Accepted' && c.status === 'False') ? 0 : a.conditions.some((c: any) => c.type === 'Overridden' && c.status === 'True') ? 1 : 2;
+  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  ancestors.sort((a, b) => rank(a) - rank(b) || cmp(a.ancestorRef.namespace ?? '', b.ancestorRef.namespace ?? '') || cmp(a.ancestorRef.name, b.ancestorRef.name));
+  ancestors.length = 16;
+  setAncestorCondition(t, policy, ancestors[15].ancestorRef, 'Aggregated', 'True', 'Aggregated', 'The ancestor list was cut to 16 entries.');
+}

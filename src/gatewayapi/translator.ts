@@ -3,6 +3,7 @@
 import type { AnyObject, Resources } from '../resources/resources.js';
 import type { RouteContext } from './contexts.js';
 import { processBackends } from './backends.js';
+import { processClientTrafficPolicies } from './clienttrafficpolicy.js';
 import { prepareBackendTLSPolicies, processBackendTLSPolicyStatus } from './backendtls.js';
 import { processGateways, initIRs, processAddresses } from './gateways.js';
 import { processEnvoyPatchPolicies } from './envoypatchpolicy.js';
@@ -46,6 +47,7 @@ export function translate(resources: Resources, settings: TranslatorSettings): T
   const tlsRoutes = processL4Routes(t, 'TLSRoute', resources.tlsRoutes);
   const tcpRoutes = processL4Routes(t, 'TCPRoute', resources.tcpRoutes);
   const udpRoutes = processL4Routes(t, 'UDPRoute', resources.udpRoutes);
+  const clientTrafficPolicies = processClientTrafficPolicies(t);
 
   processGlobalResources(t);
   processBackendTLSPolicyStatus(t);
@@ -74,6 +76,7 @@ export function translate(resources: Resources, settings: TranslatorSettings): T
   if (t.backendTLSPolicies.length) out.backendTLSPolicies = t.backendTLSPolicies;
   if (t.listenerSets.length) out.listenerSets = t.listenerSets;
   if (envoyPatchPolicies.length) out.envoyPatchPolicies = envoyPatchPolicies;
+  if (clientTrafficPolicies.length) out.clientTrafficPolicies = clientTrafficPolicies;
   // The IR is built as plain data in Envoy Gateway's JSON form; these are its types.
   return { resources: out, xdsIR: t.xdsIR as Record<string, Xds>, infraIR: t.infraIR as unknown as Record<string, Infra> };
 }
