@@ -3,6 +3,7 @@
 import type { AnyObject, Resources } from '../resources/resources.js';
 import type { RouteContext } from './contexts.js';
 import { processBackends } from './backends.js';
+import { processBackendTrafficPolicies } from './backendtrafficpolicy.js';
 import { processClientTrafficPolicies } from './clienttrafficpolicy.js';
 import { prepareBackendTLSPolicies, processBackendTLSPolicyStatus } from './backendtls.js';
 import { processGateways, initIRs, processAddresses } from './gateways.js';
@@ -48,6 +49,7 @@ export function translate(resources: Resources, settings: TranslatorSettings): T
   const tcpRoutes = processL4Routes(t, 'TCPRoute', resources.tcpRoutes);
   const udpRoutes = processL4Routes(t, 'UDPRoute', resources.udpRoutes);
   const clientTrafficPolicies = processClientTrafficPolicies(t);
+  const backendTrafficPolicies = processBackendTrafficPolicies(t, [...httpRoutes, ...grpcRoutes, ...tlsRoutes, ...tcpRoutes, ...udpRoutes]);
 
   processGlobalResources(t);
   processBackendTLSPolicyStatus(t);
@@ -77,6 +79,7 @@ export function translate(resources: Resources, settings: TranslatorSettings): T
   if (t.listenerSets.length) out.listenerSets = t.listenerSets;
   if (envoyPatchPolicies.length) out.envoyPatchPolicies = envoyPatchPolicies;
   if (clientTrafficPolicies.length) out.clientTrafficPolicies = clientTrafficPolicies;
+  if (backendTrafficPolicies.length) out.backendTrafficPolicies = backendTrafficPolicies;
   // The IR is built as plain data in Envoy Gateway's JSON form; these are its types.
   return { resources: out, xdsIR: t.xdsIR as Record<string, Xds>, infraIR: t.infraIR as unknown as Record<string, Infra> };
 }
