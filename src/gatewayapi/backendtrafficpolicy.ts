@@ -42,18 +42,27 @@ export function processBackendTrafficPolicies(t: Translation, routes: readonly R
   if (policies.length === 0) return [];
   const s = new State(t, routes);
   const out: AnyObject[] = [];
-  const copies = new Map<AnyObject, AnyObject>();
+  // Policies are known by namespace/name: a second one of the same name acts as the first.
+  const copies = new Map<string, AnyObject>();
   const copyOf = (p: AnyObject): AnyObject => {
-    let c = copies.get(p);
+    const key = `${p.metadata?.namespace ?? ''}/${p.metadata?.name}`;
+    let c = copies.get(key);
     if (!c) {
       c = withFreshStatus(p, { ...(p.status ?? {}), ancestors: [] });
-      copies.set(p, c);
+      copies.set(key, c);
       out.push(c);
     }
     return c;
   };
   const targets = policies.map((p) => policyTargets(t, p, Kind, s.candidates));
   s.buildParentPolicyMaps(policies, targets);
+  // Policies for a known ListenerSet are listed first (Envoy Gateway collects them up front),
+  // those for one of its listeners before those for a whole one.
+  for (const section of [true, false]) {
+    policies.forEach((p, i) => {
+      if (targets[i]!.some((tg) => isListenerSetKind(tg.kind) && (tg.sectionName !== undefined) === section && s.hasListenerSet(tg))) copyOf(p);
+    });
+  }
 
   const phase = (accept: (tg: PolicyTarget) => boolean, run: (policy: AnyObject, tg: PolicyTarget) => void) => {
     policies.forEach((input, i) => {
@@ -101,6 +110,10 @@ class State {
       this.listenerSets.set(key2(ls.metadata.namespace ?? "", ls.metadata.name), { ls, gateway: gw, attached: false, listeners: new Set() });
       this.candidates.push({ group: groupOf(ls), kind: ls.kind ?? 'ListenerSet', object: ls });
     }
+  }
+
+  hasListenerSet(tg: PolicyTarget): boolean {
+    return this.listenerSets.has(key2(tg.namespace, tg.name));
   }
 
   buildParentPolicyMaps(policies: readonly AnyObject[], targets: readonly PolicyTarget[][]): void {

@@ -66,12 +66,14 @@ export function processClientTrafficPolicies(t: Translation): AnyObject[] {
   };
 
   const out: AnyObject[] = [];
-  const copies = new Map<AnyObject, AnyObject>();
+  // Policies are known by namespace/name: a second one of the same name acts as the first.
+  const copies = new Map<string, AnyObject>();
   const copyOf = (p: AnyObject): AnyObject => {
-    let c = copies.get(p);
+    const key = `${p.metadata?.namespace ?? ''}/${p.metadata?.name}`;
+    let c = copies.get(key);
     if (!c) {
       c = withFreshStatus(p, { ...(p.status ?? {}), ancestors: [] });
-      copies.set(p, c);
+      copies.set(key, c);
       out.push(c);
     }
     return c;

@@ -123,6 +123,7 @@ export function processDestination(
   pc: RouteParentContext,
   rc: RouteContext,
   applyFilters: (filters: any[]) => { destFilters?: Record<string, any>; error?: RouteError },
+  ruleName?: string,
 ): DestinationResult {
   const weight = ref.weight ?? 1;
   const empty: DestinationSetting = { name, weight };
@@ -132,6 +133,8 @@ export function processDestination(
   if (weight === 0) return { ds: empty };
 
   const envoyProxy = pc.gateway?.envoyProxy;
+  // A BackendTrafficPolicy may choose Service or endpoint routing over the EnvoyProxy's choice.
+  const routingType = t.routingTypes?.lookup(rc, pc, ruleName);
   const protocol = protocolForRoute(rc.kind);
   const kind = kindOf(ref);
 
@@ -145,7 +148,7 @@ export function processDestination(
       return { ds: empty, error: new RouteError('unix domain sockets are not supported in backend references', Reason.UnsupportedAddressType) };
     }
   } else {
-    const r = serviceDestination(t, name, ref, backendNamespace, protocol, kind, envoyProxy);
+    const r = serviceDestination(t, name, ref, backendNamespace, protocol, kind, envoyProxy, routingType);
     if ('error' in r) return { ds: empty, error: r.error };
     ds = r.ds;
   }
@@ -160,7 +163,7 @@ export function processDestination(
     }
   }
 
-  if (ds.addressType === 'Mixed' && (kind === 'Backend' || !serviceRouting(envoyProxy))) {
+  if (ds.addressType === 'Mixed' && (kind === 'Backend' || !serviceRouting(envoyProxy, routingType))) {
     const what = kind === 'Backend' ? 'FQDN and IP or Unix addresses' : 'EndpointSlice address types';
     return { ds: empty, error: new RouteError(`mixed ${what} in one backendRef are not supported`, Reason.UnsupportedAddressType) };
   }

@@ -1,5 +1,6 @@
 // Resources of a whole proxy rather than of a listener or route: the cluster of the proxy's own
-// Service (used by features that route back through the proxy).
+// Service (used by features that route back through the proxy), and the client certificate
+// the proxy shows the rate limit service when some route uses global rate limits.
 import { serviceDestination } from './destinations.js';
 import { OwningGatewayClassLabel, OwningGatewayNameLabel, OwningGatewayNamespaceLabel } from './gateways.js';
 import type { Translation } from './translation.js';
@@ -23,4 +24,18 @@ export function processGlobalResources(t: Translation): void {
     const gr = (t.xdsIR[key]!.globalResources ??= {});
     gr.proxyServiceCluster = { name: key, settings: [r.ds], metadata: r.ds.metadata };
   }
+  for (const [key, xds] of Object.entries(t.xdsIR)) {
+    if (!usesGlobalRateLimit(xds)) continue;
+    const secret = t.lookups.secret(t.settings.controllerNamespace, EnvoyClientSecret);
+    if (!secret?.data?.['tls.crt']) continue;
+    const gr = (t.xdsIR[key]!.globalResources ??= {});
+    gr.envoyClientCertificate = { name: `${t.settings.controllerNamespace}/${EnvoyClientSecret}`, certificate: secret.data['tls.crt'], privateKey: '[redacted]' };
+  }
+}
+
+/** The Secret (in the controller namespace) holding the proxies' client certificate. */
+const EnvoyClientSecret = 'envoy';
+
+function usesGlobalRateLimit(xds: Record<string, any>): boolean {
+  return (xds.http ?? []).some((l: any) => (l.routes ?? []).some((r: any) => r.traffic?.rateLimit?.global));
 }

@@ -96,7 +96,7 @@ function translateRules(t: Translation, rc: RouteContext, pc: RouteParentContext
     let dynamicResolver = false;
     const backendNames: string[] = [];
     (rule.backendRefs ?? []).forEach((br: any, i: number) => {
-      const { ds, error } = processDestination(t, `${destName}/backend/${i}`, br, br.filters, pc, rc, (filters) => destinationFilters(scope, filters, grpc));
+      const { ds, error } = processDestination(t, `${destName}/backend/${i}`, br, br.filters, pc, rc, (filters) => destinationFilters(scope, filters, grpc), rule.name);
       if (error) {
         if (error.reason === Reason.EndpointsNotFound) {
           errs.add(new RouteError(`no endpoints: ${error.message}`, error.reason, Cond.BackendsAvailable));

@@ -29,7 +29,7 @@ function destinations(t: Translation, rc: RouteContext, pc: RouteParentContext, 
   const errors: RouteError[] = [];
   for (const rule of rules) {
     (rule.backendRefs ?? []).forEach((br: any, i: number) => {
-      const { ds, error } = processDestination(t, `${destName}/backend/${i}`, br, undefined, pc, rc, () => ({}));
+      const { ds, error } = processDestination(t, `${destName}/backend/${i}`, br, undefined, pc, rc, () => ({}), rule.name);
       if (error) {
         errors.push(error);
         return;

@@ -35,9 +35,16 @@ export class ScopeGraph {
     return new Set(this.children.get(scope) ?? []);
   }
 
-  /** Every scope reported under this one, however deep. */
+  /**
+   * Every scope reported under this one, however deep. A listener also holds the routes that
+   * attach to its whole Gateway or ListenerSet (they attach to every listener of it).
+   */
   descendants(scope: ScopeKey): Set<ScopeKey> {
     const out = new Set<ScopeKey>();
+    const parts = scope.split('/');
+    if ((parts[0] === 'Gateway' || parts[0] === 'ListenerSet') && parts.length === 4) {
+      for (const c of this.children.get(parts.slice(0, 3).join('/')) ?? []) if (c.startsWith('Route/')) out.add(c);
+    }
     const seen = new Set<ScopeKey>([scope]);
     const stack: ScopeKey[] = [scope];
     while (stack.length) {

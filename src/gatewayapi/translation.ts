@@ -1,6 +1,7 @@
 // The state of one run of the translator: settings, indexes over the input, the IR being built,
 // and the contexts of the Gateways being translated. Every stage module works on it.
 import type { AnyObject, Resources } from '../resources/resources.js';
+import type { RoutingTypeIndex } from './btpindex.js';
 import type { GatewayContext } from './contexts.js';
 import { Lookups } from './lookups.js';
 import type { TranslatorSettings } from './settings.js';
@@ -35,6 +36,8 @@ export class Translation {
   backendTLSPolicies: AnyObject[] = [];
   /** Why a Backend is not valid, by input object. */
   readonly backendErrors = new Map<AnyObject, RouteError>();
+  /** Routing types chosen by BackendTrafficPolicies, once Gateways are known. */
+  routingTypes?: RoutingTypeIndex;
   /** The output copy of each Backend, by input object. */
   readonly backendCopies = new Map<AnyObject, AnyObject>();
 

@@ -4,6 +4,7 @@ import type { AnyObject, Resources } from '../resources/resources.js';
 import type { RouteContext } from './contexts.js';
 import { processBackends } from './backends.js';
 import { processBackendTrafficPolicies } from './backendtrafficpolicy.js';
+import { RoutingTypeIndex } from './btpindex.js';
 import { processClientTrafficPolicies } from './clienttrafficpolicy.js';
 import { prepareBackendTLSPolicies, processBackendTLSPolicyStatus } from './backendtls.js';
 import { processGateways, initIRs, processAddresses } from './gateways.js';
@@ -42,6 +43,7 @@ export function translate(resources: Resources, settings: TranslatorSettings): T
   processAddresses(t);
   const backends = processBackends(t);
   prepareBackendTLSPolicies(t);
+  t.routingTypes = new RoutingTypeIndex(t);
 
   const httpRoutes = processHTTPRoutes(t, 'HTTPRoute', resources.httpRoutes);
   const grpcRoutes = processHTTPRoutes(t, 'GRPCRoute', resources.grpcRoutes);
