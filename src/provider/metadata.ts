@@ -4,7 +4,7 @@
 // (status conditions carry it as observedGeneration) and a resourceVersion bumped on any change.
 // An object that keeps its content keeps its metadata and the very same object value, so that
 // later stages can tell "unchanged" by identity.
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { AnyObject } from './object.js';
 
 interface Entry {
@@ -12,27 +12,23 @@ interface Entry {
   source: AnyObject;
   /** The object handed out, metadata filled in. */
   stored: AnyObject;
-  specHash: string;
-  metaHash: string;
+  spec: string;
+  meta: string;
 }
 
-/** Everything but metadata and status: what `generation` counts changes of. */
-function specHash(o: AnyObject): string {
+/**
+ * Everything but metadata and status, serialised: what `generation` counts changes of. Plain
+ * JSON (native, fast): objects come from the same file text, so their key order is stable, and
+ * a reordering of keys in the file counts as a change, which does no harm.
+ */
+function specText(o: AnyObject): string {
   const { metadata: _m, status: _s, ...rest } = o;
-  return createHash('sha1').update(stableJSON(rest)).digest('base64url');
+  return JSON.stringify(rest);
 }
 
-function metaHash(o: AnyObject): string {
+function metaText(o: AnyObject): string {
   const { labels, annotations } = o.metadata;
-  return createHash('sha1').update(stableJSON({ labels, annotations })).digest('base64url');
-}
-
-/** JSON with object keys sorted, so that reordering fields in a file is not a change. */
-export function stableJSON(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) return `[${v.map(stableJSON).join(',')}]`;
-  const keys = Object.keys(v as object).filter((k) => (v as Record<string, unknown>)[k] !== undefined).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${stableJSON((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  return JSON.stringify([labels, annotations]);
 }
 
 export class ObjectBook {
@@ -53,16 +49,16 @@ export class ObjectBook {
         out.set(id, entry.stored);
         continue;
       }
-      const spec = specHash(source);
-      const meta = metaHash(source);
-      if (entry && entry.specHash === spec && entry.metaHash === meta) {
+      const spec = specText(source);
+      const meta = metaText(source);
+      if (entry && entry.spec === spec && entry.meta === meta) {
         entry.source = source;
         out.set(id, entry.stored);
         continue;
       }
       const md = source.metadata;
       const previous = entry?.stored.metadata;
-      const generation = previous ? (entry!.specHash === spec ? previous.generation! : previous.generation! + 1) : 1;
+      const generation = previous ? (entry!.spec === spec ? previous.generation! : previous.generation! + 1) : 1;
       const stored: AnyObject = {
         ...source,
         metadata: {
@@ -73,7 +69,7 @@ export class ObjectBook {
           resourceVersion: String(++this.resourceVersion),
         },
       };
-      this.entries.set(id, { source, stored, specHash: spec, metaHash: meta });
+      this.entries.set(id, { source, stored, spec, meta });
       out.set(id, stored);
     }
     for (const id of [...this.entries.keys()]) if (!current.has(id)) this.entries.delete(id);

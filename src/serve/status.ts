@@ -59,6 +59,8 @@ export class StatusBook {
   /** Condition key → when its status last changed. */
   private readonly transitions = new Map<string, { status: string; time: string }>();
   private cached: StatusView | undefined;
+  /** The translators' statuses merged per object, before the proxies' part (kept across proxy events). */
+  private base: Map<string, Record<string, any>> | undefined;
 
   constructor(private readonly now: () => Date = () => new Date()) {}
 
@@ -71,6 +73,7 @@ export class StatusBook {
     if (status) this.classes.set(name, status);
     else this.classes.delete(name);
     this.cached = undefined;
+    this.base = undefined;
   }
 
   setProgress(irKey: string, progress: KeyProgress | undefined): void {
@@ -84,6 +87,7 @@ export class StatusBook {
     if (objects?.length) this.stageStatuses.set(source, objects);
     else this.stageStatuses.delete(source);
     this.cached = undefined;
+    this.base = undefined;
   }
 
   /** Problems found by a stage (e.g. a translation that failed), replacing that source's previous ones. */
@@ -124,8 +128,8 @@ export class StatusBook {
     return (this.cached ??= this.compute());
   }
 
-  private compute(): StatusView {
-    // Statuses from every class, merged per object.
+  /** Statuses from every class, merged per object, and those of later stages laid over them. */
+  private computeBase(): Map<string, Record<string, any>> {
     const statuses = new Map<string, Record<string, any>>();
     for (const c of this.classes.values()) {
       for (const o of c.objects) {
@@ -143,7 +147,23 @@ export class StatusBook {
         statuses.set(id, prev ? mergeStatus(prev, o.status, true) : structuredClone(o.status));
       }
     }
-    this.overlayProxies(statuses);
+    return statuses;
+  }
+
+  private compute(): StatusView {
+    // The proxies' part changes often (every ACK): it is laid over copies of the few statuses it
+    // touches, the merged base stays as it is.
+    const base = (this.base ??= this.computeBase());
+    const statuses = new Map(base);
+    const copied = new Set<string>();
+    this.overlayProxies((id) => {
+      const s = statuses.get(id);
+      if (!s || copied.has(id)) return s;
+      copied.add(id);
+      const copy = structuredClone(s);
+      statuses.set(id, copy);
+      return copy;
+    });
 
     const resources: ResourceStatus[] = [];
     for (const [id, { object, place }] of this.provider?.objects ?? []) {
@@ -170,15 +190,15 @@ export class StatusBook {
    * GatewayClass or Gateway the translator found nothing wrong with is Accepted; a Gateway's
    * Programmed condition and addresses come from its proxies; NACKs go on what they name.
    */
-  private overlayProxies(statuses: Map<string, Record<string, any>>): void {
+  private overlayProxies(editable: (id: string) => Record<string, any> | undefined): void {
     for (const c of this.classes.values()) {
       for (const o of c.objects) {
         if (o.kind !== 'GatewayClass') continue;
-        const status = statuses.get(objectId('GatewayClass', o.metadata.name, undefined));
+        const status = editable(objectId('GatewayClass', o.metadata.name, undefined));
         if (status) acceptUnlessRejected(status, 'The GatewayClass is accepted by this controller');
       }
       for (const [gatewayId, irKey] of c.gatewayKeys) {
-        const status = statuses.get(gatewayId);
+        const status = editable(gatewayId);
         if (!status) continue;
         const progress = this.progress.get(irKey) ?? { irKey, proxies: [] };
         acceptUnlessRejected(status, 'The Gateway is served by proxies on this host');
@@ -197,7 +217,7 @@ export class StatusBook {
           if (!proxy.nack) continue;
           const [ns, name] = gatewayId.slice('Gateway '.length).split('/');
           for (const r of proxy.named ?? namedResources(proxy.nack.message)) {
-            const s = statuses.get(objectId(r.kind, r.name, r.namespace));
+            const s = editable(objectId(r.kind, r.name, r.namespace));
             const entries: any[] = s?.parents ?? s?.ancestors ?? [];
             for (const e of entries) {
               const ref = e.parentRef ?? e.ancestorRef;
