@@ -34,6 +34,8 @@ export interface ClusterArgs {
   /** Raw TCP/UDP cluster: no HTTP protocol options. */
   noHTTPOptions?: boolean;
   tls?: TLSOptions;
+  /** A fixed transport socket (for Envoy Gateway's own services). */
+  transportSocket?: Msg;
 }
 
 const defaultConnectTimeout = '10s';
@@ -115,6 +117,7 @@ export function buildCluster(args: ClusterArgs): Msg {
   } else if (t.proxyProtocol) {
     c.transportSocket = withProxyProtocol(undefined, t.proxyProtocol.version);
   }
+  if (args.transportSocket) c.transportSocket = args.transportSocket;
 
   if (!args.noHTTPOptions) {
     const po = httpProtocolOptions(args, t);

@@ -5,7 +5,8 @@ import type { HTTPListener, Tracing, Xds } from '../../ir/xds.js';
 import { buildCluster, type ClusterArgs } from './cluster.js';
 import { buildLoadAssignment } from './endpoint.js';
 import { ResourceTable, type ResourceValidator } from './resources.js';
-import { buildUpstreamCASecret } from './tls.js';
+import { buildCertificateSecret, buildUpstreamCASecret } from './tls.js';
+import type { TLSCertificate } from '../../ir/xds.js';
 import { protoDuration, type Msg } from './util.js';
 
 export interface TranslatorOptions {
@@ -61,6 +62,11 @@ export class Context {
       else if (secret) this.table.append('secrets', secret);
     }
     return true;
+  }
+
+  /** Adds a certificate's secret unless one of that name exists. */
+  addSecretOnce(cert: TLSCertificate): void {
+    if (!this.table.has('secrets', cert.name)) this.table.add('secrets', buildCertificateSecret(cert));
   }
 
   /** HTTP filters contributed by policies (security, extensions, traffic) on this listener's routes. */

@@ -6,6 +6,7 @@ import { endpointTypeOf } from './cluster.js';
 import type { Context } from './context.js';
 import { buildHCM } from './hcm.js';
 import { listenerFilters, orderFilters, routerFilter } from './httpfilters.js';
+import { features } from './filters/index.js';
 import {
   addProxyProtocol, addServerNamesMatch, buildQUICListener, buildTCPListener, connectionLimitFilter, findListener,
 } from './listener.js';
@@ -74,7 +75,12 @@ function processHTTPListener(ctx: Context, ir: Xds, l: HTTPListener): void {
   } else if (!l.tls) {
     const rdsName = defaultChainRouteName(xl);
     addHCM = !rdsName;
-    if (rdsName) routeConfig = t.get('routes', rdsName);
+    if (rdsName) {
+      routeConfig = t.get('routes', rdsName);
+      // The default chain is shared: this listener's filters join its connection manager.
+      mergeFilters(xl.defaultFilterChain, policyFilters(ctx, ir, l), ir);
+      if (quic?.defaultFilterChain) mergeFilters(quic.defaultFilterChain, policyFilters(ctx, ir, l), ir);
+    }
   } else {
     addHCM = true;
   }
@@ -103,6 +109,21 @@ function processHTTPListener(ctx: Context, ir: Xds, l: HTTPListener): void {
     t.add('routes', routeConfig);
   }
   addVirtualHosts(ctx, ir, routeConfig, l, http3);
+  for (const f of features) f.resources?.(l, ctx, ir);
+}
+
+/** The filters the features of this listener's routes need. */
+function policyFilters(ctx: Context, ir: Xds, l: HTTPListener): Msg[] {
+  return features.flatMap((f) => f.filters(l, ctx, ir));
+}
+
+/** Adds filters missing from a chain's connection manager, keeping the order rules. */
+function mergeFilters(chain: Msg | undefined, add: Msg[], ir: Xds): void {
+  const hcm = chain?.filters?.find((f: Msg) => f.name === 'envoy.filters.network.http_connection_manager')?.typedConfig;
+  if (!hcm) return;
+  const have = new Set((hcm.httpFilters ?? []).map((f: Msg) => f.name));
+  const missing = add.filter((f) => !have.has(f.name));
+  if (missing.length) hcm.httpFilters = orderFilters([...hcm.httpFilters, ...missing], ir.filterOrder);
 }
 
 /** The route configuration name of the HTTP connection manager in a listener's default chain. */
@@ -114,7 +135,7 @@ function defaultChainRouteName(xl: Msg): string | undefined {
 }
 
 function addHCMChain(ctx: Context, ir: Xds, xl: Msg, l: HTTPListener, http3: boolean): void {
-  const filters = orderFilters([...listenerFilters(l), ...ctx.policyFilters(l), routerFilter(l)], ir.filterOrder);
+  const filters = orderFilters([...listenerFilters(l), ...policyFilters(ctx, ir, l), routerFilter(l)], ir.filterOrder);
   const hcm = buildHCM(l, { accessLog: ir.accessLog, http3, hcmTracing: ctx.hcmTracing(ir, l), httpFilters: filters });
   const statPrefix = `${l.tls ? 'https' : 'http'}-${l.port}`;
   const networkFilters: Msg[] = [];
@@ -182,6 +203,10 @@ function addVirtualHosts(ctx: Context, ir: Xds, rc: Msg, l: HTTPListener, http3:
         continue;
       }
       throw err;
+    }
+    for (const f of features) {
+      const cfg = f.perRoute?.(r, l, ctx);
+      if (cfg) route.typedPerFilterConfig = { ...(route.typedPerFilterConfig ?? {}), ...cfg };
     }
     if (http3 && l.http3) {
       (route.responseHeadersToAdd ??= []).push({

@@ -48,7 +48,8 @@ export function defaultOrder(name: string): number {
 export function orderFilters(filters: Msg[], overrides: FilterPosition[] | undefined): Msg[] {
   const sorted = filters
     .map((filter, i) => ({ filter, order: defaultOrder(filter.name), i }))
-    .sort((a, b) => a.order - b.order || a.i - b.i)
+    // Same kind of filter: by name (policy instances are named after their policy).
+    .sort((a, b) => a.order - b.order || (a.filter.name < b.filter.name ? -1 : a.filter.name > b.filter.name ? 1 : a.i - b.i))
     .map((f) => f.filter);
   if (!overrides?.length) return sorted;
   let list = sorted;

@@ -6,6 +6,7 @@ import type { EnvoyPatchPolicy, Xds } from '../../ir/xds.js';
 import { applyEnvoyPatchPolicies } from '../patch/index.js';
 import { buildCluster, endpointTypeOf } from './cluster.js';
 import { Context, type TranslatorOptions } from './context.js';
+import { features } from './filters/index.js';
 import { processHTTPListeners } from './http.js';
 import { buildReadyListener } from './ready.js';
 import type { XdsResources } from './resources.js';
@@ -69,6 +70,7 @@ export function translateXds(ir: Xds, options: TranslatorOptions = {}): Translat
     ctx.addCluster({ name: local.name, settings, endpointType: endpointTypeOf(settings), metadata: local.metadata, noHTTPOptions: true });
   }
   addAccessLogClusters(ctx, ir);
+  for (const f of features) stage(() => f.sharedResources?.(ctx, ir));
   // Clusters for external SDS servers, in name order.
   for (const address of [...ctx.sdsServers].sort((a, b) => (sdsClusterName(a) < sdsClusterName(b) ? -1 : 1))) {
     const name = sdsClusterName(address);

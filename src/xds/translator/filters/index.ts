@@ -1,0 +1,6 @@
+// The HTTP features policies turn on, in the order their resources are added.
+import { basicAuth } from './basicauth.js';
+import type { HTTPFeature } from './feature.js';
+import { wasm } from './wasm.js';
+
+export const features: HTTPFeature[] = [basicAuth, wasm];
