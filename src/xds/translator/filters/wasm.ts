@@ -36,7 +36,7 @@ export const wasm: HTTPFeature = {
       if (w.rootID) config.rootId = w.rootID;
       // The plugin's configuration is handed over as JSON text (empty without one).
       config.configuration = w.config === undefined || w.config === null
-        ? typed('google.protobuf.StringValue')
+        ? typed('google.protobuf.StringValue', { value: '' })
         : typed('google.protobuf.StringValue', { value: goJSON(w.config) });
       if (w.failOpen) config.failOpen = true;
       if (w.hostKeys?.length) {
