@@ -35,6 +35,19 @@ async function main(argv: string[]): Promise<number> {
   return mod.run(rest);
 }
 
+// A process that egts serve runs (a proxy, an echo backend) is told its parent's pid: should the
+// parent die without stopping it (SIGKILL, a crash), it stops itself instead of lingering.
+const parentPid = Number(process.env.EGTS_PARENT_PID);
+if (parentPid) {
+  const watch = setInterval(() => {
+    if (process.ppid === parentPid) return;
+    clearInterval(watch);
+    process.kill(process.pid, 'SIGTERM');
+    setTimeout(() => process.exit(1), 5000).unref();
+  }, 1000);
+  watch.unref();
+}
+
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (err: unknown) => {

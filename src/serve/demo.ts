@@ -7,7 +7,7 @@ import { isAbsolute } from 'node:path';
 import type { AnyObject } from '../provider/object.js';
 import { Supervisor } from '../infra/host/process.js';
 import type { Logger } from './log.js';
-import { egtsBin } from './proxy-command.js';
+import { childEnv, egtsBin } from './proxy-command.js';
 
 export const echoAnnotation = 'egts.dev/echo';
 
@@ -60,11 +60,11 @@ export class DemoBackends {
       const w = wanted.get(key);
       if (w && w.args.join('\0') === s.spec.args.slice(2).join('\0')) continue;
       this.running.delete(key);
-      void s.stop(2000);
+      void s.stop(1000);
     }
     for (const [key, spec] of wanted) {
       if (this.running.has(key)) continue;
-      const s = new Supervisor({ command: process.execPath, args: [egtsBin, 'echo', ...spec.args] }, {
+      const s = new Supervisor({ command: process.execPath, args: [egtsBin, 'echo', ...spec.args], env: childEnv() }, {
         onLine: (line, stream) => {
           if (stream === 'stderr') this.log.warn(`echo ${key}: ${line}`);
         },
@@ -85,6 +85,6 @@ export class DemoBackends {
   async close(): Promise<void> {
     const all = [...this.running.values()];
     this.running.clear();
-    await Promise.all(all.map((s) => s.stop(2000)));
+    await Promise.all(all.map((s) => s.stop(1000)));
   }
 }

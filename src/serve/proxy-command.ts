@@ -78,5 +78,10 @@ export function proxyCommand(irKey: string, infra: ProxyInfra, options: ProxyLau
     // TLS server names cannot be IP addresses; the server certificate also names localhost.
     if (/^(\[.*\]|[\d.]+):\d+$/.test(options.xdsAddress)) args.push('--xds-server-name', 'localhost');
   }
-  return { command: process.execPath, args };
+  return { command: process.execPath, args, env: childEnv() };
+}
+
+/** The environment of the egts processes serve runs: they stop if serve dies (see cli/main.ts). */
+export function childEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, EGTS_PARENT_PID: String(process.pid) };
 }

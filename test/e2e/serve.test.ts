@@ -168,3 +168,21 @@ test('egts serve: quick start, reload, bad input, proxy crash, status, shutdown'
   assert.throws(() => process.kill(proxyPid, 0));
   t.diagnostic(`reload ${reloadMs} ms, recovery after kill -9 ${recovery} ms`);
 });
+
+test('egts serve killed with SIGKILL leaves no proxy or echo backend behind', { timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'egts-e2e-serve-'));
+  const home = mkdtempSync(join(tmpdir(), 'egts-e2e-home-'));
+  const [gatewayPort, echoPort, adminPort, xdsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  cpSync(join(repoRoot, 'examples', 'quickstart'), dir, { recursive: true });
+  writeFileSync(join(dir, 'gateway.yaml'), readFileSync(join(dir, 'gateway.yaml'), 'utf8').replace('port: 8080', `port: ${gatewayPort}`));
+  writeFileSync(join(dir, 'backend.yaml'), readFileSync(join(dir, 'backend.yaml'), 'utf8').replace('port: 3000', `port: ${echoPort}`));
+  const serve = spawn(process.execPath, [egts, 'serve', dir, '--home', home, '--admin', `127.0.0.1:${adminPort}`, '--xds', `127.0.0.1:${xdsPort}`], { stdio: 'ignore' });
+  t.after(() => {
+    if (serve.exitCode === null) serve.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(home, { recursive: true, force: true });
+  });
+  await until('the gateway to answer', async () => (await call(gatewayPort, '/'))?.status === 200, 30_000);
+  serve.kill('SIGKILL');
+  await until('the proxy and the echo backend to stop', async () => !(await portOpen(gatewayPort)) && !(await portOpen(echoPort)), 15_000);
+});
