@@ -186,3 +186,90 @@ test('egts serve killed with SIGKILL leaves no proxy or echo backend behind', { 
   serve.kill('SIGKILL');
   await until('the proxy and the echo backend to stop', async () => !(await portOpen(gatewayPort)) && !(await portOpen(echoPort)), 15_000);
 });
+
+test('egts serve: a Service with EndpointSlices, and Backends by IP and FQDN (and a Unix socket refused as Envoy Gateway does)', { timeout: 60_000 }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'egts-e2e-serve-'));
+  const home = mkdtempSync(join(tmpdir(), 'egts-e2e-home-'));
+  const [gatewayPort, ipPort, fqdnPort, adminPort, xdsPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const socket = join(dir, 'echo.sock');
+  writeFileSync(join(dir, 'gateway.yaml'), readFileSync(join(repoRoot, 'examples', 'quickstart', 'gateway.yaml'), 'utf8').replace('port: 8080', `port: ${gatewayPort}`));
+  const backend = (name: string, endpoint: string) => `apiVersion: gateway.envoyproxy.io/v1alpha1
+kind: Backend
+metadata:
+  name: ${name}
+  annotations:
+    egts.dev/echo: "true"
+spec:
+  endpoints:
+  - ${endpoint}
+---
+`;
+  const rule = (prefix: string, ref: string) => `  - matches:
+    - path:
+        type: PathPrefix
+        value: ${prefix}
+    backendRefs:
+    - ${ref}
+`;
+  writeFileSync(join(dir, 'backends.yaml'), [
+    backend('by-ip', `ip: {address: 127.0.0.1, port: ${ipPort}}`),
+    backend('by-fqdn', `fqdn: {hostname: localhost, port: ${fqdnPort}}`),
+    backend('by-socket', `unix: {path: ${socket}}`),
+    // A Service whose EndpointSlice points at the IP backend's echo server.
+    `apiVersion: v1
+kind: Service
+metadata:
+  name: svc
+spec:
+  ports:
+  - name: http
+    port: 80
+    targetPort: ${ipPort}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: svc-1
+  labels:
+    kubernetes.io/service-name: svc
+addressType: IPv4
+ports:
+- name: http
+  port: ${ipPort}
+  protocol: TCP
+endpoints:
+- addresses: [127.0.0.1]
+  conditions: {ready: true}
+`,
+  ].join(''));
+  writeFileSync(join(dir, 'routes.yaml'), `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata:
+  name: backends
+spec:
+  parentRefs:
+  - name: eg
+  rules:
+${rule('/ip', '{group: gateway.envoyproxy.io, kind: Backend, name: by-ip}')}${rule('/fqdn', '{group: gateway.envoyproxy.io, kind: Backend, name: by-fqdn}')}${rule('/unix', '{group: gateway.envoyproxy.io, kind: Backend, name: by-socket}')}${rule('/service', '{name: svc, port: 80}')}`);
+  const serve = spawn(process.execPath, [egts, 'serve', dir, '--home', home, '--admin', `127.0.0.1:${adminPort}`, '--xds', `127.0.0.1:${xdsPort}`], { stdio: 'ignore' });
+  t.after(() => {
+    if (serve.exitCode === null) serve.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(home, { recursive: true, force: true });
+  });
+  for (const [path, backendName] of [['/ip', 'default/by-ip'], ['/fqdn', 'default/by-fqdn'], ['/service', 'default/by-ip']]) {
+    const r = await until(`${path} to answer`, async () => {
+      const res = await call(gatewayPort, `${path}/x`);
+      return res?.status === 200 ? res : undefined;
+    }, 30_000);
+    assert.equal(r.body.backend, backendName, path);
+  }
+  // Envoy Gateway v1.9 refuses Unix socket Backends in route backendRefs (they serve telemetry
+  // and extension services): the rule answers 500 and the route's status says why.
+  assert.equal((await call(gatewayPort, '/unix/x'))?.status, 500);
+  const route = await (await fetch(`http://127.0.0.1:${adminPort}/api/status/httproute/default/backends`)).json() as any;
+  const resolved = route.status.parents[0].conditions.find((c: any) => c.type === 'ResolvedRefs');
+  assert.equal(resolved.reason, 'UnsupportedAddressType');
+  serve.kill('SIGTERM');
+  await new Promise((r) => serve.once('exit', r));
+});
