@@ -3,7 +3,7 @@
 // versions, ciphers, ALPN) from the Backend and the EnvoyProxy's backendTLS.
 import { X509Certificate } from 'node:crypto';
 import type { AnyObject } from '../resources/resources.js';
-import { withFreshStatus, type RouteParentContext } from './contexts.js';
+import { withFreshStatus, type GatewayContext } from './contexts.js';
 import { gatewayTLSOf } from './gatewaytls.js';
 import { tlsCertificate } from './listeners.js';
 import { sameAncestor, setAncestorCondition } from './policystatus.js';
@@ -17,7 +17,17 @@ export interface BackendTLSResult {
 /** The name of the shared Secret holding the system's CA bundle. */
 export const SystemCASecretName = 'system_ca_certificates';
 
-export function backendTLSFor(t: Translation, ref: any, namespace: string, pc: RouteParentContext, envoyProxy: AnyObject | undefined): BackendTLSResult {
+/**
+ * Who reaches a backend, for the BackendTLSPolicy's status: a route's parentRef (with the route's
+ * namespace and Gateway), or a policy whose extension service it is.
+ */
+export interface TLSOwner {
+  ref: any;
+  route: { namespace: string };
+  gateway?: GatewayContext;
+}
+
+export function backendTLSFor(t: Translation, ref: any, namespace: string, pc: TLSOwner, envoyProxy: AnyObject | undefined): BackendTLSResult {
   const kind = ref.kind || 'Service';
   let backendValidation: Record<string, any> | undefined;
   let backendClient: Record<string, any> | undefined;
@@ -179,7 +189,7 @@ function policyFor(t: Translation, ref: any, namespace: string): AnyObject | und
   return whole;
 }
 
-function processBackendTLSPolicy(t: Translation, ref: any, namespace: string, pc: RouteParentContext): { tls: Record<string, any> } | { error: string } | undefined {
+function processBackendTLSPolicy(t: Translation, ref: any, namespace: string, pc: TLSOwner): { tls: Record<string, any> } | { error: string } | undefined {
   const policy = policyFor(t, ref, namespace);
   if (!policy) return undefined;
   const ancestors = [...(policy.status.ancestors ?? []).map((a: any) => a.ancestorRef)];

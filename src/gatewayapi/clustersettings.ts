@@ -322,3 +322,24 @@ export function retry(r: any): Record<string, any> | undefined {
   }
   return out;
 }
+
+/**
+ * The traffic features of a backendSettings block (extension services, telemetry sinks): only
+ * what is set; undefined when nothing is. Throws SettingError on bad input.
+ */
+export function clusterTraffic(cs: any): Record<string, any> | undefined {
+  if (!cs) return undefined;
+  const out: Record<string, any> = defined({
+    timeout: clusterTimeout(cs.timeout),
+    backendConnection: backendConnection(cs.connection),
+    tcpKeepalive: tcpKeepalive(cs.tcpKeepalive),
+    circuitBreaker: circuitBreaker(cs.circuitBreaker),
+    loadBalancer: loadBalancer(cs.loadBalancer),
+    proxyProtocol: proxyProtocol(cs.proxyProtocol),
+    healthCheck: healthCheck(cs.healthCheck),
+    dns: cs.dns ? defined({ dnsRefreshRate: goDuration(cs.dns.dnsRefreshRate, 'DNSRefreshRate'), respectDnsTtl: cs.dns.respectDnsTtl ?? undefined, lookupFamily: cs.dns.lookupFamily ?? undefined }) : undefined,
+    http2: http2(cs.http2),
+    retry: retry(cs.retry),
+  });
+  return Object.keys(out).length ? out : undefined;
+}

@@ -15,6 +15,7 @@ import { processHTTPRoutes } from './httproute.js';
 import { processL4Routes } from './l4routes.js';
 import { processListenerSets, processListenerSetStatus } from './listenersets.js';
 import { processListeners } from './listeners.js';
+import { processSecurityPolicies } from './securitypolicy.js';
 import { mergeBackendClusters } from './mergebackends.js';
 import type { TranslatorSettings } from './settings.js';
 import { sortXdsIR } from './sort.js';
@@ -51,7 +52,9 @@ export function translate(resources: Resources, settings: TranslatorSettings): T
   const tcpRoutes = processL4Routes(t, 'TCPRoute', resources.tcpRoutes);
   const udpRoutes = processL4Routes(t, 'UDPRoute', resources.udpRoutes);
   const clientTrafficPolicies = processClientTrafficPolicies(t);
-  const backendTrafficPolicies = processBackendTrafficPolicies(t, [...httpRoutes, ...grpcRoutes, ...tlsRoutes, ...tcpRoutes, ...udpRoutes]);
+  const allRoutes = [...httpRoutes, ...grpcRoutes, ...tlsRoutes, ...tcpRoutes, ...udpRoutes];
+  const backendTrafficPolicies = processBackendTrafficPolicies(t, allRoutes);
+  const securityPolicies = processSecurityPolicies(t, allRoutes);
 
   processGlobalResources(t);
   processBackendTLSPolicyStatus(t);
@@ -82,6 +85,7 @@ export function translate(resources: Resources, settings: TranslatorSettings): T
   if (envoyPatchPolicies.length) out.envoyPatchPolicies = envoyPatchPolicies;
   if (clientTrafficPolicies.length) out.clientTrafficPolicies = clientTrafficPolicies;
   if (backendTrafficPolicies.length) out.backendTrafficPolicies = backendTrafficPolicies;
+  if (securityPolicies.length) out.securityPolicies = securityPolicies;
   // The IR is built as plain data in Envoy Gateway's JSON form; these are its types.
   return { resources: out, xdsIR: t.xdsIR as Record<string, Xds>, infraIR: t.infraIR as unknown as Record<string, Infra> };
 }
