@@ -75,9 +75,15 @@ export function validateBackendRef(t: Translation, ref: any, filters: any[] | un
   const protocol = rc.kind === 'UDPRoute' ? 'UDP' : 'TCP';
   const target = kind === 'Service' ? t.lookups.service(backendNamespace, ref.name) : t.lookups.serviceImport(backendNamespace, ref.name);
   if (!target) return new RouteError(`${kind} ${backendNamespace}/${ref.name} not found`, Reason.BackendNotFound);
+  if (kind === 'Service' && target.spec?.type === 'ExternalName') return new RouteError(externalNameMessage(target), Reason.UnsupportedValue);
   const found = (target.spec?.ports ?? []).some((p: any) => p.port === ref.port && (p.protocol || 'TCP') === protocol);
   if (!found) return new RouteError(`${protocol} port ${ref.port} not found on ${kind} ${backendNamespace}/${ref.name}`, Reason.PortNotFound);
   return undefined;
+}
+
+/** ExternalName Services are not backends: an FQDN Backend does that job. */
+export function externalNameMessage(svc: AnyObject): string {
+  return `Service ${svc.metadata.namespace}/${svc.metadata.name} is of type ExternalName, which is not supported as a backend; use an Envoy Gateway Backend resource with an FQDN endpoint instead`;
 }
 
 function validateBackendKind(t: Translation, namespace: string, name: string): RouteError | undefined {
@@ -195,6 +201,8 @@ export function serviceDestination(
   kind: string,
   envoyProxy: AnyObject | undefined,
   policyRoutingType?: string,
+  /** Extension services keep a backend without ready endpoints (it just has none). */
+  allowNoEndpoints = false,
 ): { ds: DestinationSetting } | { error: RouteError } {
   const isImport = kind === 'ServiceImport';
   const svc = isImport ? t.lookups.serviceImport(namespace, ref.name)! : t.lookups.service(namespace, ref.name)!;
@@ -206,7 +214,7 @@ export function serviceDestination(
   if (!serviceRouting(envoyProxy, policyRoutingType) || headless) {
     const slices = t.lookups.endpointSlices(namespace, ref.name, kind);
     ({ endpoints, addressType } = endpointsFromSlices(slices, port.name ?? '', port.protocol || 'TCP'));
-    if (endpoints.length === 0) {
+    if (endpoints.length === 0 && !allowNoEndpoints) {
       return { error: new RouteError(`no ready endpoints for ${kind} ${namespace}/${ref.name}`, Reason.EndpointsNotFound) };
     }
   } else if (isImport) {

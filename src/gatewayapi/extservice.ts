@@ -4,7 +4,7 @@
 import type { AnyObject } from '../resources/resources.js';
 import { backendTLSFor } from './backendtls.js';
 import { validateBackend, targetedByBackendTLSPolicy } from './backends.js';
-import { backendDestination, resourceMetadata, serviceDestination, type DestinationSetting } from './destinations.js';
+import { backendDestination, externalNameMessage, resourceMetadata, serviceDestination, type DestinationSetting } from './destinations.js';
 import { serviceRouting } from './envoyproxy.js';
 import { referenceAllowed } from './lookups.js';
 import { EnvoyGatewayGroup } from './policytargets.js';
@@ -36,6 +36,8 @@ export function extServiceDestination(
     const ref = backendRefs[i];
     const problem = validateExtServiceRef(t, ref, ns, policyKind);
     if (problem) return { error: problem };
+    // A backend weighted 0 takes no traffic: it is left out.
+    if (ref.weight === 0) continue;
     const r = extServiceSetting(t, `${name}/backend/${i}`, ref, policy, policyKind, protocol, envoyProxy);
     if ('error' in r) return r;
     settings.push(r.ds);
@@ -66,6 +68,7 @@ function validateExtServiceRef(t: Translation, ref: any, policyNs: string, polic
   if (ref.port === undefined || ref.port === null) return `a valid port number corresponding to a port on the ${kind} must be specified`;
   const svc = kind === 'Service' ? t.lookups.service(ns, ref.name) : t.lookups.serviceImport(ns, ref.name);
   if (!svc) return `${kind.toLowerCase()} ${ns}/${ref.name} not found`;
+  if (kind === 'Service' && svc.spec?.type === 'ExternalName') return externalNameMessage(svc);
   if (!(svc.spec?.ports ?? []).some((p: any) => p.port === ref.port && (p.protocol || 'TCP') === 'TCP')) {
     return `TCP Port ${ref.port} not found on ${kind.toLowerCase()} ${ns}/${ref.name}`;
   }
@@ -88,7 +91,7 @@ function extServiceSetting(
   if (kind === 'Backend') {
     ds = backendDestination(t, name, t.lookups.backend(ns, ref.name)!, protocol);
   } else {
-    const r = serviceDestination(t, name, ref, ns, protocol, kind, envoyProxy);
+    const r = serviceDestination(t, name, ref, ns, protocol, kind, envoyProxy, undefined, true);
     if ('error' in r) return { error: r.error.message };
     ds = r.ds;
   }
@@ -97,7 +100,7 @@ function extServiceSetting(
   const tls = backendTLSFor(t, ref, ns, owner, envoyProxy);
   if (tls.error) return { error: tls.error };
   if (tls.tls) ds.tls = tls.tls;
-  ds.weight = 1;
+  ds.weight = ref.weight ?? 1;
   if (ref.fallback === true) ds.priority = 1;
   return { ds };
 }

@@ -8,17 +8,28 @@ export function mergeSpecs(parent: any, patch: any, type: MergeType): any {
   return merge(parent, patch, type === 'StrategicMerge');
 }
 
+/** Lists whose items are merged by a key rather than by whole value. */
+const mergeKeys: Record<string, string> = { contextExtensions: 'name' };
+
 function isObject(v: unknown): v is Record<string, any> {
   return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 
-function merge(base: any, patch: any, lists: boolean): any {
+function merge(base: any, patch: any, lists: boolean, field?: string): any {
   if (isObject(patch)) {
     const out: Record<string, any> = isObject(base) ? { ...base } : {};
     for (const [k, v] of Object.entries(patch)) {
       if (v === null) delete out[k];
-      else out[k] = k in out ? merge(out[k], v, lists) : clone(v);
+      else out[k] = k in out ? merge(out[k], v, lists, k) : clone(v);
     }
+    return out;
+  }
+  const key = field !== undefined ? mergeKeys[field] : undefined;
+  if (Array.isArray(patch) && lists && Array.isArray(base) && key) {
+    const byKey = new Map(base.filter(isObject).map((b) => [b[key], b]));
+    const out = patch.map((p) => (isObject(p) && byKey.has(p[key]) ? merge(byKey.get(p[key]), p, lists) : clone(p)));
+    const taken = new Set(patch.filter(isObject).map((p) => p[key]));
+    for (const b of base) if (!isObject(b) || !taken.has(b[key])) out.push(clone(b));
     return out;
   }
   if (Array.isArray(patch) && lists && Array.isArray(base)) {

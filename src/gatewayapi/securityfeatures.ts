@@ -74,6 +74,11 @@ function originMatch(origin: string): Record<string, any> {
   return origin.includes('*') ? { safeRegex: origin.replaceAll('.', '\\.').replaceAll('*', '.*') } : { exact: origin };
 }
 
+/** CSRF compares the Origin header's host (and port): the scheme is left out. */
+function csrfOriginMatch(origin: string): Record<string, any> {
+  return originMatch(origin.replace(/^[a-z][a-z0-9+.-]*:\/\//i, ''));
+}
+
 export function cors(c: any): Record<string, any> {
   const out: Record<string, any> = {};
   if (c.allowOrigins?.length) out.allowOrigins = c.allowOrigins.map(originMatch);
@@ -86,7 +91,7 @@ export function cors(c: any): Record<string, any> {
 
 export function csrf(c: any): Record<string, any> {
   const out: Record<string, any> = {};
-  if (c.additionalOrigins?.length) out.additionalOrigins = c.additionalOrigins.map(originMatch);
+  if (c.additionalOrigins?.length) out.additionalOrigins = c.additionalOrigins.map(csrfOriginMatch);
   if (c.shadowFraction) out.shadowFraction = { ...c.shadowFraction };
   return out;
 }
