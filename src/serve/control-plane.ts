@@ -254,7 +254,9 @@ export class ControlPlane {
       this.gatewayConditions.set(id, summary);
       const bad = conds.find((c) => c.status !== 'True');
       const msg = `Gateway ${id}: ${summary || 'no status'}${bad && bad.reason !== 'Pending' ? `: ${bad.message}` : ''}`;
+      // Waiting for proxies to ACK is a moment in every reload: worth a line only when debugging.
       if (bad && bad.reason !== 'Pending') this.log.warn(msg);
+      else if (bad) this.log.debug(msg);
       else this.log.info(msg);
     }
     for (const id of [...this.gatewayConditions.keys()]) if (!seen.has(id)) this.gatewayConditions.delete(id);
