@@ -225,5 +225,6 @@ export async function run(argv: string[]): Promise<number> {
   }
   process.stdout.write(`${JSON.stringify({ name, ...ports })}\n`);
   await new Promise<void>((resolve) => { process.once('SIGTERM', resolve); process.once('SIGINT', resolve); });
-  return 0;
+  // Open servers and client connections would keep the process alive.
+  process.exit(0);
 }

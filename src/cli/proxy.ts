@@ -96,5 +96,6 @@ export async function run(argv: string[]): Promise<number> {
   });
   adsClient?.stop();
   await proxy.close(drainMs);
-  return 0;
+  // Keep-alive upstream connections and timers would keep the process alive.
+  process.exit(0);
 }

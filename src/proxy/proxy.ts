@@ -10,6 +10,8 @@ import type { Json } from './config/json.js';
 import { CLUSTER, ENDPOINT, KIND_OF, LISTENER, RESOURCE_TYPES, ROUTE, SECRET, resourceName, type ResourceType } from './config/type_urls.js';
 import type { RouteConfigProvider } from './http/hcm_config.js';
 import './http/hcm_filter.js';
+import './http/h2_server.js';
+import './upstream/h2_pool.js';
 import './http/filters/index.js';
 import './http/access_loggers/index.js';
 import { compileListener, type ListenerConfig } from './listener/listener_config.js';

@@ -91,6 +91,8 @@ export class HttpStream implements MatchRequest, StreamInfo {
   /** Response header mutations chosen by the router (weighted cluster level). */
   clusterResponseHeaders: import('./header_mutation.js').HeaderMutation | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** The codec's own per-stream object (the HTTP/2 stream), when it needs one. */
+  codecStream: any = undefined;
 
   constructor(readonly codec: DownstreamCodec, readonly ctx: ConnectionContext) {
     this.downstream = ctx.downstream;

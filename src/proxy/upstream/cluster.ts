@@ -48,7 +48,7 @@ export class Cluster {
   private closed = false;
   observers: ClusterObserver[] = [];
 
-  constructor(readonly settings: ClusterSettings, private readonly secrets: SecretStore, private readonly poolFactory: PoolFactory) {
+  constructor(readonly settings: ClusterSettings, readonly secrets: SecretStore, private readonly poolFactory: PoolFactory) {
     this.lb = new LoadBalancer(settings.lb);
     this.resources = new ClusterResources(settings.breakers);
     this.initialized = settings.discovery === 'STATIC';
