@@ -123,9 +123,9 @@ function grpcReply(res: http2.Http2ServerResponse, received: Received, extra: [s
   const frame = Buffer.alloc(5 + msg.length);
   frame.writeUInt32BE(msg.length, 1);
   msg.copy(frame, 5);
-  res.stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'x-echo-backend': received.backend, ...Object.fromEntries(extra) }, { waitForTrailers: true });
-  res.stream.on('wantTrailers', () => res.stream.sendTrailers({ 'grpc-status': '0' }));
-  res.stream.end(frame);
+  res.writeHead(200, { 'content-type': 'application/grpc', 'x-echo-backend': received.backend, ...Object.fromEntries(extra) });
+  res.addTrailers({ 'grpc-status': '0', 'grpc-message': '' });
+  res.end(frame);
 }
 
 function attachWebSocket(name: string, server: http.Server | https.Server): void {
@@ -173,9 +173,9 @@ export async function run(argv: string[]): Promise<number> {
       socket.once('data', (d) => {
         socket.pause();
         socket.unshift(d);
+        // HTTP/2 reads the buffered bytes itself; resuming would hand them to nobody.
         if (d.toString('latin1', 0, preface.length) === preface) h2.emit('connection', socket);
-        else h1.emit('connection', socket);
-        socket.resume();
+        else { h1.emit('connection', socket); socket.resume(); }
       });
     });
     return { server, port, path };

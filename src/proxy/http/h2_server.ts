@@ -153,7 +153,8 @@ setH2ServerHandler((c: AcceptedConnection, ctx: ConnectionContext, first: Buffer
   c.socket.once('close', () => hcm.stats.downstream_cx_active.value--);
   let codec: H2Codec | undefined;
   const onSession = (session: http2.ServerHttp2Session) => {
-    if ((session as unknown as { socket: unknown }).socket !== c.socket) return;
+    // emit('connection') creates this connection's session synchronously (session.socket is a
+    // proxy object, so it cannot be compared with ours).
     server.off('session', onSession);
     codec = new H2Codec(session, ctx);
     session.on('stream', (stream: http2.ServerHttp2Stream, _h: unknown, _f: unknown, raw: string[]) => codec!.onStream(stream, raw));
@@ -161,7 +162,9 @@ setH2ServerHandler((c: AcceptedConnection, ctx: ConnectionContext, first: Buffer
     if (hcm.idleTimeoutMs > 0) session.setTimeout(hcm.idleTimeoutMs, () => session.close());
   };
   server.on('session', onSession);
-  if (first) c.socket.unshift(first);
+  // Sniffed bytes go back into the socket's buffer (paused, so that they are not emitted to
+  // nobody); the HTTP/2 session reads what is buffered before taking over the handle.
+  if (first) { c.socket.pause(); c.socket.unshift(first); }
   server.emit('connection', c.socket);
   server.off('session', onSession);
   return { drain: () => codec?.drain() };

@@ -268,7 +268,8 @@ export class HttpStream implements MatchRequest, StreamInfo {
 
   private mutateRequestHeaders(hcm: HcmConfig): void {
     const h = this.headers;
-    stripHopByHop(h, this.upgrade !== undefined);
+    // Upgrade and Connection are re-written by the upstream codec for upgrades (HTTP/1.1 only).
+    stripHopByHop(h, false);
     removeHeader(h, 'expect'); // 100-continue is answered by the codec
     const remote = this.downstream.remoteAddress;
     let internal = isInternal(remote);

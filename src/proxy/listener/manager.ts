@@ -107,11 +107,15 @@ class ActiveListener {
   }
 
   private inspect(socket: net.Socket, info: DownstreamInfo, c: ListenerConfig): void {
-    if (!c.tlsInspector) { this.dispatch(socket, info, c, undefined, 'raw_buffer', []); return; }
+    if (!c.tlsInspector) {
+      // Without the TLS inspector a TLS chain can still be chosen (no SNI): give the handshake the socket.
+      this.dispatch(socket, info, c, undefined, 'raw_buffer', []);
+      return;
+    }
     let buf: Buffer | undefined;
     const timer = setTimeout(() => {
       socket.removeListener('data', onData);
-      if (c.continueOnListenerFiltersTimeout) { socket.pause(); if (buf) socket.unshift(buf); this.dispatch(socket, info, c, undefined, 'raw_buffer', []); socket.resume(); }
+      if (c.continueOnListenerFiltersTimeout) { socket.pause(); if (buf) socket.unshift(buf); if (!this.dispatch(socket, info, c, undefined, 'raw_buffer', [])) socket.resume(); }
       else socket.destroy();
     }, c.listenerFiltersTimeoutMs);
     const onData = (d: Buffer) => {
@@ -122,16 +126,20 @@ class ActiveListener {
       socket.removeListener('data', onData);
       socket.pause();
       socket.unshift(buf);
+      let wrapped: boolean;
       if (r.kind === 'tls') {
         info.serverName = r.serverName;
-        this.dispatch(socket, info, c, r.serverName, 'tls', r.alpn);
-      } else this.dispatch(socket, info, c, undefined, 'raw_buffer', []);
-      socket.resume();
+        wrapped = this.dispatch(socket, info, c, r.serverName, 'tls', r.alpn);
+      } else wrapped = this.dispatch(socket, info, c, undefined, 'raw_buffer', []);
+      // A TLS socket now owns the handle and reads the buffered ClientHello itself; resuming
+      // the raw socket would hand those bytes to nobody.
+      if (!wrapped) socket.resume();
     };
     socket.on('data', onData);
   }
 
-  private dispatch(socket: net.Socket, info: DownstreamInfo, c: ListenerConfig, sni: string | undefined, transport: string, alpn: string[]): void {
+  /** Returns true when the socket was handed to TLS (which then reads it). */
+  private dispatch(socket: net.Socket, info: DownstreamInfo, c: ListenerConfig, sni: string | undefined, transport: string, alpn: string[]): boolean {
     const chain = selectChain(c.chains, {
       localPort: info.localPort,
       localAddress: info.localAddress,
@@ -141,17 +149,17 @@ class ActiveListener {
       remoteAddress: info.remoteAddress,
       remotePort: info.remotePort,
     }) ?? c.defaultChain;
-    if (!chain) { socket.destroy(); return; }
+    if (!chain) { socket.destroy(); return false; }
     const accepted = { socket, info, alpn: '', bufferLimit: c.bufferLimit };
-    for (const f of chain.filters) if (f.onAccept && !f.onAccept(accepted)) { socket.destroy(); return; }
-    if (!chain.tls) { chain.terminal.handle!(accepted); return; }
-    if (!chain.tls.ready()) { socket.destroy(); return; }
+    for (const f of chain.filters) if (f.onAccept && !f.onAccept(accepted)) { socket.destroy(); return false; }
+    if (!chain.tls) { chain.terminal.handle!(accepted); return false; }
+    if (!chain.tls.ready()) { socket.destroy(); return false; }
     let ts: tls.TLSSocket;
     try {
       ts = chain.tls.wrap(socket, sni ?? '', alpn);
     } catch {
       socket.destroy();
-      return;
+      return false;
     }
     ts.on('error', () => ts.destroy());
     const hsTimer = setTimeout(() => ts.destroy(), c.listenerFiltersTimeoutMs);
@@ -160,6 +168,9 @@ class ActiveListener {
       const reject = chain.tls!.checkClient(ts);
       if (reject) { ts.destroy(); return; }
       info.tls = true;
+      // Without a tls.Server nothing marks the server socket as established; consumers (HTTP/2)
+      // wait for it otherwise.
+      (ts as unknown as { secureConnecting: boolean }).secureConnecting = false;
       const peer = ts.getPeerCertificate();
       if (peer && peer.raw) {
         const sans = parseSans(peer.subjectaltname ?? '');
@@ -167,6 +178,7 @@ class ActiveListener {
       }
       chain.terminal.handle!({ socket: ts, info, alpn: typeof ts.alpnProtocol === 'string' ? ts.alpnProtocol : '', bufferLimit: c.bufferLimit });
     });
+    return true;
   }
 }
 

@@ -96,9 +96,11 @@ export class ServerTls {
     const peer = ts.getPeerCertificate(true);
     const presented = peer && Object.keys(peer).length > 0;
     if (!presented) return this.config.requireClientCertificate ? 'client certificate required' : undefined;
-    if (!ts.authorized && !v.acceptUntrusted) {
-      const err = String(ts.authorizationError ?? '');
-      if (!(v.allowExpired && err === 'CERT_HAS_EXPIRED')) return `client certificate rejected: ${err}`;
+    // A TLSSocket made without a tls.Server does not record the verification result: ask OpenSSL.
+    const verifyError = (ts as unknown as { _handle?: { verifyError(): (Error & { code?: string }) | null } })._handle?.verifyError();
+    if (verifyError && !v.acceptUntrusted) {
+      const code = verifyError.code ?? verifyError.message;
+      if (!(v.allowExpired && code === 'CERT_HAS_EXPIRED')) return `client certificate rejected: ${code}`;
     }
     const e = verifyPeer(peer, v);
     return e?.message;

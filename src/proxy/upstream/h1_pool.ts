@@ -341,7 +341,8 @@ class H1Connection {
 
   private readonly onMessageComplete = (): void => {
     const s = this.stream;
-    if (!s || !this.headersDone) return;
+    // After a 101 the message "completes" but the connection becomes a tunnel (see onData).
+    if (!s || !this.headersDone || this.upgraded) return;
     const trailers = this.trailerHeaders;
     this.trailerHeaders = undefined;
     if (s.state === StreamState.Active) {
