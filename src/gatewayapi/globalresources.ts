@@ -1,6 +1,7 @@
 // Resources of a whole proxy rather than of a listener or route: the cluster of the proxy's own
 // Service (used by features that route back through the proxy), and the client certificate
-// the proxy shows the rate limit service when some route uses global rate limits.
+// the proxy shows Envoy Gateway's services (the rate limit service, the Wasm module server)
+// when some route uses them.
 import { serviceDestination } from './destinations.js';
 import { OwningGatewayClassLabel, OwningGatewayNameLabel, OwningGatewayNamespaceLabel } from './gateways.js';
 import type { Translation } from './translation.js';
@@ -25,7 +26,7 @@ export function processGlobalResources(t: Translation): void {
     gr.proxyServiceCluster = { name: key, settings: [r.ds], metadata: r.ds.metadata };
   }
   for (const [key, xds] of Object.entries(t.xdsIR)) {
-    if (!usesGlobalRateLimit(xds)) continue;
+    if (!needsClientCertificate(xds)) continue;
     const secret = t.lookups.secret(t.settings.controllerNamespace, EnvoyClientSecret);
     if (!secret?.data?.['tls.crt']) continue;
     const gr = (t.xdsIR[key]!.globalResources ??= {});
@@ -36,6 +37,6 @@ export function processGlobalResources(t: Translation): void {
 /** The Secret (in the controller namespace) holding the proxies' client certificate. */
 const EnvoyClientSecret = 'envoy';
 
-function usesGlobalRateLimit(xds: Record<string, any>): boolean {
-  return (xds.http ?? []).some((l: any) => (l.routes ?? []).some((r: any) => r.traffic?.rateLimit?.global));
+function needsClientCertificate(xds: Record<string, any>): boolean {
+  return (xds.http ?? []).some((l: any) => (l.routes ?? []).some((r: any) => r.traffic?.rateLimit?.global || r.envoyExtensions?.wasms?.length));
 }

@@ -18,6 +18,8 @@ export interface TranslatorSettings {
   luaEnvoyExtensionPolicyDisabled?: boolean;
   sdsSecretRefEnabled?: boolean;
   perResourceSystemCASecret?: boolean;
+  /** Where Envoy Gateway serves the Wasm modules it caches (default: its Service in the controller namespace). */
+  wasmServedUrlPrefix?: string;
   /** Cluster DNS domain, for Service host names. */
   dnsDomain?: string;
 }

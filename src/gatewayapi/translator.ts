@@ -8,6 +8,7 @@ import { RoutingTypeIndex } from './btpindex.js';
 import { processClientTrafficPolicies } from './clienttrafficpolicy.js';
 import { prepareBackendTLSPolicies, processBackendTLSPolicyStatus } from './backendtls.js';
 import { processGateways, initIRs, processAddresses } from './gateways.js';
+import { processEnvoyExtensionPolicies } from './envoyextensionpolicy.js';
 import { processEnvoyPatchPolicies } from './envoypatchpolicy.js';
 import { processGatewayTLS } from './gatewaytls.js';
 import { processGlobalResources } from './globalresources.js';
@@ -55,6 +56,7 @@ export function translate(resources: Resources, settings: TranslatorSettings): T
   const allRoutes = [...httpRoutes, ...grpcRoutes, ...tlsRoutes, ...tcpRoutes, ...udpRoutes];
   const backendTrafficPolicies = processBackendTrafficPolicies(t, allRoutes);
   const securityPolicies = processSecurityPolicies(t, allRoutes);
+  const envoyExtensionPolicies = processEnvoyExtensionPolicies(t, allRoutes);
 
   processGlobalResources(t);
   processBackendTLSPolicyStatus(t);
@@ -86,6 +88,7 @@ export function translate(resources: Resources, settings: TranslatorSettings): T
   if (clientTrafficPolicies.length) out.clientTrafficPolicies = clientTrafficPolicies;
   if (backendTrafficPolicies.length) out.backendTrafficPolicies = backendTrafficPolicies;
   if (securityPolicies.length) out.securityPolicies = securityPolicies;
+  if (envoyExtensionPolicies.length) out.envoyExtensionPolicies = envoyExtensionPolicies;
   // The IR is built as plain data in Envoy Gateway's JSON form; these are its types.
   return { resources: out, xdsIR: t.xdsIR as Record<string, Xds>, infraIR: t.infraIR as unknown as Record<string, Infra> };
 }

@@ -137,6 +137,8 @@ export function caseResources(name: string, input: string, harness: Harness, cas
   mapResources(resources, decodeResource);
   resources.secrets.push(...baseSecrets(casesDir));
   const settings = translatorSettings(settingsFor(harness, 'gatewayapi', name));
+  const wasmPrefix = (harness.gatewayapi as any)?.wasm?.servedUrlPrefix;
+  if (typeof wasmPrefix === 'string') settings.wasmServedUrlPrefix = wasmPrefix;
   addFixtures(resources, harness.gatewayapi?.fixtures, name, settings);
   return { resources, settings };
 }

@@ -1,0 +1,248 @@
+// EnvoyExtensionPolicy: custom code on the request path of the routes a policy reaches — external
+// processors, Wasm modules, Lua scripts and dynamic modules. An extension that cannot be built
+// makes the route answer 500, unless it (and every other broken one) is set to fail open.
+import { createHash } from 'node:crypto';
+import type { AnyObject } from '../resources/resources.js';
+import { clusterTraffic, SettingError } from './clustersettings.js';
+import type { GatewayContext, ListenerContext, RouteContext } from './contexts.js';
+import { formatDuration, parseDuration } from './duration.js';
+import { extServiceDestination } from './extservice.js';
+import { processPolicies, type PolicyHandler } from './policyattach.js';
+import type { PolicyTarget } from './policytargets.js';
+import type { Translation } from './translation.js';
+
+const Kind = 'EnvoyExtensionPolicy';
+
+export function processEnvoyExtensionPolicies(t: Translation, routes: readonly RouteContext[]): AnyObject[] {
+  return processPolicies(t, t.resources.envoyExtensionPolicies, routes, new ExtensionHandler(t));
+}
+
+/** One kind of extension, built: what goes in the IR, and how a failure should be taken. */
+interface Part {
+  items: Record<string, any>[];
+  errors: string[];
+  /** The failure, if any, lets requests through (every broken item fails open). */
+  failOpen: boolean;
+}
+
+class ExtensionHandler implements PolicyHandler {
+  readonly kind = Kind;
+  readonly plural = 'envoyExtensionPolicies';
+
+  constructor(private readonly t: Translation) {}
+
+  deprecations(policy: AnyObject): string[] {
+    return policy.spec?.targetRef ? ['spec.targetRef is deprecated, use spec.targetRefs instead'] : [];
+  }
+
+  applyToRoute(policy: AnyObject, spec: any, rc: RouteContext, tg: PolicyTarget, l?: ListenerContext): string[] {
+    const t = this.t;
+    const wasm = this.wasms(policy, spec);
+    const errors = [...wasm.errors];
+    const prefix = rc.irPrefix;
+    for (const pc of rc.parents) {
+      const g = pc.gateway;
+      if (!g || (l && g !== l.gateway)) continue;
+      const lua = this.luas(policy, spec);
+      const ext = this.extProcs(policy, spec, g);
+      const dm = this.dynamicModules(policy, spec, g);
+      errors.push(...lua.errors, ...ext.errors, ...dm.errors);
+      const xds: any = t.xdsIR[t.irKey(g)];
+      if (!xds) continue;
+      for (const x of pc.listeners) {
+        if (l && x !== l) continue;
+        const h = (xds.http ?? []).find((hl: any) => hl.name === x.irName);
+        for (const r of h?.routes ?? []) {
+          if (tg.sectionName !== undefined && r.metadata?.sectionName !== tg.sectionName) continue;
+          if (!r.name.startsWith(prefix) || r.envoyExtensions) continue;
+          apply(r, ext, wasm, lua, dm);
+        }
+      }
+    }
+    return errors;
+  }
+
+  applyToListeners(policy: AnyObject, g: GatewayContext, listeners: readonly ListenerContext[]): string[] {
+    const t = this.t;
+    const spec = policy.spec ?? {};
+    const ext = this.extProcs(policy, spec, g);
+    const wasm = this.wasms(policy, spec);
+    const lua = this.luas(policy, spec);
+    const dm = this.dynamicModules(policy, spec, g);
+    const xds: any = t.xdsIR[t.irKey(g)];
+    const names = new Set(listeners.map((l) => l.irName));
+    for (const h of xds?.http ?? []) {
+      if (!names.has(h.name)) continue;
+      for (const r of h.routes ?? []) if (!r.envoyExtensions) apply(r, ext, wasm, lua, dm);
+    }
+    return [...ext.errors, ...wasm.errors, ...lua.errors, ...dm.errors];
+  }
+
+  private extProcs(policy: AnyObject, spec: any, g: GatewayContext): Part {
+    const ns: string = policy.metadata?.namespace ?? '';
+    const base = `envoyextensionpolicy/${ns}/${policy.metadata.name}`;
+    return collect(spec.extProc, 'ExtProc', (ep: any, i: number) => {
+      const refs: any[] = ep.backendRefs?.length ? ep.backendRefs : ep.backendRef ? [ep.backendRef] : [];
+      const d = extServiceDestination(this.t, policy, Kind, refs, 'GRPC', g.envoyProxy, 'extproc', i);
+      if ('error' in d) throw new SettingError(d.error);
+      const first = refs[0];
+      const authority = `${first.name}.${first.namespace || ns}${first.port !== undefined && first.port !== null ? `:${first.port}` : ''}`;
+      const out: Record<string, any> = { name: `${base}/extproc/${i}`, destination: d.destination, authority };
+      const traffic = clusterTraffic(ep.backendSettings);
+      if (traffic) out.traffic = traffic;
+      if (ep.messageTimeout !== undefined && ep.messageTimeout !== null) {
+        const ms = parseDuration(ep.messageTimeout);
+        if (ms === undefined) throw new SettingError(`invalid ExtProc MessageTimeout value ${ep.messageTimeout}`);
+        out.messageTimeout = formatDuration(ms);
+      }
+      for (const k of ['shadowMode', 'failOpen', 'statusOnError']) if (ep[k] !== undefined && ep[k] !== null) out[k] = ep[k];
+      const pm = ep.processingMode;
+      if (pm) {
+        if (pm.request) {
+          out.requestHeaderProcessing = true;
+          if (pm.request.body) out.requestBodyProcessingMode = pm.request.body;
+          if (pm.request.attributes) out.requestAttributes = [...pm.request.attributes];
+        }
+        if (pm.response) {
+          out.responseHeaderProcessing = true;
+          if (pm.response.body) out.responseBodyProcessingMode = pm.response.body;
+          if (pm.response.attributes) out.responseAttributes = [...pm.response.attributes];
+        }
+        if (pm.allowModeOverride !== undefined && pm.allowModeOverride !== null) out.allowModeOverride = pm.allowModeOverride;
+      }
+      if (ep.metadata?.accessibleNamespaces) out.forwardingMetadataNamespaces = [...ep.metadata.accessibleNamespaces];
+      if (ep.metadata?.writableNamespaces) out.receivingMetadataNamespaces = [...ep.metadata.writableNamespaces];
+      return out;
+    });
+  }
+
+  private wasms(policy: AnyObject, spec: any): Part {
+    const ns: string = policy.metadata?.namespace ?? '';
+    const base = `envoyextensionpolicy/${ns}/${policy.metadata.name}`;
+    return collect(spec.wasm, 'Wasm', (w: any, i: number) => {
+      const name = `${base}/wasm/${i}`;
+      const code = wasmCode(this.t, w.code ?? {});
+      const out: Record<string, any> = { name, wasmName: w.name ?? name, config: w.config ?? null, failOpen: !!w.failOpen, httpWasmCode: code };
+      if (w.rootID) out.rootID = w.rootID;
+      if (w.env?.hostKeys?.length) out.hostKeys = [...w.env.hostKeys];
+      return out;
+    });
+  }
+
+  private luas(policy: AnyObject, spec: any): Part {
+    const lua: any[] = spec.lua ?? [];
+    if (lua.length && this.t.settings.luaEnvoyExtensionPolicyDisabled) {
+      return { items: [], errors: ['Lua: Skipping Lua EnvoyExtensionPolicy as feature is disabled in the Gateway'], failOpen: false };
+    }
+    const ns: string = policy.metadata?.namespace ?? '';
+    const base = `envoyextensionpolicy/${ns}/${policy.metadata.name}`;
+    const part = collect(lua, 'Lua', (l: any, i: number) => {
+      let code: string | undefined = l.inline;
+      if (l.type === 'ValueRef') {
+        const cm = this.t.lookups.configMap(ns, l.valueRef?.name);
+        if (!cm) throw new SettingError(`can't find the referenced configmap ${l.valueRef?.name} in namespace ${ns}`);
+        const data: Record<string, string> = cm.data ?? {};
+        code = data.lua ?? data[Object.keys(data)[0] ?? ''];
+        if (code === undefined) throw new SettingError(`can't find the key lua in the referenced configmap ${l.valueRef?.name}`);
+      }
+      // The IR spells these fields as Envoy Gateway's Go type names them.
+      return { Name: `${base}/lua/${i}`, Code: code ?? '', FilterContext: l.filterContext ?? null };
+    });
+    // A Lua script has no fail-open setting.
+    part.failOpen = false;
+    return part;
+  }
+
+  private dynamicModules(policy: AnyObject, spec: any, g: GatewayContext): Part {
+    const ns: string = policy.metadata?.namespace ?? '';
+    const base = `envoyextensionpolicy/${ns}/${policy.metadata.name}`;
+    const registry = new Map<string, any>();
+    for (const e of g.envoyProxy?.spec?.dynamicModules ?? []) registry.set(e.name, e);
+    const part = collect(spec.dynamicModule, 'DynamicModule', (dm: any, i: number) => {
+      const entry = registry.get(dm.name);
+      if (!entry) throw new SettingError(`dynamic module "${dm.name}" is not registered in the EnvoyProxy dynamicModules allowlist`);
+      const out: Record<string, any> = {
+        name: `${base}/dynamic-module/${i}`,
+        filterName: dm.filterName ?? '',
+        doNotClose: !!entry.doNotClose,
+        loadGlobally: !!entry.loadGlobally,
+        terminalFilter: !!dm.terminalFilter,
+      };
+      if (dm.config !== undefined) out.config = dm.config;
+      const type = entry.source?.type ?? 'Local';
+      if (type === 'Remote') {
+        const r = entry.source.remote;
+        if (!r?.url) throw new SettingError(`dynamic module "${dm.name}" has no remote source URL configured`);
+        if (!r.sha256) throw new SettingError(`dynamic module "${dm.name}" has no remote source SHA256 configured`);
+        if (!/^https:\/\//.test(r.url)) throw new SettingError(`dynamic module "${dm.name}" has invalid remote source URL "${r.url}"`);
+        out.remote = { url: r.url, sha256: r.sha256 };
+      } else if (type === 'Local') {
+        if (!entry.source?.local) throw new SettingError(`dynamic module "${dm.name}" has no local source configured`);
+        out.path = entry.source.local.path;
+      } else throw new SettingError(`dynamic module "${dm.name}" has unsupported source type "${type}"`);
+      return out;
+    });
+    part.failOpen = false;
+    return part;
+  }
+}
+
+/** Builds the items of one extension kind; a failure is fail-open only when every failed item is. */
+function collect(list: any[] | undefined, what: string, build: (x: any, i: number) => Record<string, any>): Part {
+  const part: Part = { items: [], errors: [], failOpen: false };
+  let failClosed = false;
+  (list ?? []).forEach((x, i) => {
+    try {
+      part.items.push(build(x, i));
+    } catch (e) {
+      if (!(e instanceof SettingError)) throw e;
+      part.errors.push(`${what}: ${e.message}`);
+      if (!x.failOpen) failClosed = true;
+    }
+  });
+  part.failOpen = part.errors.length > 0 && !failClosed;
+  return part;
+}
+
+function apply(r: Record<string, any>, ext: Part, wasm: Part, lua: Part, dm: Part): void {
+  const fail = [ext, wasm, lua, dm].some((p) => p.errors.length && !p.failOpen);
+  if (fail) {
+    r.directResponse = { statusCode: 500 };
+    return;
+  }
+  const out: Record<string, any> = {};
+  if (ext.items.length) out.extProcs = ext.items;
+  if (wasm.items.length) out.wasms = wasm.items;
+  if (lua.items.length) out.luas = lua.items;
+  if (dm.items.length) out.dynamicModules = dm.items;
+  r.envoyExtensions = out;
+}
+
+const sha256hex = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/**
+ * Where the proxy fetches a Wasm module: Envoy Gateway serves each module from its own cache,
+ * under a name derived from the module's URL, with the module's checksum.
+ */
+function wasmCode(t: Translation, code: any): Record<string, any> {
+  let url: string;
+  let given: string | undefined;
+  if (code.type === 'HTTP') {
+    if (!code.http) throw new SettingError('missing HTTP field in Wasm code source');
+    url = code.http.url;
+    given = code.http.sha256;
+  } else if (code.type === 'Image') {
+    if (!code.image) throw new SettingError('missing Image field in Wasm code source');
+    url = code.image.url.startsWith('oci://') ? code.image.url : `oci://${code.image.url}`;
+    const path = url.slice('oci://'.length);
+    const last = path.split(':');
+    const hasTag = last.length > 1 && !last[last.length - 1]!.includes('/');
+    if (!path.includes('@') && !hasTag) url += ':latest';
+    given = code.image.sha256;
+  } else throw new SettingError(`unsupported Wasm code source type "${code.type}"`);
+  const h = sha256hex(url);
+  const checksum = sha256hex(`salt${h}`);
+  if (given && given !== checksum) throw new SettingError(`module downloaded from ${url} has checksum ${checksum}, which does not match: ${given}`);
+  const prefix = t.settings.wasmServedUrlPrefix ?? `https://envoy-gateway.${t.settings.controllerNamespace}.svc.cluster.local:18002/`;
+  return { originalDownloadingURL: url, servingURL: `${prefix}${h}.wasm`, sha256: checksum };
+}
