@@ -1,7 +1,8 @@
 // The state of one translation: the resource table, the errors met on the way (a bad route or
 // listener is skipped, the rest goes on), the external SDS servers to add clusters for, and the
 // translator settings.
-import type { HTTPListener, Tracing, Xds } from '../../ir/xds.js';
+import type { HTTPListener, Xds } from '../../ir/xds.js';
+import { buildHCMTracing } from './tracing.js';
 import { buildCluster, type ClusterArgs } from './cluster.js';
 import { buildLoadAssignment } from './endpoint.js';
 import { ResourceTable, type ResourceValidator } from './resources.js';
@@ -75,11 +76,7 @@ export class Context {
   }
 
   /** The HCM tracing config, when the proxy traces. */
-  hcmTracing(_ir: Xds, _l: HTTPListener): Msg | undefined {
-    return undefined;
-  }
-
-  tracing(_t: Tracing | undefined): Msg | undefined {
-    return undefined;
+  hcmTracing(ir: Xds, _l: HTTPListener): Msg | undefined {
+    return buildHCMTracing(ir.tracing);
   }
 }

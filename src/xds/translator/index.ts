@@ -70,6 +70,7 @@ export function translateXds(ir: Xds, options: TranslatorOptions = {}): Translat
     ctx.addCluster({ name: local.name, settings, endpointType: endpointTypeOf(settings), metadata: local.metadata, noHTTPOptions: true });
   }
   addAccessLogClusters(ctx, ir);
+  stage(() => addTracingCluster(ctx, ir));
   for (const f of features) stage(() => f.sharedResources?.(ctx, ir));
   // Clusters for external SDS servers, in name order.
   for (const address of [...ctx.sdsServers].sort((a, b) => (sdsClusterName(a) < sdsClusterName(b) ? -1 : 1))) {
@@ -99,6 +100,7 @@ function addAccessLogClusters(ctx: Context, ir: Xds): void {
       traffic: s.traffic,
       metadata: dest.metadata,
       http2: s.traffic?.http2,
+      perEndpointStats: ir.metrics?.enablePerEndpointStats,
     });
   }
 }
@@ -106,4 +108,19 @@ function addAccessLogClusters(ctx: Context, ir: Xds): void {
 
 function usesZoneAwareRouting(c: Msg): boolean {
   return !!c.loadBalancingPolicy?.policies?.some((p: Msg) => p.typedExtensionConfig?.typedConfig?.localityLbConfig?.zoneAwareLbConfig);
+}
+
+/** The cluster of the tracing collector. */
+function addTracingCluster(ctx: Context, ir: Xds): void {
+  const dest = ir.tracing?.destination;
+  if (!dest?.settings?.length) return;
+  ctx.addCluster({
+    name: dest.name,
+    settings: dest.settings,
+    endpointType: endpointTypeOf(dest.settings),
+    traffic: ir.tracing!.traffic,
+    metadata: dest.metadata,
+    http2: ir.tracing!.traffic?.http2,
+    perEndpointStats: ir.metrics?.enablePerEndpointStats,
+  });
 }

@@ -301,6 +301,7 @@ function buildRouteTracing(r: HTTPRoute): Msg | undefined {
   if (t.overallSamplingFraction) out.overallSampling = fraction(t.overallSamplingFraction);
   const tags = buildCustomTags(t.customTags);
   if (tags) out.customTags = tags;
-  if (t.spanName?.server) out.operation = t.spanName.server;
+  if (t.spanName?.client) out.operation = t.spanName.client;
+  if (t.spanName?.server) out.upstreamOperation = t.spanName.server;
   return Object.keys(out).length ? out : undefined;
 }
