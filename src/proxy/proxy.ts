@@ -206,7 +206,44 @@ export class Proxy implements ClusterManagerView {
 
   /** Route configuration names the listeners use (what RDS should subscribe to). */
   routeNames(): string[] {
-    return [...this.routeProviders.keys()];
+    const names = new Set<string>();
+    for (const l of this.listeners.names()) {
+      const c = this.listeners.config(l);
+      for (const ch of [...(c?.chains ?? []), c?.defaultChain]) {
+        for (const f of ch?.filters ?? []) {
+          const routes = (f as { config?: { routes?: { name: string; table?: unknown } } }).config?.routes;
+          if (routes && this.routeProviders.get(routes.name) === routes) names.add(routes.name);
+        }
+      }
+    }
+    return [...names];
+  }
+
+  /** The EDS service names of the EDS clusters (what EDS should subscribe to). */
+  edsServiceNames(): string[] {
+    const names = new Set<string>();
+    for (const c of this.clusters.values()) if (c.settings.discovery === 'EDS') names.add(c.settings.edsServiceName);
+    return [...names];
+  }
+
+  /** The SDS secret names TLS contexts of listeners and clusters reference. */
+  secretNames(): string[] {
+    const names = new Set<string>();
+    const add = (common: { certs: ({ sds: string } | { inline: unknown })[]; validation?: unknown } | undefined) => {
+      if (!common) return;
+      for (const c of common.certs) if ('sds' in c) names.add(c.sds);
+      const v = common.validation as { sds?: string } | undefined;
+      if (v?.sds) names.add(v.sds);
+    };
+    for (const l of this.listeners.names()) {
+      const c = this.listeners.config(l);
+      for (const ch of [...(c?.chains ?? []), c?.defaultChain]) add(ch?.tls?.config.common);
+    }
+    for (const c of this.clusters.values()) {
+      add(c.settings.transport.tls?.common);
+      for (const m of c.settings.transportMatches) add(m.transport.tls?.common);
+    }
+    return [...names];
   }
 
   async close(drainMs = 0): Promise<void> {
