@@ -75,6 +75,10 @@ export class HttpStream implements MatchRequest, StreamInfo {
   bytesSent = 0;
   requestId = '';
   get requestHeaders(): HeaderList { return this.headers; }
+  responseHeaders: HeaderList | undefined = undefined;
+  responseTrailers: HeaderList | undefined = undefined;
+  /** When the response finished (ms since epoch), for %DURATION%. */
+  endTime = 0;
 
   // --- processing state ---
   route: Route | undefined;
@@ -116,18 +120,7 @@ export class HttpStream implements MatchRequest, StreamInfo {
     this.mutateRequestHeaders(hcm);
     const table = hcm.routes.table;
     this.route = table ? table.route(this) : undefined;
-    if (!this.route) {
-      hcm.stats.rq_no_route.value++;
-      this.responseFlags = 'NR';
-      this.sendLocalReply(404, '', 'route_not_found');
-      return;
-    }
-    this.routeName = this.route.name;
-    const vh = this.route.virtualHost;
-    if (vh.requireTls !== 'NONE' && !this.tls) {
-      this.sendRedirect(301, `https://${this.authority}${this.path}`);
-      return;
-    }
+    if (this.route) this.routeName = this.route.name;
     this.runDecoderFilters();
   }
 
@@ -161,9 +154,20 @@ export class HttpStream implements MatchRequest, StreamInfo {
   }
 
   private startRouter(): void {
-    const route = this.route!;
+    const route = this.route;
+    // No route: the router answers 404 (filters before it still ran, as in Envoy).
+    if (!route) {
+      this.ctx.hcm.stats.rq_no_route.value++;
+      this.responseFlags = 'NR';
+      this.sendLocalReply(404, '', 'route_not_found');
+      return;
+    }
     const action = route.action;
     const vh = route.virtualHost;
+    if (vh.requireTls !== 'NONE' && !this.tls) {
+      this.sendRedirect(301, `https://${this.authority}${this.path}`);
+      return;
+    }
     if (action.kind === 'direct') {
       this.ctx.hcm.stats.rq_direct_response.value++;
       this.responseCodeDetails = 'direct_response';
@@ -356,6 +360,7 @@ export class HttpStream implements MatchRequest, StreamInfo {
     if (getHeader(headers, 'date') === undefined) headers.push('date', httpDate());
     if (hcm.alwaysSetRequestIdInResponse && this.requestId) setHeader(headers, 'x-request-id', this.requestId);
     countStatus(hcm, status);
+    this.responseHeaders = headers;
     this.codec.encodeHeaders(this, status, headers, endStream);
     if (endStream) this.onResponseComplete();
   }
@@ -371,6 +376,7 @@ export class HttpStream implements MatchRequest, StreamInfo {
 
   encodeTrailers(trailers: HeaderList): void {
     if (this.done) return;
+    this.responseTrailers = trailers;
     this.codec.encodeTrailers(this, trailers);
     this.onResponseComplete();
   }
@@ -384,6 +390,7 @@ export class HttpStream implements MatchRequest, StreamInfo {
   complete(): void {
     if (this.done) return;
     this.done = true;
+    this.endTime = Date.now();
     const hcm = this.ctx.hcm;
     hcm.stats.downstream_rq_active.value--;
     if (this.idleTimer) clearTimeout(this.idleTimer);

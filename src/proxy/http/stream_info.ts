@@ -24,6 +24,10 @@ export interface StreamInfo {
   /** The original :path (before rewrites), with query. */
   originalPath: string;
   requestHeaders: HeaderList;
+  /** The response headers as sent downstream (after mutations). */
+  responseHeaders: HeaderList | undefined;
+  /** Response trailers, when there were any. */
+  responseTrailers: HeaderList | undefined;
   authority: string;
   routeName: string;
   clusterName: string;

@@ -1,2 +1,4 @@
 // The HTTP filters this build implements; each module registers its factory.
 import './cors.js';
+import './health_check.js';
+import '../access_log_file.js';
