@@ -7,6 +7,7 @@ import type {
   ResourceMetadata, TrafficFeatures,
 } from '../../ir/xds.js';
 import { buildLoadAssignment } from './endpoint.js';
+import { buildHashPolicies } from './route-policy.js';
 import { buildResourceMetadata } from './metadata.js';
 import { buildUpstreamTLSSocket, type TLSOptions } from './tls.js';
 import { compact, protoDuration, typed, type Msg } from './util.js';
@@ -36,6 +37,11 @@ export interface ClusterArgs {
   tls?: TLSOptions;
   /** A fixed transport socket (for Envoy Gateway's own services). */
   transportSocket?: Msg;
+  /**
+   * The cluster serves a filter, not a route: consistent hashing needs its hash policy in the
+   * cluster's protocol options (there is no route to carry it).
+   */
+  hashPolicyInCluster?: boolean;
 }
 
 const defaultConnectTimeout = '10s';
@@ -396,9 +402,11 @@ function httpProtocolOptions(args: ClusterArgs, t: TrafficFeatures): Msg | undef
   const h1opts = http1ProtocolOptions(args.http1);
   const needsH1 = Object.keys(h1opts).length > 0;
   const hasCommon = Object.keys(common).length > 0;
-  if (!h2 && !auto && !forceH1 && !needsH1 && !hasCommon && !args.useClientProtocol) return undefined;
+  const hash = args.hashPolicyInCluster ? buildHashPolicies(t.loadBalancer) : undefined;
+  if (!h2 && !auto && !forceH1 && !needsH1 && !hasCommon && !args.useClientProtocol && !hash) return undefined;
   const po: Msg = typed('envoy.extensions.upstreams.http.v3.HttpProtocolOptions');
   if (hasCommon) po.commonHttpProtocolOptions = common;
+  if (hash) po.hashPolicy = hash;
   if (args.useClientProtocol) {
     po.useDownstreamProtocolConfig = { httpProtocolOptions: h1opts, http2ProtocolOptions: upstreamHTTP2Options(args.http2) };
   } else if (h2) {

@@ -61,6 +61,7 @@ export class Context {
       // Inline CA bundles are written per cluster; the system trust store only once.
       if (secret?.validationContext?.trustedCa?.filename) this.table.add('secrets', secret);
       else if (secret) this.table.append('secrets', secret);
+      for (const c of s.tls?.clientCertificates ?? []) this.addSecretOnce(c);
     }
     return true;
   }

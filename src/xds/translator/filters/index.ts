@@ -1,6 +1,7 @@
 // The HTTP features policies turn on, in the order their resources are added.
 import { basicAuth } from './basicauth.js';
+import { extAuth } from './extauth.js';
 import type { HTTPFeature } from './feature.js';
 import { wasm } from './wasm.js';
 
-export const features: HTTPFeature[] = [basicAuth, wasm];
+export const features: HTTPFeature[] = [extAuth, basicAuth, wasm];
