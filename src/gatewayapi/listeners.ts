@@ -1,5 +1,6 @@
 // Gateway listeners: validation of each listener, conflicts between listeners sharing a port,
 // their statuses, and the IR listeners (xDS and infra) of those that are ready.
+import { rememberPrivateKey } from '../ir/redacted.js';
 import { GatewayGroup, type GatewayContext, type ListenerContext, type RouteGroupKind } from './contexts.js';
 import { selectorError } from './lookups.js';
 import { validateListenerTLS } from './listenertls.js';
@@ -413,6 +414,8 @@ export function tlsCertificate(secret: any): Record<string, any> {
     certificate: secret.data?.['tls.crt'],
     privateKey: '[redacted]',
   };
+  // The IR shows "[redacted]"; the xDS translator finds the real key through the certificate.
+  rememberPrivateKey(secret.data?.['tls.crt'], secret.data?.['tls.key']);
   const ocsp = secret.data?.['tls.ocsp-staple'];
   if (ocsp) cert.ocspStaple = ocsp;
   return cert;

@@ -1,0 +1,19 @@
+// Private keys and the IR: Envoy Gateway's IR prints private keys as "[redacted]" (IR dumps and
+// golden outputs never show one), yet the xDS translator needs the real bytes. The Gateway API
+// translator records each key here under its certificate as it builds the IR; the xDS
+// translator looks it up when it meets "[redacted]". Keyed by certificate content, so copies of
+// IR objects (structuredClone) still resolve.
+
+export const REDACTED = '[redacted]';
+
+const keys = new Map<string, string>();
+
+export function rememberPrivateKey(certificate: string | undefined, privateKey: string | undefined): void {
+  if (certificate && privateKey) keys.set(certificate, privateKey);
+}
+
+/** The real private key of an IR certificate (base64), or what the IR holds. */
+export function privateKeyOf(cert: { certificate?: string; privateKey?: string }): string | undefined {
+  if (cert.privateKey === REDACTED && cert.certificate) return keys.get(cert.certificate) ?? cert.privateKey;
+  return cert.privateKey;
+}
