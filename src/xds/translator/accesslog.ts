@@ -53,12 +53,6 @@ function formatters(formats: string[]): Msg[] | undefined {
       typedConfig: typed('envoy.extensions.formatter.req_without_query.v3.ReqWithoutQuery'),
     });
   }
-  if (all.includes('%METADATA(')) {
-    out.push({ name: 'envoy.formatter.metadata', typedConfig: typed('envoy.extensions.formatter.metadata.v3.Metadata') });
-  }
-  if (all.includes('%CEL(')) {
-    out.push({ name: 'envoy.formatter.cel', typedConfig: typed('envoy.extensions.formatter.cel.v3.Cel') });
-  }
   return out.length ? out : undefined;
 }
 

@@ -3,7 +3,7 @@
 // cluster extension for hostnames, least-request load balancing with locality weights, 10s
 // connect timeout, 32KiB buffers, 1024 retries in the circuit breaker.
 import type {
-  CircuitBreaker, DestinationSetting, HealthCheck, HTTP1Settings, HTTP2Settings, IPFamily, LoadBalancer,
+  CircuitBreaker, DestinationSetting, HealthCheck, HealthCheckLog, HTTP1Settings, HTTP2Settings, IPFamily, LoadBalancer,
   ResourceMetadata, TrafficFeatures,
 } from '../../ir/xds.js';
 import { buildLoadAssignment } from './endpoint.js';
@@ -35,6 +35,8 @@ export interface ClusterArgs {
   /** Raw TCP/UDP cluster: no HTTP protocol options. */
   noHTTPOptions?: boolean;
   tls?: TLSOptions;
+  /** Health check event logging for active health checks that do not configure their own. */
+  defaultHealthCheckLog?: HealthCheckLog;
   /** A fixed transport socket (for Envoy Gateway's own services). */
   transportSocket?: Msg;
   /**
@@ -80,7 +82,7 @@ export function buildCluster(args: ClusterArgs): Msg {
   }
   c.ignoreHealthOnHostRemoval = true;
   c.circuitBreakers = circuitBreakers(t.circuitBreaker);
-  const hcs = healthChecks(t.healthCheck);
+  const hcs = healthChecks(t.healthCheck, args.defaultHealthCheckLog);
   if (hcs) c.healthChecks = hcs;
   const od = outlierDetection(t.healthCheck);
   if (od) c.outlierDetection = od;
@@ -247,7 +249,7 @@ function circuitBreakers(cb: CircuitBreaker | undefined): Msg {
   return out;
 }
 
-function healthChecks(hc: HealthCheck | undefined): Msg[] | undefined {
+function healthChecks(hc: HealthCheck | undefined, defaultLog: HealthCheckLog | undefined): Msg[] | undefined {
   const a = hc?.active;
   if (!a) return undefined;
   const h: Msg = {};
@@ -279,7 +281,7 @@ function healthChecks(hc: HealthCheck | undefined): Msg[] | undefined {
     if (recv) tcp.receive = [recv];
     h.tcpHealthCheck = tcp;
   }
-  const log = a.backendHealthCheckLog;
+  const log = a.backendHealthCheckLog ?? defaultLog;
   if (log) {
     if (log.alwaysLogHealthCheckFailures) h.alwaysLogHealthCheckFailures = true;
     if (log.alwaysLogHealthCheckSuccess) h.alwaysLogHealthCheckSuccess = true;
@@ -301,7 +303,7 @@ function statusRanges(statuses: number[]): Msg[] {
 /** A health check payload: text is sent hex-encoded, binary (base64 in the IR) as is. */
 function payload(p: { text?: string; binary?: string } | undefined): Msg | undefined {
   if (!p) return undefined;
-  if (p.text !== undefined && p.text !== '') return { text: Buffer.from(p.text).toString('hex').toUpperCase() };
+  if (p.text !== undefined && p.text !== '') return { text: Buffer.from(p.text).toString('hex') };
   if (p.binary) return { binary: p.binary };
   return undefined;
 }
@@ -346,9 +348,10 @@ function withProxyProtocol(inner: Msg | undefined, version: string | undefined):
 
 /** Upstream HTTP/2 options: Envoy Gateway's window sizes unless the policy sets them. */
 export function upstreamHTTP2Options(h2: HTTP2Settings | undefined): Msg {
+  // Envoy Gateway's IR keeps the two windows under each other's key (see the IR type).
   const o: Msg = {
-    initialStreamWindowSize: h2?.initialStreamWindowSize ?? 65536,
-    initialConnectionWindowSize: h2?.initialConnectionWindowSize ?? 1048576,
+    initialStreamWindowSize: h2?.initialConnectionWindowSize ?? 65536,
+    initialConnectionWindowSize: h2?.initialStreamWindowSize ?? 1048576,
   };
   if (h2?.maxConcurrentStreams !== undefined) o.maxConcurrentStreams = h2.maxConcurrentStreams;
   if (h2?.resetStreamOnError !== undefined) o.overrideStreamErrorOnInvalidHttpMessage = h2.resetStreamOnError;

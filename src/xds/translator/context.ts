@@ -1,7 +1,7 @@
 // The state of one translation: the resource table, the errors met on the way (a bad route or
 // listener is skipped, the rest goes on), the external SDS servers to add clusters for, and the
 // translator settings.
-import type { HTTPListener, Xds } from '../../ir/xds.js';
+import type { HealthCheckLog, HTTPListener, Xds } from '../../ir/xds.js';
 import { buildHCMTracing } from './tracing.js';
 import { buildCluster, type ClusterArgs } from './cluster.js';
 import { buildLoadAssignment } from './endpoint.js';
@@ -25,6 +25,8 @@ export class Context {
   readonly table: ResourceTable;
   readonly errors: string[] = [];
   readonly sdsServers = new Set<string>();
+  /** The proxy-wide health check event logging (Xds.healthCheckLog). */
+  healthCheckLog?: HealthCheckLog;
 
   constructor(readonly options: TranslatorOptions = {}) {
     this.table = new ResourceTable(options.validator);
@@ -45,7 +47,7 @@ export class Context {
   addCluster(args: ClusterArgs): boolean {
     if (this.table.has('clusters', args.name)) return false;
     const autoSNI = args.settings.some((s) => s.tls) && args.settings.every((s) => !s.tls || (!s.tls.sni && !s.tls.autoSNIFromEndpointHostname));
-    const cluster = buildCluster({ ...args, tls: { autoSNI } });
+    const cluster = buildCluster({ ...args, tls: { autoSNI }, defaultHealthCheckLog: args.defaultHealthCheckLog ?? this.healthCheckLog });
     if (autoSNI) {
       const po = cluster.typedExtensionProtocolOptions?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
       if (po) po.upstreamHttpProtocolOptions = { autoSni: true };

@@ -99,7 +99,7 @@ export function listenerFilters(l: HTTPListener): Msg[] {
       name: 'envoy.filters.http.grpc_stats',
       typedConfig: typed('envoy.extensions.filters.http.grpc_stats.v3.FilterConfig', {
         emitFilterState: true,
-        statsForAllMethods: false,
+        statsForAllMethods: true,
       }),
     });
   }

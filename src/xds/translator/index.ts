@@ -30,6 +30,7 @@ export interface Translation {
 
 export function translateXds(ir: Xds, options: TranslatorOptions = {}): Translation {
   const ctx = new Context(options);
+  ctx.healthCheckLog = ir.healthCheckLog;
   const t = ctx.table;
   // Each stage goes on after another one failed: what it could not build is left out.
   const stage = (f: () => void) => {
