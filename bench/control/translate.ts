@@ -1,0 +1,83 @@
+// One control-plane translation measured stage by stage, in a process of its own (run by
+// bench/control/main.ts with --expose-gc): the fixture's files read and validated by the file
+// provider, gathered per GatewayClass, translated to IR (gatewayapi), to Envoy resources (xds,
+// each checked against Envoy's rules), and encoded into an xDS snapshot. The first (cold) pass
+// is what a start costs; the best of the warm passes what a re-translation costs. Memory is
+// taken after the cold pass, everything it produced still held, after a full GC.
+//   node --expose-gc dist/bench/control/translate.js scale:<n> | large
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileProvider } from '../../src/provider/file/provider.js';
+import { gatherResources } from '../../src/provider/gather.js';
+import { defaultControllerName, defaultSettings } from '../../src/gatewayapi/settings.js';
+import { translate } from '../../src/gatewayapi/translator.js';
+import { translateXds } from '../../src/xds/translator/index.js';
+import { protoValidator } from '../../src/xds/translator/validate.js';
+import { makeSnapshot } from '../../src/xds/server/snapshot.js';
+import { TYPE_URL } from '../../src/xds/proto/index.js';
+import type { Xds } from '../../src/ir/xds.js';
+import { large, scale } from './fixtures.js';
+import { memoryAfterGC, notAccepted, type TranslateReport } from './measure.js';
+
+const arg = process.argv[2] ?? 'scale:1000';
+const files = arg === 'large' ? large() : scale(Number(arg.split(':')[1]));
+const dir = mkdtempSync(join(tmpdir(), 'egts-bench-control-'));
+for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+const bytes = Object.values(files).reduce((n, t) => n + Buffer.byteLength(t), 0);
+
+const settings = (className: string) => defaultSettings({
+  gatewayControllerName: defaultControllerName, gatewayClassName: className, backendEnabled: true, envoyPatchPolicyEnabled: true, runningOnHost: true,
+});
+
+function pipeline(objects: Parameters<typeof gatherResources>[0]) {
+  const t: Record<string, number> = {};
+  let mark = performance.now();
+  const lap = (name: string) => { const now = performance.now(); t[name] = now - mark; mark = now; };
+  const classes = gatherResources(objects, defaultControllerName);
+  lap('gather');
+  const translations = classes.map((c) => translate(c.resources, settings(c.name)));
+  lap('gatewayapi');
+  const xds = translations.flatMap((r) => Object.values(r.xdsIR).map((ir) => translateXds(ir as Xds, { controllerNamespace: 'envoy-gateway-system', dnsDomain: 'cluster.local', validator: protoValidator })));
+  lap('xds');
+  const snapshots = xds.map((x, i) => makeSnapshot(String(i), {
+    [TYPE_URL.cluster]: x.resources.clusters, [TYPE_URL.endpoint]: x.resources.endpoints, [TYPE_URL.listener]: x.resources.listeners,
+    [TYPE_URL.route]: x.resources.routes, [TYPE_URL.secret]: x.resources.secrets,
+  }));
+  lap('snapshot');
+  return { t, translations, xds, snapshots };
+}
+
+const t0 = performance.now();
+const provider = new FileProvider({ paths: [dir], resyncMs: 0 });
+const snap = await provider.start();
+provider.stop();
+const loadMs = performance.now() - t0;
+const objects = [...snap.objects.values()].map((o) => o.object);
+const cold = pipeline(objects);
+const held = { snap, cold };
+const memory = memoryAfterGC();
+const warm: Record<string, number>[] = [];
+for (let i = 0; i < 3; i++) warm.push(pipeline(objects).t);
+const best = (k: string) => Math.min(...warm.map((w) => w[k]!));
+
+const counts: Record<string, number> = {};
+for (const x of cold.xds) {
+  for (const [k, v] of Object.entries(x.resources)) counts[k] = (counts[k] ?? 0) + (Array.isArray(v) ? v.length : 0);
+  counts.virtualHosts = (counts.virtualHosts ?? 0) + (x.resources.routes as { virtualHosts?: { routes?: unknown[] }[] }[]).reduce((n, r) => n + (r.virtualHosts?.length ?? 0), 0);
+  counts.envoyRoutes = (counts.envoyRoutes ?? 0) + (x.resources.routes as { virtualHosts?: { routes?: unknown[] }[] }[]).reduce((n, r) => n + (r.virtualHosts ?? []).reduce((m, v) => m + (v.routes?.length ?? 0), 0), 0);
+}
+const report: TranslateReport = {
+  fixture: arg,
+  objects: objects.length,
+  inputMB: Math.round(bytes / 1e4) / 100,
+  problems: snap.problems.length + cold.xds.reduce((n, x) => n + x.errors.length, 0) + cold.snapshots.reduce((n, s) => n + s.problems.length, 0),
+  notAccepted: notAccepted(cold.translations.map((r) => r.resources)),
+  output: counts,
+  coldMs: { load: loadMs, ...cold.t },
+  warmMs: Object.fromEntries(Object.keys(cold.t).map((k) => [k, best(k)])),
+  memory,
+};
+void held;
+rmSync(dir, { recursive: true, force: true });
+writeFileSync(process.env.EGTS_BENCH_OUT ?? '/dev/stderr', JSON.stringify(report));
