@@ -94,6 +94,7 @@ export interface Response {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: string;
+  raw: Buffer;
   json(): any;
 }
 
@@ -115,8 +116,9 @@ export function request(port: number, o: RequestOptions = {}): Promise<Response>
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
-        const body = Buffer.concat(chunks).toString();
-        resolve({ status: res.statusCode!, headers: res.headers, body, json: () => JSON.parse(body) });
+        const raw = Buffer.concat(chunks);
+        const body = raw.toString();
+        resolve({ status: res.statusCode!, headers: res.headers, body, raw, json: () => JSON.parse(body) });
       });
       res.on('error', reject);
     });

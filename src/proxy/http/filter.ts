@@ -19,6 +19,14 @@ export interface HttpFilter {
   decodeHeaders?(stream: HttpStream): FilterStatus;
   /** Response headers on their way out (status may be changed through the stream). */
   encodeHeaders?(stream: HttpStream, headers: HeaderList): void;
+  /**
+   * Body hooks run only for streams the filter enlisted itself on (stream.addDataFilter in
+   * decodeHeaders), so that filters that never touch bodies cost nothing per chunk.
+   */
+  decodeData?(stream: HttpStream, chunk: Buffer, endStream: boolean): Buffer;
+  encodeData?(stream: HttpStream, chunk: Buffer, endStream: boolean): Buffer;
+  /** May turn response trailers into final body bytes (returns them), else undefined. */
+  encodeTrailers?(stream: HttpStream, trailers: HeaderList): Buffer | undefined;
 }
 
 export interface FilterFactoryContext {

@@ -95,6 +95,10 @@ export class HttpStream implements MatchRequest, StreamInfo {
   /** Response header mutations chosen by the router (weighted cluster level). */
   clusterResponseHeaders: import('./header_mutation.js').HeaderMutation | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** Filters that asked to see this stream's bodies (see HttpFilter.decodeData). */
+  dataFilters: import('./filter.js').HttpFilter[] | undefined = undefined;
+  /** Per-stream state of filters, by filter. */
+  filterState: Map<object, unknown> | undefined = undefined;
   /** The codec's own per-stream object (the HTTP/2 stream), when it needs one. */
   codecStream: any = undefined;
 
@@ -191,9 +195,15 @@ export class HttpStream implements MatchRequest, StreamInfo {
     this.router.start();
   }
 
+  addDataFilter(f: import('./filter.js').HttpFilter): void {
+    (this.dataFilters ??= []).push(f);
+  }
+
   decodeData(chunk: Buffer, endStream: boolean): void {
     if (this.done) return;
     this.bytesReceived += chunk.length;
+    const df = this.dataFilters;
+    if (df) for (const f of df) if (f.decodeData) chunk = f.decodeData(this, chunk, endStream);
     if (endStream) this.requestComplete = true;
     if (this.idleTimer) this.idleTimer.refresh();
     if (this.router) { this.router.onRequestData(chunk, endStream); return; }
@@ -367,6 +377,8 @@ export class HttpStream implements MatchRequest, StreamInfo {
 
   encodeData(chunk: Buffer, endStream: boolean): boolean {
     if (this.done) return true;
+    const df = this.dataFilters;
+    if (df) for (let i = df.length - 1; i >= 0; i--) { const f = df[i]!; if (f.encodeData) chunk = f.encodeData(this, chunk, endStream); }
     this.bytesSent += chunk.length;
     if (this.idleTimer) this.idleTimer.refresh();
     const ok = this.codec.encodeData(this, chunk, endStream);
@@ -377,6 +389,22 @@ export class HttpStream implements MatchRequest, StreamInfo {
   encodeTrailers(trailers: HeaderList): void {
     if (this.done) return;
     this.responseTrailers = trailers;
+    const df = this.dataFilters;
+    if (df) {
+      for (let i = df.length - 1; i >= 0; i--) {
+        const body = df[i]!.encodeTrailers?.(this, trailers);
+        if (body) {
+          // The filter carries the trailers in the body (gRPC-Web): later filters see data.
+          const later = df.slice(0, i);
+          let b = body;
+          for (let j = later.length - 1; j >= 0; j--) { const f = later[j]!; if (f.encodeData) b = f.encodeData(this, b, true); }
+          this.bytesSent += b.length;
+          this.codec.encodeData(this, b, true);
+          this.onResponseComplete();
+          return;
+        }
+      }
+    }
     this.codec.encodeTrailers(this, trailers);
     this.onResponseComplete();
   }

@@ -1,4 +1,6 @@
 // The HTTP filters this build implements; each module registers its factory.
 import './cors.js';
+import './grpc_stats.js';
+import './grpc_web.js';
 import './health_check.js';
 import '../access_log_file.js';
