@@ -14,6 +14,8 @@ import './http/h2_server.js';
 import './upstream/h2_pool.js';
 import './http/filters/index.js';
 import './http/access_loggers/index.js';
+import './tcp/tcp_proxy.js';
+import './udp/udp_proxy.js';
 import { compileListener, type ListenerConfig } from './listener/listener_config.js';
 import { ListenerManager, type ListenerExtensions } from './listener/manager.js';
 import type { NetworkFilterContext } from './listener/network_filter.js';
@@ -130,7 +132,6 @@ export class Proxy implements ClusterManagerView {
       routeProvider: (n) => this.routeProvider(n),
       clusters: this,
       secrets: this.secrets,
-      udpSupported: this.options.extensions?.udp !== undefined,
     };
     for (const [name, r] of next.get(LISTENER)!) {
       const current = this.listeners.config(name);

@@ -4,7 +4,7 @@ import { ConfigError } from '../config/errors.js';
 import { anyType, at, bool, durationMs, field, list, numOr, obj, str, type Json } from '../config/json.js';
 import { compileDownstreamTls, ServerTls } from '../tls/downstream.js';
 import { compileFilterChainMatch, type FilterChainMatch } from './filter_chain.js';
-import { networkFilterFactory, type NetworkFilter, type NetworkFilterContext } from './network_filter.js';
+import { networkFilterFactory, udpListenerFilterFactory, type NetworkFilter, type NetworkFilterContext, type UdpListenerFilter } from './network_filter.js';
 
 export interface FilterChain {
   name: string;
@@ -30,14 +30,13 @@ export interface ListenerConfig {
   listenerFiltersTimeoutMs: number;
   continueOnListenerFiltersTimeout: boolean;
   bufferLimit: number;
-  /** UDP listeners keep their raw config for the UDP proxy implementation. */
-  udp: Json | undefined;
+  /** The compiled UDP listener filter (udp_proxy) of a UDP listener. */
+  udp: UdpListenerFilter | undefined;
   drainType: 'DEFAULT' | 'MODIFY_ONLY';
 }
 
 const TLS_INSPECTOR = 'envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector';
 const PROXY_PROTOCOL = 'envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol';
-const UDP_PROXY = 'envoy.extensions.filters.udp.udp_proxy.v3.UdpProxyConfig';
 const DOWNSTREAM_TLS = 'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
 const RAW_BUFFER = 'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
 
@@ -63,7 +62,7 @@ export function compileListener(l: Json, ctx: NetworkFilterContext, path = ''): 
 
   let tlsInspector = false;
   let proxyProtocol: ListenerConfig['proxyProtocol'];
-  let udp: Json | undefined;
+  let udp: UdpListenerFilter | undefined;
   list(l, 'listenerFilters', path).forEach((f: Json, i: number) => {
     const fp = at(at(path, 'listenerFilters'), i);
     const tc = obj(f, 'typedConfig', fp);
@@ -73,12 +72,13 @@ export function compileListener(l: Json, ctx: NetworkFilterContext, path = ''): 
       const pp = at(fp, 'typedConfig');
       if (list(tc!, 'rules', pp).length) throw new ConfigError(at(pp, 'rules'), 'PROXY protocol TLV rules are not supported');
       proxyProtocol = { allowRequestsWithoutProxyProtocol: bool(tc!, 'allowRequestsWithoutProxyProtocol', pp) };
-    } else if (type === UDP_PROXY && protocol === 'UDP') udp = tc;
-    else throw new ConfigError(at(fp, 'typedConfig'), `unsupported listener filter ${type || str(f, 'name', fp)}`);
+    } else if (protocol === 'UDP' && udpListenerFilterFactory(type)) {
+      if (udp) throw new ConfigError(fp, 'a UDP listener takes one UDP listener filter');
+      udp = udpListenerFilterFactory(type)!.create(tc!, at(fp, 'typedConfig'), ctx);
+    } else throw new ConfigError(at(fp, 'typedConfig'), `unsupported listener filter ${type || str(f, 'name', fp)}`);
   });
   if (protocol === 'UDP') {
     if (!udp) throw new ConfigError(at(path, 'listenerFilters'), 'a UDP listener needs the udp_proxy filter');
-    if (!ctx.udpSupported) throw new ConfigError(at(path, 'address.socketAddress.protocol'), 'UDP listeners are not supported yet');
   }
   const chains = list(l, 'filterChains', path).map((c: Json, i: number) => compileChain(c, at(at(path, 'filterChains'), i), ctx));
   const dc = obj(l, 'defaultFilterChain', path);

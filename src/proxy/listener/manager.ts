@@ -10,12 +10,14 @@ import { parseSans } from '../tls/verify.js';
 import { selectChain } from './filter_chain.js';
 import type { FilterChain, ListenerConfig } from './listener_config.js';
 import { inspectClientHello } from './tls_inspector.js';
+import type { UdpListenerHandle } from './network_filter.js';
+import { readProxyProtocol } from '../tcp/proxy_protocol.js';
 
 /** Hooks for listener kinds implemented elsewhere (UDP, PROXY protocol). */
 export interface ListenerExtensions {
-  /** Binds and runs a UDP listener; returns a handle to update or close it. */
-  udp?(config: ListenerConfig): Promise<{ update(c: ListenerConfig): void; close(): Promise<void> }>;
-  /** Reads a PROXY protocol header; resolves with the addresses it carried (or undefined for none). */
+  /** Binds and runs a UDP listener (default: its udp_proxy filter binds the address). */
+  udp?(config: ListenerConfig): Promise<UdpListenerHandle>;
+  /** Reads a PROXY protocol header; resolves with the addresses it carried (or undefined for none). Default: tcp/proxy_protocol.ts. */
   proxyProtocol?(socket: net.Socket, allowWithout: boolean, timeoutMs: number): Promise<{ remoteAddress: string; remotePort: number; localAddress: string; localPort: number } | undefined>;
 }
 
@@ -30,11 +32,12 @@ export interface ListenerManagerOptions {
 class ActiveListener {
   readonly sockets = new Set<net.Socket>();
   private server: net.Server | undefined;
-  private udp: { update(c: ListenerConfig): void; close(): Promise<void> } | undefined;
+  private udp: UdpListenerHandle | undefined;
 
   constructor(public config: ListenerConfig, private readonly opts: ListenerManagerOptions) {}
 
   get boundPort(): number {
+    if (this.udp) return this.udp.boundPort;
     const a = this.server?.address();
     return a && typeof a === 'object' ? a.port : this.config.port;
   }
@@ -42,8 +45,7 @@ class ActiveListener {
   async start(): Promise<void> {
     const c = this.config;
     if (c.protocol === 'UDP') {
-      if (!this.opts.extensions?.udp) throw new Error('UDP listeners are not supported');
-      this.udp = await this.opts.extensions.udp(c);
+      this.udp = this.opts.extensions?.udp ? await this.opts.extensions.udp(c) : await c.udp!.start(c);
       return;
     }
     const server = (this.server = net.createServer({ pauseOnConnect: false, noDelay: true }, (s) => this.onConnection(s)));
@@ -96,8 +98,8 @@ class ActiveListener {
       serverName: '',
       tls: false,
     };
-    if (c.proxyProtocol && this.opts.extensions?.proxyProtocol) {
-      this.opts.extensions.proxyProtocol(socket, c.proxyProtocol.allowRequestsWithoutProxyProtocol, c.listenerFiltersTimeoutMs).then((addrs) => {
+    if (c.proxyProtocol) {
+      (this.opts.extensions?.proxyProtocol ?? readProxyProtocol)(socket, c.proxyProtocol.allowRequestsWithoutProxyProtocol, c.listenerFiltersTimeoutMs).then((addrs) => {
         if (addrs) Object.assign(info, addrs);
         this.inspect(socket, info, c);
       }, () => socket.destroy());

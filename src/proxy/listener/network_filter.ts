@@ -7,12 +7,11 @@ import type { DownstreamInfo } from '../http/stream_info.js';
 import type { HcmCompileContext } from '../http/hcm_config.js';
 import type { ClusterManagerView } from '../upstream/cluster_manager.js';
 import type { SecretStore } from '../tls/secrets.js';
+import type { ListenerConfig } from './listener_config.js';
 
 export interface NetworkFilterContext extends HcmCompileContext {
   clusters: ClusterManagerView;
   secrets: SecretStore & { version: number };
-  /** Set once a UDP listener implementation is registered. */
-  udpSupported?: boolean;
 }
 
 /** What a terminal network filter gets: the (possibly TLS) socket and what is known about it. */
@@ -48,4 +47,31 @@ export function registerNetworkFilter(f: NetworkFilterFactory): void {
 
 export function networkFilterFactory(type: string): NetworkFilterFactory | undefined {
   return factories.get(type);
+}
+
+/** A running UDP listener (the UDP proxy): updated in place when only its filter changed. */
+export interface UdpListenerHandle {
+  readonly boundPort: number;
+  update(c: ListenerConfig): void;
+  close(): Promise<void>;
+}
+
+/** The listener filter of a UDP listener (udp_proxy), compiled; binds when the listener starts. */
+export interface UdpListenerFilter {
+  start(c: ListenerConfig): Promise<UdpListenerHandle>;
+}
+
+export interface UdpListenerFilterFactory {
+  readonly configType: string;
+  create(config: Json, path: string, ctx: NetworkFilterContext): UdpListenerFilter;
+}
+
+const udpFactories = new Map<string, UdpListenerFilterFactory>();
+
+export function registerUdpListenerFilter(f: UdpListenerFilterFactory): void {
+  udpFactories.set(f.configType, f);
+}
+
+export function udpListenerFilterFactory(type: string): UdpListenerFilterFactory | undefined {
+  return udpFactories.get(type);
 }

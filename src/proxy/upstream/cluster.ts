@@ -9,27 +9,16 @@ import { H1Pool } from './h1_pool.js';
 import { HealthFlag, Host } from './host.js';
 import { LoadBalancer, type LbContext } from './lb.js';
 import { ClusterResources } from './resources.js';
+import { clusterStats, type ClusterStats } from '../stats/cluster_stats.js';
 import { connectUpstream, transportFor } from './transport.js';
 import type { ConnPool } from './types.js';
+
+export type { ClusterStats } from '../stats/cluster_stats.js';
 
 /** Hooks for what health checking and outlier detection add to a cluster (see health/, outlier/). */
 export interface ClusterObserver {
   hostsChanged?(cluster: Cluster, added: Host[], removed: Host[]): void;
   closed?(cluster: Cluster): void;
-}
-
-export interface ClusterStats {
-  upstream_rq_total: number;
-  upstream_rq_active: number;
-  upstream_cx_total: number;
-  upstream_cx_connect_fail: number;
-  upstream_rq_timeout: number;
-  upstream_rq_retry: number;
-  upstream_rq_pending_overflow: number;
-  upstream_rq_2xx: number;
-  upstream_rq_3xx: number;
-  upstream_rq_4xx: number;
-  upstream_rq_5xx: number;
 }
 
 export type PoolFactory = (cluster: Cluster, host: Host, protocol: 'h1' | 'h2') => ConnPool;
@@ -40,16 +29,15 @@ export class Cluster {
   hosts: Host[] = [];
   /** False until the first assignment (EDS) or resolution (DNS) arrived. */
   initialized: boolean;
-  readonly stats: ClusterStats = {
-    upstream_rq_total: 0, upstream_rq_active: 0, upstream_cx_total: 0, upstream_cx_connect_fail: 0, upstream_rq_timeout: 0,
-    upstream_rq_retry: 0, upstream_rq_pending_overflow: 0, upstream_rq_2xx: 0, upstream_rq_3xx: 0, upstream_rq_4xx: 0, upstream_rq_5xx: 0,
-  };
+  /** cluster.<name>.* statistics, kept by name across cluster replacements. */
+  readonly stats: ClusterStats;
   private dns: DnsResolution | undefined;
   private closed = false;
   observers: ClusterObserver[] = [];
 
   constructor(readonly settings: ClusterSettings, readonly secrets: SecretStore, private readonly poolFactory: PoolFactory) {
     this.lb = new LoadBalancer(settings.lb);
+    this.stats = clusterStats(settings.name);
     this.resources = new ClusterResources(settings.breakers);
     this.initialized = settings.discovery === 'STATIC';
     if (settings.discovery === 'STATIC' && settings.assignment) this.setAssignment(settings.assignment);
@@ -87,6 +75,7 @@ export class Cluster {
           h = new Host(spec.address, spec.port, spec.pipe, spec.weight, p, spec.locality, spec.hostname, spec.socketMatch);
           added.push(h);
         }
+        h.healthCheckPort = spec.healthCheckPort;
         applyEdsHealth(h, spec);
         level.push(h);
         next.push(h);

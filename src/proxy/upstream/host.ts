@@ -17,6 +17,18 @@ export const enum HealthFlag {
   PendingActiveHc = 1 << 5,
 }
 
+/**
+ * Results outlier detection learns from (Envoy's Outlier::Result): connection outcomes seen by
+ * the pools and the TCP/UDP proxies, and request outcomes without an HTTP status.
+ */
+export type OutlierResult = 'connect-success' | 'connect-success-final' | 'connect-failed' | 'timeout' | 'request-success' | 'request-failed';
+
+/** The per-host side of outlier detection: fed on the data path, set by health/outlier.ts. */
+export interface OutlierMonitor {
+  putHttpResponseCode(code: number): void;
+  putResult(result: OutlierResult): void;
+}
+
 export interface Locality {
   region: string;
   zone: string;
@@ -33,7 +45,10 @@ export class Host {
   pools: Map<string, ConnPool> | undefined;
   /** Per-host state owned by health checking and outlier detection. */
   hcState: unknown;
-  outlierState: unknown;
+  /** Outlier detection's monitor when the cluster has outlier_detection. */
+  outlier: OutlierMonitor | undefined;
+  /** health_check_config.port_value of the endpoint: where active health checks go (0: the host's port). */
+  healthCheckPort = 0;
   /** Statistics (requests, failures) read by outlier detection and stats. */
   rqTotal = 0;
   rqError = 0;
