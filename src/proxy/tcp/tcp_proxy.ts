@@ -126,6 +126,8 @@ class ConnectionInfo implements StreamInfo {
   method = '';
   originalPath = '';
   requestHeaders = [];
+  responseHeaders = undefined;
+  responseTrailers = undefined;
   authority = '';
   routeName = '';
   clusterName = '';

@@ -195,6 +195,8 @@ class SessionInfo implements StreamInfo {
   method = '';
   originalPath = '';
   requestHeaders = [];
+  responseHeaders = undefined;
+  responseTrailers = undefined;
   authority = '';
   routeName = '';
   clusterName = '';
