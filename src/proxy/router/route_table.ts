@@ -137,7 +137,8 @@ export function compileRouteConfiguration(rc: Json, opts: RouteCompileOptions, p
 
 function compileVirtualHost(v: Json, path: string, table: RouteTable, opts: RouteCompileOptions, maxBody: number): VirtualHost {
   const domains = list(v, 'domains', path).map((d: unknown, j: number) => {
-    if (typeof d !== 'string' || d === '') throw new ConfigError(at(at(path, 'domains'), j), 'expected a non-empty domain');
+    // An empty domain is allowed (it matches an empty Host), as in Envoy.
+    if (typeof d !== 'string') throw new ConfigError(at(at(path, 'domains'), j), 'expected a domain');
     return d.toLowerCase();
   });
   if (!domains.length) throw new ConfigError(at(path, 'domains'), 'at least one domain is required');

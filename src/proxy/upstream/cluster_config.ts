@@ -72,6 +72,10 @@ const POLICY_TYPES: Record<string, LbPolicyKind> = {
   'envoy.extensions.load_balancing_policies.random.v3.Random': 'RANDOM',
   'envoy.extensions.load_balancing_policies.ring_hash.v3.RingHash': 'RING_HASH',
   'envoy.extensions.load_balancing_policies.maglev.v3.Maglev': 'MAGLEV',
+  // Client-side weighted round robin weighs hosts by the load reports (ORCA) they send; hosts
+  // without reports get the mean weight, so without reports it is round robin over the
+  // endpoint weights, which is what this proxy does (it does not read ORCA reports).
+  'envoy.extensions.load_balancing_policies.client_side_weighted_round_robin.v3.ClientSideWeightedRoundRobin': 'ROUND_ROBIN',
 };
 const HTTP_PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 const UPSTREAM_TLS = 'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
