@@ -58,6 +58,8 @@ export interface HcmConfig {
   /** HCM-level upgrade configs (route-level ones take precedence). */
   upgrades: Map<string, boolean>;
   forwardClientCertDetails: 'SANITIZE' | 'FORWARD_ONLY' | 'APPEND_FORWARD' | 'SANITIZE_SET' | 'ALWAYS_FORWARD_ONLY';
+  /** Which client certificate details go into x-forwarded-client-cert (Hash always does). */
+  clientCertDetails: { subject: boolean; cert: boolean; chain: boolean; dns: boolean; uri: boolean };
   accessLogs: AccessLogger[];
   stats: HttpStats;
   /** The router filter's own settings. */
@@ -193,6 +195,11 @@ export function compileHcm(c: Json, path: string, ctx: HcmCompileContext): HcmCo
     upgrades,
     forwardClientCertDetails: enumOf(c, 'forwardClientCertDetails', path,
       ['SANITIZE', 'FORWARD_ONLY', 'APPEND_FORWARD', 'SANITIZE_SET', 'ALWAYS_FORWARD_ONLY'] as const, 'SANITIZE'),
+    clientCertDetails: (() => {
+      const d = obj(c, 'setCurrentClientCertDetails', path) ?? {};
+      const dp = at(path, 'setCurrentClientCertDetails');
+      return { subject: bool(d, 'subject', dp), cert: bool(d, 'cert', dp), chain: bool(d, 'chain', dp), dns: bool(d, 'dns', dp), uri: bool(d, 'uri', dp) };
+    })(),
     accessLogs: compileAccessLogs(list(c, 'accessLog', path), at(path, 'accessLog'), ctx),
     stats: httpStats(str(c, 'statPrefix', path)),
     router,

@@ -26,6 +26,7 @@ export class Router {
   private bodyEnded = false;
   private trailers: HeaderList | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private maxTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private hash: number | undefined;
   private triedHosts: Host[] | undefined;
@@ -101,6 +102,8 @@ export class Router {
     };
     if (a.mirrors.length) this.startMirrors();
     if (s.requestComplete) this.startTimeout();
+    const maxDuration = a.maxStreamDurationMs || s.hcm.maxStreamDurationMs;
+    if (maxDuration) this.maxTimer = setTimeout(onMaxDuration, maxDuration, this);
     this.sendAttempt();
   }
 
@@ -164,6 +167,11 @@ export class Router {
     host.rqTotal++;
     const protocol = cluster.settings.protocol === 'h2' || (cluster.settings.protocol === 'downstream' && s.protocol === 'HTTP/2') ? 'h2' : 'h1';
     const pool = cluster.pool(host, protocol);
+    // auto_host_rewrite: the Host becomes the chosen endpoint's hostname (DNS name or EDS hostname).
+    if (this.action.autoHostRewrite && host.hostname && this.head.authority !== host.hostname) {
+      if (this.action.appendXForwardedHost && getHeader(s.headers, 'x-forwarded-host') === undefined) s.headers.push('x-forwarded-host', s.authority);
+      this.head = { ...this.head, authority: host.hostname };
+    }
     const attempt = (this.attempt = new Attempt(this, host));
     const body = this.body;
     const endStream = this.bodyEnded && (!body || body.length === 0) && !this.trailers;
@@ -220,6 +228,16 @@ export class Router {
     this.stream.responseFlags = 'UT';
     this.attempt?.abandon();
     this.finishWithLocal(504, 'upstream request timeout', 'upstream_response_timeout');
+  }
+
+  /** max_stream_duration: the stream is over whatever its state. */
+  onMaxDuration(): void {
+    this.maxTimer = undefined;
+    if (this.finished) return;
+    this.attempt?.abandon();
+    this.stream.responseFlags = 'UMSDR';
+    if (!this.stream.responseStarted) this.finishWithLocal(408, 'downstream duration timeout', 'max_duration_timeout');
+    else { this.finish(); this.stream.codec.resetStream(this.stream); this.stream.complete(); }
   }
 
   onPerTryTimeout(a: Attempt): void {
@@ -406,6 +424,7 @@ export class Router {
 
   private clearTimers(): void {
     if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
+    if (this.maxTimer) { clearTimeout(this.maxTimer); this.maxTimer = undefined; }
     if (this.retryTimer) {
       clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
@@ -499,6 +518,7 @@ class Attempt implements UpstreamCallbacks {
 function onPerTryTimeout(a: Attempt): void { a.router.onPerTryTimeout(a); }
 function onAttemptIdle(a: Attempt): void { a.router.onAttemptIdle(a); }
 function onGlobalTimeout(r: Router): void { r.onGlobalTimeout(); }
+function onMaxDuration(r: Router): void { r.onMaxDuration(); }
 
 const MIRROR_CALLBACKS: UpstreamCallbacks = {
   onUpstreamHeaders() {},

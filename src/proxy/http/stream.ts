@@ -3,7 +3,7 @@
 // The codec creates the stream from the parsed request head and feeds it the body; the stream
 // answers through the codec. It is also the request view route matching reads and the
 // StreamInfo that formatters and access logs read, so one object serves a request.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Route } from '../router/route_table.js';
 import type { MatchRequest } from '../router/request.js';
 import type { ClusterManagerView } from '../upstream/cluster_manager.js';
@@ -11,7 +11,7 @@ import type { Tunnel } from '../upstream/types.js';
 import { FilterStatus } from './filter.js';
 import type { PerFilterConfig } from './filter_registry.js';
 import type { HcmConfig } from './hcm_config.js';
-import { getHeader, removeHeader, setHeader, stripHopByHop, type HeaderList } from './headers.js';
+import { getHeader, getJoined, removeHeader, setHeader, stripHopByHop, type HeaderList } from './headers.js';
 import { processPath } from './path.js';
 import { Router } from './router.js';
 import type { DownstreamInfo, StreamInfo } from './stream_info.js';
@@ -304,7 +304,7 @@ export class HttpStream implements MatchRequest, StreamInfo {
       if (getHeader(h, 'x-forwarded-proto') === undefined) h.push('x-forwarded-proto', this.scheme);
     }
     if (!internal) stripEnvoyInternalHeaders(h);
-    if (hcm.forwardClientCertDetails === 'SANITIZE') removeHeader(h, 'x-forwarded-client-cert');
+    this.forwardClientCert(hcm);
     if (hcm.generateRequestId) {
       let id = getHeader(h, 'x-request-id');
       if (id === undefined || (!internal && hcm.useRemoteAddress && !hcm.preserveExternalRequestId)) {
@@ -313,6 +313,30 @@ export class HttpStream implements MatchRequest, StreamInfo {
       }
       this.requestId = id;
     }
+  }
+
+  /** x-forwarded-client-cert as forward_client_cert_details says (only mTLS connections add to it). */
+  private forwardClientCert(hcm: HcmConfig): void {
+    const h = this.headers;
+    const mode = hcm.forwardClientCertDetails;
+    const peer = this.downstream.peerCertificate;
+    if (mode === 'ALWAYS_FORWARD_ONLY') return;
+    if (mode === 'SANITIZE' || !peer) {
+      if (mode !== 'FORWARD_ONLY' || !peer) removeHeader(h, 'x-forwarded-client-cert');
+      return;
+    }
+    if (mode === 'FORWARD_ONLY') return;
+    const d = hcm.clientCertDetails;
+    let v = `Hash=${createHash('sha256').update(peer.raw).digest('hex')}`;
+    if (d.cert) v += `;Cert="${encodeURIComponent(toPem(peer.raw))}"`;
+    if (d.chain) v += `;Chain="${encodeURIComponent(toPem(peer.raw))}"`;
+    if (d.subject) v += `;Subject="${peer.subject.replace(/"/g, '\\"')}"`;
+    if (d.uri) for (const u of peer.uriSans) v += `;URI=${u}`;
+    if (d.dns) for (const n of peer.dnsSans) v += `;DNS=${n}`;
+    if (mode === 'APPEND_FORWARD') {
+      const prev = getJoined(h, 'x-forwarded-client-cert');
+      setHeader(h, 'x-forwarded-client-cert', prev ? `${prev},${v}` : v);
+    } else setHeader(h, 'x-forwarded-client-cert', v);
   }
 
   // --- responses ---
@@ -521,4 +545,9 @@ export function redirectLocation(s: HttpStream, a: import('../router/route_actio
   }
   if (a.stripQuery) query = '';
   return `${scheme}://${host}${path}${query}`;
+}
+
+function toPem(der: Buffer): string {
+  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n');
+  return `-----BEGIN CERTIFICATE-----\n${b64}${b64.endsWith('\n') ? '' : '\n'}-----END CERTIFICATE-----\n`;
 }
