@@ -205,6 +205,7 @@ function addVirtualHosts(ctx: Context, ir: Xds, rc: Msg, l: HTTPListener, http3:
       throw err;
     }
     for (const f of features) {
+      f.patchRoute?.(route, r);
       const cfg = f.perRoute?.(r, l, ctx);
       if (cfg) route.typedPerFilterConfig = { ...(route.typedPerFilterConfig ?? {}), ...cfg };
     }

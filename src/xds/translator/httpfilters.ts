@@ -40,7 +40,7 @@ const orderByName: [string, number][] = [
 
 /** The default position of a filter, by the name it is registered under. */
 export function defaultOrder(name: string): number {
-  for (const [prefix, order] of orderByName) if (name === prefix || name.startsWith(`${prefix}/`)) return order;
+  for (const [prefix, order] of orderByName) if (name === prefix || name.startsWith(`${prefix}/`) || name.startsWith(`${prefix}.`)) return order;
   return 50;
 }
 

@@ -9,6 +9,8 @@ import type { Msg } from '../util.js';
 export interface HTTPFeature {
   /** The HTTP filters for a listener's connection manager. */
   filters(l: HTTPListener, ctx: Context, ir: Xds): Msg[];
+  /** Changes to the Envoy route itself (beyond typed_per_filter_config). */
+  patchRoute?(route: Msg, r: HTTPRoute): void;
   /** typed_per_filter_config entries for one route. */
   perRoute?(r: HTTPRoute, l: HTTPListener, ctx: Context): Record<string, Msg> | undefined;
   /** Clusters and secrets the filters refer to, added after the listener's routes. */

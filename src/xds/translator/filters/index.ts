@@ -2,6 +2,7 @@
 import { basicAuth } from './basicauth.js';
 import { extAuth } from './extauth.js';
 import type { HTTPFeature } from './feature.js';
+import { compressor, cors, fault } from './traffic.js';
 import { wasm } from './wasm.js';
 
-export const features: HTTPFeature[] = [extAuth, basicAuth, wasm];
+export const features: HTTPFeature[] = [fault, cors, extAuth, basicAuth, wasm, compressor];
