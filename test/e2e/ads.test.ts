@@ -46,9 +46,9 @@ describe('egts proxy over ADS', () => {
   let server: XdsServer, xdsPort: number, echo: Echo, version = 0;
   const nacks: Nack[] = [];
 
-  function publish(key: string, port: number, routes: object[], extraClusters: object[] = []): void {
+  function publish(key: string, port: number, routes: object[], extraClusters: object[] = [], hcm: object = {}): void {
     const { snapshot, problems } = makeSnapshot(String(++version), {
-      [TYPE_URL.listener]: [httpListener('http', 'routes', { port })],
+      [TYPE_URL.listener]: [httpListener('http', 'routes', { port, hcm })],
       [TYPE_URL.route]: [routeConfig('routes', [{ name: 'all', domains: ['*'], routes }])],
       [TYPE_URL.cluster]: [cluster('echo'), ...extraClusters],
       [TYPE_URL.endpoint]: [endpoints('echo', [{ host: '127.0.0.1', port: echo.http }])],
@@ -122,6 +122,27 @@ describe('egts proxy over ADS', () => {
       agent.destroy();
       assert.equal(failed, 0, `${failed} failed of ${ok + failed}`);
       assert.ok(ok > 100, `only ${ok} requests`);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('a listener change lets requests in flight finish', async () => {
+    const key = 'default/gw-inflight';
+    const port = await freePort();
+    const base = [route('root', { prefix: '/' }, forward('echo'))];
+    publish(key, port, base);
+    const proxy = await startAdsProxy(xdsPort, key, 'sotw');
+    try {
+      await until(async () => (await request(port, { path: '/' })).status === 200);
+      const slow = request(port, { path: '/slow', headers: { 'x-echo-delay-ms': '800' } });
+      await sleep(100);
+      // A new HCM configuration for the same listener: new connections use it, this one drains.
+      publish(key, port, base, [], { statPrefix: 'changed', serverName: 'changed', serverHeaderTransformation: 'OVERWRITE' });
+      await until(async () => (await request(port, { path: '/' })).headers.server === 'changed');
+      const r = await slow;
+      assert.equal(r.status, 200);
+      assert.equal(r.json().path, '/slow');
     } finally {
       await proxy.close();
     }

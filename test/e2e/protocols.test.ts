@@ -131,6 +131,19 @@ describe('protocols through egts proxy', () => {
       assert.equal(j.path, '/h2');
       assert.equal(j.host, 'a.example.com');
     }
+    // A request body from an HTTP/2 client reaches an HTTP/1.1 backend (chunked).
+    const session = http2.connect(`http://127.0.0.1:${proxy.ports.http}`);
+    const posted = await new Promise<string>((resolve, reject) => {
+      const req = session.request({ ':path': '/post', ':method': 'POST', ':authority': 'a.example.com' });
+      let b = '';
+      req.on('data', (d) => { b += d; });
+      req.on('end', () => resolve(b));
+      req.on('error', reject);
+      req.write('hello ');
+      req.end('h2');
+    });
+    session.close();
+    assert.equal(JSON.parse(posted).body, 'hello h2');
     // HTTP/1.1 still works on the same plain listener.
     assert.equal((await request(proxy.ports.http!, { path: '/h1' })).status, 200);
   });
