@@ -84,19 +84,26 @@ function applyClientIPDetection(m: Msg, l: HTTPListener): void {
       name: 'envoy.extensions.http.original_ip_detection.custom_header',
       typedConfig: typed('envoy.extensions.http.original_ip_detection.custom_header.v3.CustomHeaderConfig', cfg),
     }];
-  } else if (d?.xForwardedFor?.trustedCIDRs?.length) {
+  } else if (d?.xForwardedFor?.trustedCIDRs?.length || d?.xForwardedFor?.disableXForwardedForAppend) {
+    // The XFF extension, needed for trusted CIDRs or to keep X-Forwarded-For as it came.
+    const x = d.xForwardedFor;
+    const cfg: Msg = {};
+    if (x.trustedCIDRs?.length) {
+      cfg.xffTrustedCidrs = {
+        cidrs: x.trustedCIDRs.map((c) => {
+          const [ip, len] = c.split('/');
+          return { addressPrefix: ip, prefixLen: Number(len ?? (ip!.includes(':') ? 128 : 32)) };
+        }),
+      };
+    } else if (x.numTrustedHops) {
+      // Counted without the proxy's own hop, which the extension does not see.
+      cfg.xffNumTrustedHops = x.numTrustedHops - 1;
+    }
+    cfg.skipXffAppend = !!x.disableXForwardedForAppend;
     m.useRemoteAddress = false;
     m.originalIpDetectionExtensions = [{
       name: 'envoy.extensions.http.original_ip_detection.xff',
-      typedConfig: typed('envoy.extensions.http.original_ip_detection.xff.v3.XffConfig', {
-        xffTrustedCidrs: {
-          cidrs: d.xForwardedFor.trustedCIDRs.map((c) => {
-            const [ip, len] = c.split('/');
-            return { addressPrefix: ip, prefixLen: Number(len ?? (ip!.includes(':') ? 128 : 32)) };
-          }),
-        },
-        skipXffAppend: d.xForwardedFor.disableXForwardedForAppend ? true : undefined,
-      }),
+      typedConfig: typed('envoy.extensions.http.original_ip_detection.xff.v3.XffConfig', cfg),
     }];
   } else if (d?.xForwardedFor?.numTrustedHops) {
     m.xffNumTrustedHops = d.xForwardedFor.numTrustedHops;
