@@ -20,9 +20,13 @@ import { parseArgs } from 'node:util';
 import { WebSocketServer } from 'ws';
 
 const USAGE = `usage: egts echo [--name <name>] [--http <port>] [--https <port> --cert <pem> --key <pem> [--ca <pem>]]
-                 [--tcp <port>] [--tls-tcp <port>] [--udp <port>] [--unix <path>] [--host <addr>]
+                 [--tcp <port>] [--tls-tcp <port>] [--udp <port>] [--unix <path>] [--host <addr>] [--status <code>]
 
-Ports may be 0 (any free port). The bound ports are printed on stdout as one JSON line.`;
+Ports may be 0 (any free port). The bound ports are printed on stdout as one JSON line.
+--status sets the status of every answer that x-echo-status does not set (an unhealthy backend).`;
+
+/** The status answered when the request does not ask for one (--status). */
+let defaultStatus = 200;
 
 const failCounts = new Map<string, number>();
 /** The last requests received, for tests that need to see what a backend got (GET /__echo/requests). */
@@ -54,7 +58,7 @@ function directives(headers: Record<string, string[]>, reset: () => void): { del
   const one = (k: string) => headers[k]?.[0];
   const key = one('x-echo-fail-key');
   const times = Number(one('x-echo-fail-times') ?? 0);
-  let status = Number(one('x-echo-status') ?? 200) || 200;
+  let status = Number(one('x-echo-status') ?? defaultStatus) || defaultStatus;
   if (key && times > 0) {
     const n = (failCounts.get(key) ?? 0) + 1;
     failCounts.set(key, n);
@@ -150,7 +154,7 @@ export async function run(argv: string[]): Promise<number> {
     ({ values: v } = parseArgs({ args: argv, options: {
       name: { type: 'string' }, http: { type: 'string' }, https: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' },
       ca: { type: 'string' }, tcp: { type: 'string' }, 'tls-tcp': { type: 'string' }, udp: { type: 'string' }, unix: { type: 'string' },
-      host: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      host: { type: 'string' }, status: { type: 'string' }, help: { type: 'boolean', short: 'h' },
     } }));
   } catch (err) {
     console.error(`egts echo: ${(err as Error).message}\n\n${USAGE}`);
@@ -158,6 +162,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (v.help) { console.log(USAGE); return 0; }
   const name = (v.name as string | undefined) ?? `echo-${process.pid}`;
+  if (v.status) defaultStatus = Number(v.status) || 200;
   const host = v.host as string | undefined;
   const ports: Record<string, number | string> = {};
   const handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => handleHttp(name, req, res);

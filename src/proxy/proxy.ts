@@ -26,6 +26,7 @@ import { compileCluster, type ClusterSettings } from './upstream/cluster_config.
 import type { ClusterManagerView } from './upstream/cluster_manager.js';
 import { compileAssignment, type Assignment } from './upstream/endpoints.js';
 import { defaultPoolFactory } from './upstream/pools.js';
+import { attachClusterHealth, type HealthOptions } from './health/cluster_health.js';
 
 export interface ProxyOptions {
   drainTimeoutMs?: number;
@@ -35,6 +36,8 @@ export interface ProxyOptions {
   validate?: (typeUrl: ResourceType, resource: Json) => { field: string; message: string }[];
   listen?: import('./listener/manager.js').ListenerManagerOptions['listen'];
   poolFactory?: PoolFactory;
+  /** Where health checks and outlier ejection run (default: all in this process). */
+  health?: HealthOptions;
 }
 
 /** One update: for each type either the full set (state of the world) or changes (delta). */
@@ -159,6 +162,7 @@ export class Proxy implements ClusterManagerView {
         const old = this.clusters.get(name);
         if (old && old.settings.source === s.source) continue;
         const cl = new Cluster(s, this.secrets, this.poolFactory);
+        attachClusterHealth(cl, this.options.health ?? { role: 'local' });
         if (s.discovery === 'EDS') {
           const a = this.assignments.get(s.edsServiceName);
           if (a) cl.setAssignment(a);

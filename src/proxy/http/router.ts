@@ -226,6 +226,7 @@ export class Router {
     this.cluster!.stats.upstream_rq_timeout++;
     this.stream.ctx.hcm.stats.downstream_rq_timeout.value++;
     this.stream.responseFlags = 'UT';
+    this.attempt?.host.outlier?.putResult('timeout');
     this.attempt?.abandon();
     this.finishWithLocal(504, 'upstream request timeout', 'upstream_response_timeout');
   }
@@ -242,6 +243,7 @@ export class Router {
 
   onPerTryTimeout(a: Attempt): void {
     if (a !== this.attempt || this.finished) return;
+    a.host.outlier?.putResult('timeout');
     a.abandon();
     this.stream.responseFlags = 'UT';
     if (!a.responseStarted && this.shouldRetryReset('timeout')) return;
@@ -294,6 +296,7 @@ export class Router {
     if (a !== this.attempt || this.finished) return;
     a.clearTimers();
     a.host.rqError++;
+    if (reason !== 'overflow') a.host.outlier?.putResult('connect-failed');
     const s = this.stream;
     if (reason === 'connect-failure' || reason === 'connect-timeout') this.cluster!.stats.upstream_cx_connect_fail++;
     if (a.responseStarted || s.responseStarted) {
@@ -309,7 +312,9 @@ export class Router {
     s.responseFlags = flag;
     const text = reason === 'overflow' ? 'overflow' : reason === 'connect-failure' || reason === 'connect-timeout' ? 'connection failure' : reason === 'protocol-error' ? 'protocol error' : 'connection termination';
     const suffix = (reason === 'connect-failure' || reason === 'connect-timeout') && detail ? `, transport failure reason: ${detail}` : '';
-    this.finishWithLocal(503, `upstream connect error or disconnect/reset before headers. reset reason: ${text}${suffix}`, `upstream_reset_before_response_started{${text}}`);
+    // A request dropped by a circuit breaker says so, unless Envoy headers are suppressed.
+    const overloaded = reason === 'overflow' && !s.hcm.router.suppressEnvoyHeaders ? ['x-envoy-overloaded', 'true'] : undefined;
+    this.finishWithLocal(503, `upstream connect error or disconnect/reset before headers. reset reason: ${text}${suffix}`, `upstream_reset_before_response_started{${text}}`, overloaded);
   }
 
   onWritable(a: Attempt): void {
@@ -410,9 +415,9 @@ export class Router {
 
   // --- completion ---
 
-  private finishWithLocal(status: number, body: string, details: string): void {
+  private finishWithLocal(status: number, body: string, details: string, extraHeaders?: HeaderList): void {
     this.finish();
-    this.stream.sendLocalReply(status, body, details);
+    this.stream.sendLocalReply(status, body, details, extraHeaders);
   }
 
   private finish(): void {
@@ -469,6 +474,7 @@ class Attempt implements UpstreamCallbacks {
     if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
     this.idleTimer?.refresh();
     if (status >= 500) this.host.rqError++;
+    this.host.outlier?.putHttpResponseCode(status);
     this.router.onHeaders(this, status, headers, endStream);
   }
   onUpstreamData(chunk: Buffer, endStream: boolean): void {

@@ -7,6 +7,8 @@ import { compileCommonTls, type CommonTls } from '../tls/common.js';
 import type { ReadFile } from '../tls/secrets.js';
 import type { LbSettings, LbPolicyKind } from './lb.js';
 import { compileAssignment, type Assignment } from './endpoints.js';
+import { compileHealthChecks, type HealthCheckSettings } from '../health/health_check_config.js';
+import { compileOutlierDetection, type OutlierSettings } from '../health/outlier.js';
 
 export type Discovery = 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS';
 export type UpstreamProtocol = 'h1' | 'h2' | 'downstream' | 'alpn';
@@ -56,8 +58,8 @@ export interface ClusterSettings {
   respectDnsTtl: boolean;
   perConnectionBufferLimitBytes: number;
   tcpKeepalive: { probes?: number; timeS?: number; intervalS?: number } | undefined;
-  healthChecks: Json[];
-  outlierDetection: Json | undefined;
+  healthChecks: HealthCheckSettings[];
+  outlierDetection: OutlierSettings | undefined;
   ignoreHealthOnHostRemoval: boolean;
   altStatName: string;
   autoSni: boolean;
@@ -220,8 +222,8 @@ export function compileCluster(c: Json, readFile: ReadFile, path = ''): ClusterS
     respectDnsTtl,
     perConnectionBufferLimitBytes: numOr(c, 'perConnectionBufferLimitBytes', path, 1024 * 1024),
     tcpKeepalive: ka ? { probes: num(ka, 'keepaliveProbes', kap), timeS: num(ka, 'keepaliveTime', kap), intervalS: num(ka, 'keepaliveInterval', kap) } : undefined,
-    healthChecks: list(c, 'healthChecks', path),
-    outlierDetection: obj(c, 'outlierDetection', path),
+    healthChecks: compileHealthChecks(list(c, 'healthChecks', path), at(path, 'healthChecks')),
+    outlierDetection: obj(c, 'outlierDetection', path) ? compileOutlierDetection(obj(c, 'outlierDetection', path)!, at(path, 'outlierDetection')) : undefined,
     ignoreHealthOnHostRemoval: bool(c, 'ignoreHealthOnHostRemoval', path),
     altStatName: str(c, 'altStatName', path),
     autoSni,

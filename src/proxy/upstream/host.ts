@@ -15,7 +15,13 @@ export const enum HealthFlag {
   Degraded = 1 << 4,
   /** Waiting for its first active health check (when the cluster asks for that). */
   PendingActiveHc = 1 << 5,
+  /** The active health check said degraded (x-envoy-degraded). */
+  DegradedActiveHc = 1 << 6,
 }
+
+/** Flags that make a host degraded rather than unhealthy; PendingActiveHc alone changes nothing. */
+const NOT_UNHEALTHY = HealthFlag.Degraded | HealthFlag.DegradedActiveHc | HealthFlag.PendingActiveHc;
+const DEGRADED = HealthFlag.Degraded | HealthFlag.DegradedActiveHc;
 
 /**
  * Results outlier detection learns from (Envoy's Outlier::Result): connection outcomes seen by
@@ -74,11 +80,11 @@ export class Host {
 
   /** Whether the load balancer may send new requests here. */
   get healthy(): boolean {
-    return (this.healthFlags & ~HealthFlag.Degraded) === 0;
+    return (this.healthFlags & ~NOT_UNHEALTHY) === 0;
   }
 
   get degraded(): boolean {
-    return (this.healthFlags & HealthFlag.Degraded) !== 0 && (this.healthFlags & ~HealthFlag.Degraded) === 0;
+    return (this.healthFlags & DEGRADED) !== 0 && (this.healthFlags & ~NOT_UNHEALTHY) === 0;
   }
 
   toString(): string {

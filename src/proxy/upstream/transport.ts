@@ -16,6 +16,8 @@ export interface ConnectOptions {
   alpn: string[] | undefined;
   /** The request's Host, for auto SNI. */
   authority: string | undefined;
+  /** Another port than the host's (active health checks to health_check_config.port_value). */
+  port?: number;
 }
 
 export function transportFor(cluster: ClusterSettings, host: Host): TransportSocket {
@@ -36,7 +38,7 @@ export function transportFor(cluster: ClusterSettings, host: Host): TransportSoc
 export function connectUpstream(o: ConnectOptions): net.Socket {
   const { host, cluster } = o;
   const transport = transportFor(cluster, host);
-  const tcp: net.NetConnectOpts = host.pipe ? { path: host.pipe } : { host: host.address, port: host.port, noDelay: true };
+  const tcp: net.NetConnectOpts = host.pipe ? { path: host.pipe } : { host: host.address, port: o.port || host.port, noDelay: true };
   if (!transport.tls) {
     const s = net.connect(tcp);
     applyKeepalive(s, cluster);
