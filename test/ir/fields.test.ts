@@ -14,7 +14,10 @@ function fieldsOfTypes(): string[] {
   const names = new Set<string>();
   for (const f of readdirSync(irDir)) {
     if (!f.endsWith('.ts') || f === 'fields.ts' || f === 'load.ts') continue;
-    const src = readFileSync(join(irDir, f), 'utf8')
+    const text = readFileSync(join(irDir, f), 'utf8');
+    // Only the files that declare IR types (not helpers living next to them).
+    if (!/^export (interface|type) /m.test(text)) continue;
+    const src = text
       .split('\n')
       .filter((l) => !/^\s*(\/\/|\/\*|\*)/.test(l))
       .join('\n');
