@@ -31,7 +31,7 @@ export interface LoadResult {
 const schema = jsyaml.CORE_SCHEMA.extend({ implicit: [(jsyaml as unknown as { types: { merge: jsyaml.Type } }).types.merge] });
 
 /** One document of a stream: its text, its 0-based index and the 1-based line of its content. */
-interface Chunk {
+export interface Chunk {
   text: string;
   /** The line the chunk's text starts at (its `---` marker, if any). */
   firstLine: number;
@@ -204,9 +204,21 @@ export function loadResources(text: string, file?: string): LoadResult {
   return load(text, file, 'auto');
 }
 
+/**
+ * Kubernetes YAML, some documents of a stream only (from splitDocuments): for a reader that
+ * keeps what it made of the documents that did not change since it last read the stream.
+ */
+export function loadKubernetesDocuments(chunks: readonly Chunk[], file?: string): LoadResult {
+  return loadChunks(chunks, file, 'kubernetes');
+}
+
 function load(text: string, file: string | undefined, format: Format): LoadResult {
+  return loadChunks(splitDocuments(text), file, format);
+}
+
+function loadChunks(chunks: readonly Chunk[], file: string | undefined, format: Format): LoadResult {
   const out: LoadResult = { objects: [], problems: [] };
-  for (const chunk of splitDocuments(text)) {
+  for (const chunk of chunks) {
     // Lines of nested objects are recorded only where they will be asked for: list items and
     // keyed-list entries. A single object's line is its document's.
     const nested = format === 'keyed' || mayBeList.test(chunk.text) || (format === 'auto' && !topLevelKind.test(chunk.text));

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { parseAPIVersion, lookupKind } from '../../api/registry.js';
 import type { Place, Problem } from '../../api/place.js';
 import { describeResource, validateObject } from '../../api/validate.js';
-import { loadKubernetesYAML } from '../../resources/load.js';
+import { loadKubernetesDocuments, splitDocuments, type LoadedObject } from '../../resources/load.js';
 import type { AnyObject } from '../object.js';
 import type { FileSignature } from './scan.js';
 
@@ -39,6 +39,16 @@ export interface FileState {
   problems: Problem[];
   /** Whether the file as a whole is held at its last good version (its YAML is broken). */
   heldAtLastGood: boolean;
+  /**
+   * What each document that read cleanly (every object valid, nothing else in it) gave, by its
+   * text: an edit to one document of a large file re-reads that document only.
+   */
+  documents?: Map<string, CachedDocument>;
+}
+
+/** A document's objects, their places relative to the document's first line. */
+interface CachedDocument {
+  objects: { id: string; object: AnyObject; place: Place; lineOffset: number | undefined }[];
 }
 
 export function contentHash(text: string): string {
@@ -86,10 +96,22 @@ function admit(obj: AnyObject): AnyObject {
   return out;
 }
 
+/**
+ * A document's text without its `---` line (the first document of a file has none), and the
+ * line that text starts at: a document keeps its key when documents are added before it.
+ */
+function documentKey(chunk: { text: string; firstLine: number }): { key: string; line: number } {
+  const m = /^---[ \t]*\r?\n/.exec(chunk.text);
+  return m ? { key: chunk.text.slice(m[0].length), line: chunk.firstLine + 1 } : { key: chunk.text, line: chunk.firstLine };
+}
+
 /** Reads one file's text into its new state, given the state it had (if any). */
 export function readManifests(path: string, displayPath: string, text: string, signature: FileSignature, previous?: FileState): FileState {
   const hash = contentHash(text);
-  const loaded = loadKubernetesYAML(text, displayPath);
+  const chunks = splitDocuments(text);
+  const known = previous?.heldAtLastGood ? undefined : previous?.documents;
+  const fresh = known ? chunks.filter((c) => !known.has(documentKey(c).key)) : chunks;
+  const loaded = loadKubernetesDocuments(fresh, displayPath);
   const problems: Problem[] = [...loaded.problems];
 
   if (loaded.problems.length && previous && previous.objects.length) {
@@ -98,35 +120,70 @@ export function readManifests(path: string, displayPath: string, text: string, s
       message: `the file does not parse; its last good version (${previous.objects.length} resource${previous.objects.length === 1 ? '' : 's'}) stays in force`,
       place: { file: displayPath },
     });
-    return { path, signature, hash, objects: previous.objects, configs: previous.configs, problems, heldAtLastGood: true };
+    return { path, signature, hash, objects: previous.objects, configs: previous.configs, problems, heldAtLastGood: true, documents: previous.documents };
   }
 
+  const byDocument = new Map<number, LoadedObject[]>();
+  for (const o of loaded.objects) {
+    const list = byDocument.get(o.place.document!);
+    if (list) list.push(o);
+    else byDocument.set(o.place.document!, [o]);
+  }
+  const failed = new Set(loaded.problems.map((p) => p.place.document));
   const before = new Map(previous?.objects.map((o) => [o.id, o]));
   const objects: ProvidedObject[] = [];
   const configs: FileState['configs'] = [];
+  const documents = new Map<string, CachedDocument>();
   const seen = new Set<string>();
-  for (const { object, place, locate } of loaded.objects) {
-    if ((object as { kind?: unknown }).kind === configKind) {
-      configs.push({ object, place });
-      continue;
-    }
-    const checked = validateObject(object, place, locate);
-    const id = checked.ok ? idOf(checked.value) : idOf(object);
+  const unique = (id: string | undefined, place: Place): boolean => {
     if (id && seen.has(id)) {
       problems.push({ message: `${id} is defined more than once in this file; the first definition is used`, place });
-      continue;
+      return false;
     }
     if (id) seen.add(id);
-    if (checked.ok) {
-      objects.push({ id: id!, object: admit(checked.value as AnyObject), place });
+    return true;
+  };
+  for (const chunk of chunks) {
+    const { key, line } = documentKey(chunk);
+    const cached = known?.get(key);
+    if (cached) {
+      for (const c of cached.objects) {
+        const place: Place = { ...c.place, document: chunk.index };
+        if (c.lineOffset !== undefined) place.line = line + c.lineOffset;
+        if (unique(c.id, place)) objects.push({ id: c.id, object: c.object, place });
+      }
+      documents.set(key, cached);
       continue;
     }
-    problems.push(...checked.problems);
-    const last = id ? before.get(id) : undefined;
-    if (last) {
-      objects.push(last);
-      problems.push({ message: 'invalid; its last good version stays in force', place: { ...place, resource: describeResource(object) ?? id } });
+    let clean = !failed.has(chunk.index);
+    const made: CachedDocument['objects'] = [];
+    for (const { object, place, locate } of byDocument.get(chunk.index) ?? []) {
+      if ((object as { kind?: unknown }).kind === configKind) {
+        configs.push({ object, place });
+        clean = false;
+        continue;
+      }
+      const checked = validateObject(object, place, locate);
+      const id = checked.ok ? idOf(checked.value) : idOf(object);
+      if (!unique(id, place)) {
+        clean = false;
+        continue;
+      }
+      if (checked.ok) {
+        const admitted = { id: id!, object: admit(checked.value as AnyObject), place };
+        objects.push(admitted);
+        made.push({ ...admitted, lineOffset: place.line === undefined ? undefined : place.line - line });
+        continue;
+      }
+      clean = false;
+      problems.push(...checked.problems);
+      const last = id ? before.get(id) : undefined;
+      if (last) {
+        objects.push(last);
+        problems.push({ message: 'invalid; its last good version stays in force', place: { ...place, resource: describeResource(object) ?? id } });
+      }
     }
+    if (clean) documents.set(key, { objects: made });
   }
-  return { path, signature, hash, objects, configs, problems, heldAtLastGood: false };
+  return { path, signature, hash, objects, configs, problems, heldAtLastGood: false, documents };
 }
