@@ -58,6 +58,8 @@ export class StatusBook {
   private readonly stageStatuses = new Map<string, AnyObject[]>();
   /** Condition key → when its status last changed. */
   private readonly transitions = new Map<string, { status: string; time: string }>();
+  /** Statuses already stamped, with the generation they were stamped for. */
+  private readonly stamped = new WeakMap<object, number | null>();
   private cached: StatusView | undefined;
   /** The translators' statuses merged per object, before the proxies' part (kept across proxy events). */
   private base: Map<string, Record<string, any>> | undefined;
@@ -175,7 +177,9 @@ export class StatusBook {
         place,
       };
       const status = statuses.get(id);
-      if (status) r.status = this.stamp(id, status, md.generation);
+      // A status of the base that was stamped for this generation is as stamping would leave it:
+      // only what is new since the last view (a translation, the proxies' overlay) is walked.
+      if (status) r.status = this.stamped.get(status) === (md.generation ?? null) ? status : this.stamp(id, status, md.generation);
       resources.push(r);
     }
     resources.sort((a, b) => rank(a.kind) - rank(b.kind) || cmp(a.kind, b.kind) || cmp(a.metadata.namespace, b.metadata.namespace) || cmp(a.metadata.name, b.metadata.name));
@@ -257,6 +261,7 @@ export class StatusBook {
       }
     };
     visit(status, '');
+    this.stamped.set(status, generation ?? null);
     return status;
   }
 }
