@@ -3,7 +3,8 @@
 // cache, served to the proxies whose node cluster is that key. Keys are independent: one that
 // fails keeps serving its last good snapshot (its Gateways say so in status), the others go on.
 import { translateXds } from '../xds/translator/index.js';
-import { protoValidator } from '../xds/translator/validate.js';
+import { cachedProtoValidator } from '../xds/translator/validate.js';
+import { CheckCache } from '../xds/proto/check-cache.js';
 import { makeSnapshot, type Snapshot, type XdsServer } from '../xds/server/index.js';
 import { TYPE_URL } from '../xds/proto/index.js';
 import type { Changes } from '../store/store.js';
@@ -41,6 +42,8 @@ export class XdsStage {
   private readonly outcomes = new Map<string, XdsOutcome>();
   /** The errors of the snapshot served for each key (resources it left out). */
   private readonly servedErrors = new Map<string, Set<string>>();
+  /** Per key, the resources checked and encoded last time: an edit re-encodes what it changed. */
+  private readonly checked = new Map<string, CheckCache>();
 
   constructor(
     private readonly server: XdsServer,
@@ -66,6 +69,7 @@ export class XdsStage {
     this.server.cache.delete(irKey);
     this.outcomes.delete(irKey);
     this.servedErrors.delete(irKey);
+    this.checked.delete(irKey);
     this.status.setProblems(`xds/${irKey}`, []);
     this.status.setStageStatuses(`xds/${irKey}`, undefined);
     this.onOutcome(undefined, irKey);
@@ -77,10 +81,13 @@ export class XdsStage {
     let errors: string[];
     let snapshot: Snapshot | undefined;
     let patchStatuses: AnyObject[] | undefined;
+    let cache = this.checked.get(irKey);
+    if (!cache) this.checked.set(irKey, (cache = new CheckCache()));
+    cache.nextGeneration();
     try {
       // Resources Envoy would reject are left out, each with an error naming it and the field.
       const ir = this.options.onHost && value.ir.readyListener ? { ...value.ir, readyListener: undefined } : value.ir;
-      const t = translateXds(ir, { controllerNamespace: this.options.controllerNamespace, dnsDomain: this.options.dnsDomain, validator: protoValidator });
+      const t = translateXds(ir, { controllerNamespace: this.options.controllerNamespace, dnsDomain: this.options.dnsDomain, validator: cachedProtoValidator(cache) });
       errors = [...t.errors];
       patchStatuses = t.envoyPatchPolicies?.map((p) => ({ kind: 'EnvoyPatchPolicy', metadata: { name: p.name, namespace: p.namespace }, status: p.status }));
       const r = t.resources;
@@ -90,7 +97,7 @@ export class XdsStage {
         [TYPE_URL.listener]: r.listeners,
         [TYPE_URL.route]: r.routes,
         [TYPE_URL.secret]: r.secrets,
-      });
+      }, cache);
       for (const p of made.problems) errors.push(`${p.resource}: ${p.field ? `${p.field}: ` : ''}${p.message}`);
       snapshot = made.snapshot;
     } catch (err) {

@@ -6,6 +6,7 @@
 import * as crypto from 'node:crypto';
 import { createHash } from 'node:crypto';
 import { ProtoError, TYPE_URL, toBinary } from '../proto/index.js';
+import type { CheckCache } from '../proto/check-cache.js';
 import { registry } from '../proto/registry.js';
 import protobuf from 'protobufjs/minimal.js';
 
@@ -85,8 +86,17 @@ function tags(): Tags {
 
 /** Encodes one resource into both response forms. Throws ProtoError when it does not encode. */
 export function encodeResource(typeUrl: string, json: unknown, name = resourceName(typeUrl, json)): SnapshotResource {
+  return wrapResource(typeUrl, json, name, toBinary(typeUrl, json));
+}
+
+/** Both response forms of encoded resources, by their bytes (which a CheckCache keeps alive while they are in use). */
+const wrapped = new WeakMap<Uint8Array, SnapshotResource>();
+
+/** A resource already encoded, in both response forms. */
+function wrapResource(typeUrl: string, json: unknown, name: string, value: Uint8Array): SnapshotResource {
+  const known = wrapped.get(value);
+  if (known && known.name === name) return known.json === json ? known : { ...known, json };
   const t = tags();
-  const value = toBinary(typeUrl, json);
   const version = hash(value);
   const w = protobuf.Writer.create();
   // google.protobuf.Any { type_url, value }
@@ -99,20 +109,30 @@ export function encodeResource(typeUrl: string, json: unknown, name = resourceNa
     .uint32(t.version).string(version)
     .uint32(t.resource).fork().uint32(t.typeUrl).string(typeUrl).uint32(t.value).bytes(value).ldelim()
     .ldelim();
-  return { name, version, json, sotwChunk, deltaChunk: d.finish() };
+  const r = { name, version, json, sotwChunk, deltaChunk: d.finish() };
+  wrapped.set(value, r);
+  return r;
 }
 
 /**
  * Builds a snapshot from resources in the proto3 JSON mapping, keyed by type URL. A resource
  * that does not encode (unknown field, wrong value) is left out and reported; the rest is served.
+ * With a CheckCache, resources it has seen (validated during translation, or unchanged since
+ * the last snapshot) are not encoded again.
  */
-export function makeSnapshot(version: string, byType: Record<string, readonly unknown[]>): { snapshot: Snapshot; problems: SnapshotProblem[] } {
+export function makeSnapshot(version: string, byType: Record<string, readonly unknown[]>, cache?: CheckCache): { snapshot: Snapshot; problems: SnapshotProblem[] } {
   const problems: SnapshotProblem[] = [];
   const types = new Map<string, TypeResources>();
   for (const [typeUrl, list] of Object.entries(byType)) {
     const resources = new Map<string, SnapshotResource>();
     for (const json of list) {
       const name = resourceName(typeUrl, json);
+      if (cache) {
+        const encoded = cache.encode(typeUrl, json);
+        if ('bytes' in encoded) resources.set(name, wrapResource(typeUrl, json, name, encoded.bytes));
+        else problems.push({ typeUrl, resource: name, field: encoded.field, message: encoded.message });
+        continue;
+      }
       try {
         resources.set(name, encodeResource(typeUrl, json, name));
       } catch (err) {
