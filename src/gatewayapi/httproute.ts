@@ -9,6 +9,7 @@ import { attachRoute, computeHosts, newRouteContext } from './parentrefs.js';
 import { resourceMetadata } from './destinations.js';
 import { Cond, Reason, RouteError, RouteErrors, toAcceptedReason } from './status.js';
 import type { Translation } from './translation.js';
+import { cloneIR } from '../ir/clone.js';
 
 export function processHTTPRoutes(t: Translation, kind: 'HTTPRoute' | 'GRPCRoute', routes: readonly AnyObject[]): RouteContext[] {
   const out: RouteContext[] = [];
@@ -395,7 +396,7 @@ function addToListeners(t: Translation, rc: RouteContext, pc: RouteParentContext
     for (const host of hosts) {
       for (const r of routes) {
         if (r.redirect && r.redirect.port === undefined) r.redirect.port = redirectPort(r.redirect.scheme, l);
-        const copy = structuredClone(r);
+        const copy = cloneIR(r);
         copy.name = `${r.name}/${host.replaceAll('.', '_')}`;
         copy.hostname = host;
         perHost.push(copy);
