@@ -11,6 +11,8 @@ export interface TranslateReport {
   notAccepted: string[];
   output: Record<string, number>;
   coldMs: Record<string, number>;
+  /** CPU time of the cold pass per stage. */
+  coldCpuMs: Record<string, number>;
   warmMs: Record<string, number>;
   memory: Memory;
 }

@@ -37,7 +37,7 @@ const cp = new ControlPlane({
   home,
   xds: { host: '127.0.0.1', port: 0 },
   proxy: { kind: withProxy ? 'builtin' : 'none', drainSeconds: 0 },
-  log: createLogger('error'),
+  log: createLogger((process.env.EGTS_BENCH_LOG as 'debug' | undefined) ?? 'error'),
   demoBackends: false,
 });
 
