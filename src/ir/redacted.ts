@@ -13,7 +13,7 @@ export function rememberPrivateKey(certificate: string | undefined, privateKey: 
 }
 
 /** The real private key of an IR certificate (base64), or what the IR holds. */
-export function privateKeyOf(cert: { certificate?: string; privateKey?: string }): string | undefined {
-  if (cert.privateKey === REDACTED && cert.certificate) return keys.get(cert.certificate) ?? cert.privateKey;
-  return cert.privateKey;
+export function privateKeyOf({ certificate, privateKey }: { certificate?: string; privateKey?: string }): string | undefined {
+  if (privateKey === REDACTED && certificate) return keys.get(certificate) ?? privateKey;
+  return privateKey;
 }
