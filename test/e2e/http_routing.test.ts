@@ -220,6 +220,36 @@ describe('HTTP routing through egts proxy', () => {
     assert.deepEqual(paths, ['/p1', '/p2', '/p3']);
   });
 
+  test('large bodies stream both ways with flow control', async () => {
+    const http = await import('node:http');
+    // 20 MB response read slowly: the proxy must pause the upstream rather than buffer it all.
+    const received = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: '/big', headers: { 'x-echo-body-bytes': String(20 << 20) }, agent: false }, (res) => {
+        let n = 0;
+        res.on('data', (d: Buffer) => { n += d.length; if (n < 4 << 20) { res.pause(); setTimeout(() => res.resume(), 1); } });
+        res.on('end', () => resolve(n));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    assert.equal(received, 20 << 20);
+    // 8 MB upload in chunks (chunked transfer encoding).
+    const up = await new Promise<any>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: '/upload', method: 'POST', agent: false }, (res) => {
+        let b = '';
+        res.on('data', (d) => { b += d; });
+        res.on('end', () => resolve(JSON.parse(b)));
+      });
+      req.on('error', reject);
+      const chunk = Buffer.alloc(64 << 10, 'y');
+      for (let i = 0; i < 128; i++) req.write(chunk);
+      req.end();
+    });
+    assert.equal(up.body.length, 65536); // echo reports the first 64 KiB of what it got
+    assert.deepEqual(up.headers['transfer-encoding'], ['chunked']);
+  });
+
   test('headers with underscores are rejected, as configured', async () => {
     assert.equal((await request(port, { path: '/', headers: { 'x_bad': '1' } })).status, 400);
   });
