@@ -4,7 +4,7 @@
 // connection-level timeouts and limits that keep slow or abusive clients from holding resources.
 import type net from 'node:net';
 import type { Tunnel } from '../upstream/types.js';
-import { getHeader, listsToken, type HeaderList } from './headers.js';
+import { getHeader, headerCaseOf, listsToken, setHeaderCase, type HeaderCase, type HeaderList } from './headers.js';
 import { HTTPParser, METHODS, newParser, type Parser, type ParseError } from './llhttp.js';
 import { HttpStream, type ConnectionContext, type DownstreamCodec } from './stream.js';
 import { STATUS_TEXT } from './status.js';
@@ -125,11 +125,12 @@ export class H1ServerConnection implements DownstreamCodec {
     let upgradeValue: string | undefined;
     let expectContinue = false;
     let w = 0;
+    const caseMap: HeaderCase | undefined = hcm.preserveHeaderCase ? new Map() : undefined;
     for (let i = 0; i < headers.length; i += 2) {
       let name = headers[i]!;
       for (let j = 0; j < name.length; j++) {
         const c = name.charCodeAt(j);
-        if (c >= 65 && c <= 90) { name = name.toLowerCase(); break; }
+        if (c >= 65 && c <= 90) { if (caseMap) caseMap.set(name.toLowerCase(), name); name = name.toLowerCase(); break; }
       }
       const value = headers[i + 1]!;
       if (name === 'host') { host = value; hosts++; continue; }
@@ -141,6 +142,7 @@ export class H1ServerConnection implements DownstreamCodec {
       headers[w++] = value;
     }
     headers.length = w;
+    if (caseMap?.size) setHeaderCase(headers, caseMap);
     s.headers = headers;
     if (hosts > 1) { this.rejectBeforeStream(s, 400, 'multiple host headers'); return 0; }
     // Absolute-form request targets carry the authority.
@@ -218,10 +220,11 @@ export class H1ServerConnection implements DownstreamCodec {
     const socket = this.socket;
     let head = `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Unknown'}\r\n`;
     let hasLength = false;
+    const caseMap = this.ctx.hcm.preserveHeaderCase ? headerCaseOf(headers) : undefined;
     for (let i = 0; i < headers.length; i += 2) {
       const n = headers[i]!;
       if (n === 'content-length') hasLength = true;
-      head += `${n}: ${headers[i + 1]}\r\n`;
+      head += `${caseMap?.get(n) ?? n}: ${headers[i + 1]}\r\n`;
     }
     this.chunkedResponse = false;
     this.responseNoBody = s.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);

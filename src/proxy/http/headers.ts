@@ -137,3 +137,17 @@ export function validHeaderValue(v: string): boolean {
   }
   return true;
 }
+
+/**
+ * Original spellings of header names (HTTP/1.1 preserve_case): attached to a header list so that
+ * the other leg can write the names as they were received.
+ */
+export type HeaderCase = Map<string, string>;
+
+export function headerCaseOf(h: HeaderList): HeaderCase | undefined {
+  return (h as HeaderList & { headerCase?: HeaderCase }).headerCase;
+}
+
+export function setHeaderCase(h: HeaderList, c: HeaderCase): void {
+  (h as HeaderList & { headerCase?: HeaderCase }).headerCase = c;
+}

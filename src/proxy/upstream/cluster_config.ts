@@ -64,6 +64,8 @@ export interface ClusterSettings {
   altStatName: string;
   autoSni: boolean;
   autoSanValidation: boolean;
+  /** HTTP/1.1 header names written as received (preserve_case formatter). */
+  preserveHeaderCase: boolean;
   /** Hash policy for TCP/UDP proxy (upstream HttpProtocolOptions hash_policy is not used by HTTP). */
 }
 
@@ -85,6 +87,7 @@ const RAW_BUFFER = 'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
 const PROXY_PROTOCOL_UPSTREAM = 'envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport';
 const DNS_CLUSTER = 'envoy.extensions.clusters.dns.v3.DnsCluster';
 const UPSTREAM_CODEC = 'envoy.extensions.filters.http.upstream_codec.v3.UpstreamCodec';
+const PRESERVE_CASE = 'envoy.extensions.http.header_formatters.preserve_case.v3.PreserveCaseFormatterConfig';
 
 export function compileCluster(c: Json, readFile: ReadFile, path = ''): ClusterSettings {
   const name = str(c, 'name', path);
@@ -137,6 +140,7 @@ export function compileCluster(c: Json, readFile: ReadFile, path = ''): ClusterS
   let maxConnectionDurationMs = 0;
   let autoSni = false;
   let autoSanValidation = false;
+  let preserveHeaderCase = false;
   let h2Opts: Json = obj(c, 'http2ProtocolOptions', path) ?? {};
   let h2Path = at(path, 'http2ProtocolOptions');
   const common = obj(c, 'commonHttpProtocolOptions', path);
@@ -154,6 +158,15 @@ export function compileCluster(c: Json, readFile: ReadFile, path = ''): ClusterS
     if (explicit) {
       const h2 = obj(explicit, 'http2ProtocolOptions', at(p, 'explicitHttpConfig'));
       if (h2) { protocol = 'h2'; h2Opts = h2; h2Path = at(p, 'explicitHttpConfig.http2ProtocolOptions'); }
+      const h1 = obj(explicit, 'httpProtocolOptions', at(p, 'explicitHttpConfig'));
+      const hkf = h1 && obj(h1, 'headerKeyFormat', at(p, 'explicitHttpConfig.httpProtocolOptions'));
+      if (hkf) {
+        const kp = at(p, 'explicitHttpConfig.httpProtocolOptions.headerKeyFormat');
+        const sf = obj(hkf, 'statefulFormatter', kp);
+        const tc = sf && obj(sf, 'typedConfig', at(kp, 'statefulFormatter'));
+        if (tc && anyType(tc, at(kp, 'statefulFormatter.typedConfig')) === PRESERVE_CASE) preserveHeaderCase = true;
+        else if (!obj(hkf, 'properCaseWords', kp)) throw new ConfigError(kp, 'unsupported header key format');
+      }
       else if (obj(explicit, 'http3ProtocolOptions', at(p, 'explicitHttpConfig'))) throw new ConfigError(at(p, 'explicitHttpConfig.http3ProtocolOptions'), 'HTTP/3 upstreams are not supported');
       else protocol = 'h1';
     } else if (obj(o, 'useDownstreamProtocolConfig', p)) {
@@ -228,6 +241,7 @@ export function compileCluster(c: Json, readFile: ReadFile, path = ''): ClusterS
     altStatName: str(c, 'altStatName', path),
     autoSni,
     autoSanValidation,
+    preserveHeaderCase,
   };
 }
 

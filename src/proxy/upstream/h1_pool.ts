@@ -2,7 +2,7 @@
 // first-out, new ones opened up to the cluster's connection limit, requests queued up to the
 // pending limit. Each connection parses responses with llhttp directly on the socket.
 import type net from 'node:net';
-import type { HeaderList } from '../http/headers.js';
+import { headerCaseOf, setHeaderCase, type HeaderCase, type HeaderList } from '../http/headers.js';
 import { HTTPParser, newParser, type Parser } from '../http/llhttp.js';
 import type { ClusterResources } from './resources.js';
 import type { ConnPool, ResetReason, Tunnel, UpstreamCallbacks, UpstreamRequestHead, UpstreamStream } from './types.js';
@@ -233,9 +233,10 @@ class H1Connection {
     const h = s.head;
     this.isHead = h.method === 'HEAD';
     this.chunked = h.bodyLength === -1;
-    let out = `${h.method} ${h.path} HTTP/1.1\r\nhost: ${h.authority}\r\n`;
     const headers = h.headers;
-    for (let i = 0; i < headers.length; i += 2) out += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    const caseMap = this.pool.opts.preserveHeaderCase ? headerCaseOf(headers) : undefined;
+    let out = `${h.method} ${h.path} HTTP/1.1\r\n${caseMap?.get('host') ?? 'host'}: ${h.authority}\r\n`;
+    for (let i = 0; i < headers.length; i += 2) out += `${caseMap?.get(headers[i]!) ?? headers[i]}: ${headers[i + 1]}\r\n`;
     if (this.chunked) out += 'transfer-encoding: chunked\r\n';
     else if (h.bodyLength === 0 && !s.requestComplete) { /* body length unknown yet: filled by content-length header */ }
     if (h.upgrade) out += `connection: upgrade\r\nupgrade: ${h.upgrade}\r\n`;
@@ -328,7 +329,12 @@ class H1Connection {
       s.cb.onUpstreamHeaders(status, headers, false);
       return 2;
     }
-    lowerNames(headers);
+    if (this.pool.opts.preserveHeaderCase) {
+      const caseMap: HeaderCase = new Map();
+      for (let i = 0; i < headers.length; i += 2) { const n = headers[i]!; const l = n.toLowerCase(); if (l !== n) caseMap.set(l, n); }
+      lowerNames(headers);
+      if (caseMap.size) setHeaderCase(headers, caseMap);
+    } else lowerNames(headers);
     const noBody = this.isHead || status === 204 || status === 304;
     s.cb.onUpstreamHeaders(status, headers, false);
     return noBody ? 1 : 0;

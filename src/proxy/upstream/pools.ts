@@ -15,5 +15,5 @@ export const defaultPoolFactory: PoolFactory = (cluster, host, protocol) => {
     if (!h2Factory) throw new Error('HTTP/2 upstreams are not available');
     return h2Factory(cluster, host);
   }
-  return cluster.newH1Pool(host, false);
+  return cluster.newH1Pool(host, cluster.settings.preserveHeaderCase);
 };
