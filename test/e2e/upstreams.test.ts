@@ -27,6 +27,9 @@ describe('upstream discovery and load balancing', () => {
         route('ring', { prefix: '/ring' }, forward('ring', { hashPolicy: [{ header: { headerName: 'x-user' } }] })),
         route('maglev', { prefix: '/maglev' }, forward('maglev', { hashPolicy: [{ header: { headerName: 'x-user' } }] })),
         route('priority', { prefix: '/priority' }, forward('priority')),
+        route('connect-retry', { prefix: '/connect-retry' }, forward('half-dead', { retryPolicy: { retryOn: 'connect-failure', numRetries: 3,
+          retryBackOff: { baseInterval: '0.005s' }, retryHostPredicate: [{ name: 'envoy.retry_host_predicates.previous_hosts', typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate' } }], hostSelectionRetryMaxAttempts: 5 } })),
+        route('cookie', { prefix: '/cookie' }, forward('ring', { hashPolicy: [{ cookie: { name: 'session', ttl: '3600s', path: '/' } }] })),
       ] }])],
       clusters: [
         { ...cluster('dns'), type: 'STRICT_DNS', edsClusterConfig: undefined, dnsLookupFamily: 'V4_ONLY',
@@ -35,10 +38,12 @@ describe('upstream discovery and load balancing', () => {
         { ...cluster('ring'), ...lb('ring_hash.v3.RingHash') },
         { ...cluster('maglev'), ...lb('maglev.v3.Maglev') },
         cluster('priority'),
+        { ...cluster('half-dead'), ...lb('round_robin.v3.RoundRobin') },
       ],
       endpoints: [
         { ...three, clusterName: 'ring' },
         { ...three, clusterName: 'maglev' },
+        { clusterName: 'half-dead', endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address: '127.0.0.1', portValue: 1 } } } }, ep(b)] }] },
         { clusterName: 'priority', endpoints: [
           { priority: 0, lbEndpoints: [{ ...ep(a), healthStatus: 'UNHEALTHY' }, { ...ep(b), healthStatus: 'UNHEALTHY' }] },
           { priority: 1, lbEndpoints: [ep(c)] },
@@ -71,6 +76,23 @@ describe('upstream discovery and load balancing', () => {
       assert.equal(seen.size, 3);
     });
   }
+
+  test('connect failures are retried on another host', async () => {
+    for (let i = 0; i < 10; i++) {
+      const r = await request(port, { path: '/connect-retry' });
+      assert.equal(r.status, 200);
+      assert.equal(r.json().backend, 'b');
+    }
+  });
+
+  test('cookie hash policy: the proxy sets the cookie, and the client then sticks', async () => {
+    const first = await request(port, { path: '/cookie' });
+    const setCookie = String(first.headers['set-cookie']);
+    assert.match(setCookie, /^session="[0-9a-f]+"; Max-Age=3600; Path=\/; HttpOnly$/);
+    const cookie = setCookie.split(';')[0]!;
+    const backend = (await request(port, { path: '/cookie', headers: { cookie } })).json().backend;
+    for (let i = 0; i < 5; i++) assert.equal((await request(port, { path: '/cookie', headers: { cookie } })).json().backend, backend);
+  });
 
   test('priority failover: unhealthy priority 0 sends traffic to priority 1', async () => {
     for (let i = 0; i < 10; i++) assert.equal((await request(port, { path: '/priority' })).json().backend, 'c');
