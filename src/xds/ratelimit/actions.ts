@@ -2,7 +2,7 @@
 // action into one descriptor entry (key/value) when it matches; the rate limit service (global)
 // or the local_ratelimit filter (local) then finds the limit under that chain of entries. Both
 // sides are built here from the same walk over the rule, so actions and descriptors agree.
-import type { RateLimitRule, StringMatch } from '../../ir/xds.js';
+import type { RateLimitCost, RateLimitRule, StringMatch } from '../../ir/xds.js';
 import type { Msg } from '../translator/util.js';
 
 /** One descriptor entry a rule's action yields: a value of undefined matches any value. */
@@ -54,12 +54,19 @@ function cidrRange(cidr: string, maskLen: number | undefined): Msg {
 }
 
 /**
+ * How client address entries are keyed: the rate limit service nests each rule's entries under
+ * its own descriptor, so `masked_remote_address`/`remote_address` suffice there ('global'); the
+ * local rate limiter matches flat entry lists, so each rule's keys carry its index ('local').
+ */
+export type AddressKeys = 'global' | 'local';
+
+/**
  * The actions of rule number `index` in its list, in the order Envoy evaluates them: header
  * matches, query parameter matches, method matches, the path, the client address, or a constant
  * key when the rule selects every request. A rule whose actions do not all match produces no
  * descriptor, so the limit only applies to requests the rule selects.
  */
-export function buildRuleActions(rule: RateLimitRule, index: number): RuleActions {
+export function buildRuleActions(rule: RateLimitRule, index: number, keys: AddressKeys = 'global'): RuleActions {
   const actions: Msg[] = [];
   const entries: DescriptorEntry[] = [];
   let m = 0;
@@ -103,11 +110,13 @@ export function buildRuleActions(rule: RateLimitRule, index: number): RuleAction
     const matcher: Msg = { ranges: [range] };
     if (c.invert) matcher.invertMatch = true;
     const value = c.invert ? `invert:${c.cidr}` : c.cidr;
-    actions.push({ remoteAddressMatch: { addressMatcher: matcher, descriptorKey: 'masked_remote_address', descriptorValue: value } });
-    entries.push({ key: 'masked_remote_address', value });
+    const masked = keys === 'local' ? `rule-${index}-masked-remote-address` : 'masked_remote_address';
+    actions.push({ remoteAddressMatch: { addressMatcher: matcher, descriptorKey: masked, descriptorValue: value } });
+    entries.push({ key: masked, value });
     if (c.distinct) {
-      actions.push({ remoteAddressMatch: { addressMatcher: { ranges: [range] }, descriptorKey: 'remote_address', descriptorValue: remoteAddressValue } });
-      entries.push({ key: 'remote_address' });
+      const remote = keys === 'local' ? `rule-${index}-remote-address` : 'remote_address';
+      actions.push({ remoteAddressMatch: { addressMatcher: { ranges: [range] }, descriptorKey: remote, descriptorValue: remoteAddressValue } });
+      entries.push({ key: remote });
     }
   }
   if (!actions.length) {
@@ -121,4 +130,19 @@ export function buildRuleActions(rule: RateLimitRule, index: number): RuleAction
 /** A rate limit unit as Envoy's and the rate limit service's enums spell it ("Hour" → "HOUR"). */
 export function rateLimitUnit(unit: string | undefined): string {
   return (unit ?? 'second').toUpperCase();
+}
+
+const unitSeconds: Record<string, number> = { SECOND: 1, MINUTE: 60, HOUR: 3600, DAY: 86400, MONTH: 30 * 86400, YEAR: 365 * 86400 };
+
+/** The refill period of a limit's unit, in seconds. */
+export function unitSecondsOf(unit: string | undefined): number {
+  return unitSeconds[rateLimitUnit(unit)] ?? 1;
+}
+
+/** How much a request (or, when the stream is done, a response) takes from the bucket. */
+export function hitsAddend(c: RateLimitCost): Msg {
+  const h: Msg = {};
+  if (c.number !== undefined && c.number !== null) h.number = String(c.number);
+  if (c.format !== undefined && c.format !== null) h.format = c.format;
+  return h;
 }

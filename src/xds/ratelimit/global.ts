@@ -6,9 +6,9 @@
 // per route (each route has its own buckets). A rule marked `shared` lives in the domain of its
 // policy (`<namespace>/<name>`), under a descriptor named after the rule, so every route and
 // listener the policy applies to counts against the same buckets.
-import type { HTTPListener, HTTPRoute, RateLimitCost, RateLimitRule, Xds } from '../../ir/xds.js';
+import type { HTTPListener, HTTPRoute, RateLimitRule, Xds } from '../../ir/xds.js';
 import type { Msg } from '../translator/util.js';
-import { buildRuleActions, rateLimitUnit } from './actions.js';
+import { buildRuleActions, hitsAddend, rateLimitUnit } from './actions.js';
 
 /** The rate limits of one route in one domain (envoy.config.route.v3.RateLimit, proto3 JSON). */
 export interface DomainRateLimits {
@@ -63,13 +63,6 @@ function rulesByDomain(l: HTTPListener, r: HTTPRoute): Map<string, RateLimitRule
   return out;
 }
 
-function hitsAddend(c: RateLimitCost): Msg {
-  const h: Msg = {};
-  if (c.number !== undefined && c.number !== null) h.number = String(c.number);
-  if (c.format !== undefined && c.format !== null) h.format = c.format;
-  return h;
-}
-
 /** The rate limits a route sends, per domain (empty when the route has no global rules). */
 export function routeRateLimits(l: HTTPListener, r: HTTPRoute): DomainRateLimits[] {
   const out: DomainRateLimits[] = [];
@@ -80,11 +73,19 @@ export function routeRateLimits(l: HTTPListener, r: HTTPRoute): DomainRateLimits
       // The first entry picks the route's (or the shared rule's) descriptor in the domain.
       const top = shared ? rule.name! : r.name;
       const actions = [{ genericKey: { descriptorKey: top, descriptorValue: top } }, ...buildRuleActions(rule, i).actions];
+      // The limit itself may come from dynamic metadata set earlier in the request.
+      const md = rule.limit.fromMetadata;
+      const limit = md ? { dynamicMetadata: { metadataKey: { key: md.namespace, path: [{ key: md.key }] } } } : undefined;
       const request: Msg = { actions };
       if (rule.requestCost) request.hitsAddend = hitsAddend(rule.requestCost);
+      if (limit) request.limit = limit;
       rateLimits.push(request);
       // A response cost is counted again when the stream is done.
-      if (rule.responseCost) rateLimits.push({ actions, applyOnStreamDone: true, hitsAddend: hitsAddend(rule.responseCost) });
+      if (rule.responseCost) {
+        const response: Msg = { actions, applyOnStreamDone: true, hitsAddend: hitsAddend(rule.responseCost) };
+        if (limit) response.limit = limit;
+        rateLimits.push(response);
+      }
     });
     out.push({ domain, rateLimits });
   }

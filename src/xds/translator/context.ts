@@ -17,8 +17,22 @@ export interface TranslatorOptions {
   dnsDomain?: string;
   /** Envoy Gateway runtime flags, e.g. XDSNameSchemeV2. */
   runtimeFlags?: string[];
+  /**
+   * The global rate limit service (EnvoyGateway rateLimit). Routes carry global rate limits only
+   * when the gateway has one, so the filters follow the IR; this says how to reach it.
+   */
+  globalRateLimit?: GlobalRateLimitSettings;
   /** Checks each resource before it is added (Envoy's proto rules); none: no checks. */
   validator?: ResourceValidator;
+}
+
+export interface GlobalRateLimitSettings {
+  /** grpc://host:port of the rate limit service; default: Envoy Gateway's envoy-ratelimit Service. */
+  serviceURL?: string;
+  /** Timeout of a call to the service (Go duration). */
+  timeout?: string;
+  /** Deny requests when the service cannot be reached. */
+  failClosed?: boolean;
 }
 
 export class Context {

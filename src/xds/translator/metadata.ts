@@ -16,6 +16,8 @@ export function buildResourceMetadata(md: ResourceMetadata | undefined): Msg | u
     for (const e of md.annotations) a[e.key] = e.value;
     r.annotations = a;
   }
-  if (md.policies?.length) r.policies = md.policies.map((p) => ({ ...p }));
-  return { filterMetadata: { 'envoy-gateway': { resources: [r] } } };
+  const eg: Msg = { resources: [r] };
+  // The policies applied to the element sit beside its resources, not inside them.
+  if (md.policies?.length) eg.policies = md.policies.map((p) => ({ ...p }));
+  return { filterMetadata: { 'envoy-gateway': eg } };
 }

@@ -2,7 +2,9 @@
 import { basicAuth } from './basicauth.js';
 import { extAuth } from './extauth.js';
 import type { HTTPFeature } from './feature.js';
+import { localRateLimit } from './localratelimit.js';
+import { globalRateLimit } from './ratelimit.js';
 import { compressor, cors, fault } from './traffic.js';
 import { wasm } from './wasm.js';
 
-export const features: HTTPFeature[] = [fault, cors, extAuth, basicAuth, wasm, compressor];
+export const features: HTTPFeature[] = [fault, cors, extAuth, basicAuth, wasm, localRateLimit, globalRateLimit, compressor];
