@@ -57,7 +57,7 @@ try {
     for (const n of scales) {
       const s = child<ServeReport>('serve.js', ['memory', String(n)]);
       results.serve.push(s);
-      say(`serve ${n} routes: first load ${s.firstLoadMs.toFixed(0)} ms, RSS ${s.memory.rssMiB} MiB, heap ${s.memory.heapUsedMiB} MiB`);
+      say(`serve ${n} routes: first load ${s.firstLoadMs.toFixed(0)} ms, RSS ${s.memory.rssMiB} MiB after load, ${s.settled.rssMiB} MiB settled, heap ${s.settled.heapUsedMiB} MiB`);
     }
   }
   if (!skip.has('reload')) {

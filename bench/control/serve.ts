@@ -1,6 +1,8 @@
 // `egts serve`'s control plane measured whole, in a process of its own (run by
 // bench/control/main.ts with --expose-gc), on the scale fixture:
-//   memory <n>  first load and memory after a full GC, no proxy attached;
+//   memory <n>  first load, and memory after a full GC: right after the load, and once settled
+//               (idle for a while, as V8 gives back the young generation it grew while
+//               translating); the built-in proxy attached and serving, its RSS reported apart;
 //   reload <n>  time from a file change to the built-in proxy serving a new route;
 //   churn <n>   memory before and after 50 rounds of adding and removing 20 routes, each change
 //               waited for until the built-in proxy serves it (or stops serving it).
@@ -20,9 +22,10 @@ import type { ChurnReport, ReloadReport, ServeReport } from './results.js';
 const [mode = 'memory', nArg = '1000'] = process.argv.slice(2);
 const n = Number(nArg);
 const DEBOUNCE_MS = 100; // the file watcher's default, what `egts serve` runs with
+const SETTLE_MS = 15_000;
+const CHURN_SETTLE_MS = 10_000;
 const dir = mkdtempSync(join(tmpdir(), 'egts-bench-serve-'));
 const home = mkdtempSync(join(tmpdir(), 'egts-bench-home-'));
-const withProxy = mode !== 'memory';
 
 // The backend the proxy forwards to: answers 200 to anything.
 const backend = http.createServer((_req, res) => res.end('ok'));
@@ -36,7 +39,7 @@ const cp = new ControlPlane({
   config: { ...defaultConfig([dir]), admin: { host: '127.0.0.1', port: 0 } },
   home,
   xds: { host: '127.0.0.1', port: 0 },
-  proxy: { kind: withProxy ? 'builtin' : 'none', drainSeconds: 0 },
+  proxy: { kind: 'builtin', drainSeconds: 0 },
   log: createLogger((process.env.EGTS_BENCH_LOG as 'debug' | undefined) ?? 'error'),
   demoBackends: false,
 });
@@ -74,16 +77,22 @@ await cp.start();
 const firstLoadMs = performance.now() - t0;
 let out: ServeReport | ReloadReport | ChurnReport;
 try {
+  // The proxy is up once it answers (a host in the fixture; path / matches no route: 404).
+  await until('www.benchmark-0.com', (s) => s !== 0, performance.now(), 60_000);
+  const servedMs = performance.now() - t0;
   if (mode === 'memory') {
-    out = { routes: n, firstLoadMs, memory: memoryAfterGC() } satisfies ServeReport;
+    const loaded = memoryAfterGC();
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    out = { routes: n, firstLoadMs, servedMs, memory: loaded, settled: memoryAfterGC(), settleMs: SETTLE_MS, proxyMiB: proxyRss() } satisfies ServeReport;
   } else {
-    // The proxy is up once it serves the first route (a host in the fixture, path /route-0).
-    await until('www.benchmark-0.com', (s) => s !== 0, performance.now(), 60_000);
     const all = files['routes.yaml']!;
     if (mode === 'reload') {
       const appendMs: number[] = [];
       const newFileMs: number[] = [];
       let text = all;
+      // One change first, not measured: the first reload after the start compiles its code paths.
+      writeFileSync(join(dir, 'warmup.yaml'), scaleRoute(n + 200, 'warmup.example.com', '/'));
+      await until('warmup.example.com', (s) => s === 200, performance.now());
       for (let k = 0; k < 5; k++) {
         const host = `append-${k}.example.com`;
         text += `\n---\n${scaleRoute(n + k, host, '/')}`;
@@ -113,12 +122,14 @@ try {
       };
       await round(-1); // warm-up: the first change JITs the reload path
       roundMs.length = 0;
+      // Both ends measured the same way: settled (idle for a while), then after a full GC.
+      await new Promise((r) => setTimeout(r, CHURN_SETTLE_MS));
       const start = memoryAfterGC();
       const proxyStartMiB = proxyRss();
       for (let r = 0; r < rounds; r++) await round(r);
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, CHURN_SETTLE_MS));
       const end = memoryAfterGC();
-      out = { routes: n, rounds, added, start, end, proxyStartMiB, proxyEndMiB: proxyRss(), roundMs } satisfies ChurnReport;
+      out = { routes: n, rounds, added, start, end, settleMs: CHURN_SETTLE_MS, proxyStartMiB, proxyEndMiB: proxyRss(), roundMs } satisfies ChurnReport;
     }
   }
 } finally {
