@@ -35,6 +35,11 @@ export class H1ServerConnection implements DownstreamCodec {
   private deferredCurrent: Deferred | undefined;
   private keepAlive = true;
   private chunkedResponse = false;
+  /**
+   * The response head, held until the body's first bytes (usually in the same tick): head and
+   * a small body then leave in one plain write, without corking the socket.
+   */
+  private pendingHead: string | undefined;
   private responseNoBody = false;
   private draining = false;
   private closed = false;
@@ -239,32 +244,62 @@ export class H1ServerConnection implements DownstreamCodec {
       if (!this.keepAlive || this.draining || this.upgrading) { head += 'connection: close\r\n'; this.keepAlive = false; }
     }
     head += '\r\n';
-    if (endStream) {
+    if (endStream || status === 101) {
       socket.write(head, 'latin1');
       return;
     }
-    socket.cork();
-    socket.write(head, 'latin1');
-    process.nextTick(uncork, socket);
+    this.pendingHead = head;
+    process.nextTick(flushHead, this);
+  }
+
+  /** Writes the held response head, if any (the body did not come in the same tick). */
+  flushHead(): void {
+    const head = this.pendingHead;
+    if (head === undefined) return;
+    this.pendingHead = undefined;
+    if (this.socket.writable) this.socket.write(head, 'latin1');
   }
 
   encodeData(s: HttpStream, chunk: Buffer, endStream: boolean): boolean {
     if (s !== this.responding || this.closed) return true;
     const socket = this.socket;
+    const head = this.pendingHead;
+    if (head !== undefined && !chunk.length && !endStream) return true;
+    this.pendingHead = undefined;
     let ok = true;
-    if (this.responseNoBody) { /* nothing to write */ }
-    else if (this.chunkedResponse) {
+    if (this.responseNoBody) {
+      if (head !== undefined) ok = socket.write(head, 'latin1');
+    } else if (this.chunkedResponse) {
       if (chunk.length) {
-        socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
-        socket.write(chunk);
-        ok = socket.write(endStream ? '\r\n0\r\n\r\n' : '\r\n', 'latin1');
-      } else if (endStream) ok = socket.write('0\r\n\r\n', 'latin1');
-    } else if (chunk.length) ok = socket.write(chunk);
+        const tail = endStream ? '\r\n0\r\n\r\n' : '\r\n';
+        if (chunk.length <= SMALL_BODY) ok = socket.write(`${head ?? ''}${chunk.length.toString(16)}\r\n${chunk.toString('latin1')}${tail}`, 'latin1');
+        else {
+          socket.cork();
+          socket.write(`${head ?? ''}${chunk.length.toString(16)}\r\n`, 'latin1');
+          socket.write(chunk);
+          ok = socket.write(tail, 'latin1');
+          socket.uncork();
+        }
+      } else if (endStream) ok = socket.write(`${head ?? ''}0\r\n\r\n`, 'latin1');
+    } else if (head === undefined) {
+      if (chunk.length) ok = socket.write(chunk);
+    } else if (!chunk.length) {
+      ok = socket.write(head, 'latin1');
+    } else if (chunk.length <= SMALL_BODY) {
+      // latin1 maps bytes to characters one to one: the body goes out byte for byte.
+      ok = socket.write(head + chunk.toString('latin1'), 'latin1');
+    } else {
+      socket.cork();
+      socket.write(head, 'latin1');
+      ok = socket.write(chunk);
+      socket.uncork();
+    }
     return ok;
   }
 
   encodeTrailers(s: HttpStream, trailers: HeaderList): void {
     if (s !== this.responding || this.closed) return;
+    this.flushHead();
     if (this.chunkedResponse) {
       let out = '0\r\n';
       for (let i = 0; i < trailers.length; i += 2) out += `${trailers[i]}: ${trailers[i + 1]}\r\n`;
@@ -371,6 +406,7 @@ export class H1ServerConnection implements DownstreamCodec {
 
   private closeAfterFlush(): void {
     if (this.closed) return;
+    this.flushHead();
     this.closed = true;
     this.socket.end();
   }
@@ -413,7 +449,7 @@ export class H1ServerConnection implements DownstreamCodec {
       return;
     }
     this.keepAlive = false;
-    if (this.idle) this.socket.end();
+    if (this.idle) { this.flushHead(); this.socket.end(); }
   }
 
   private onSocketClose(): void {
@@ -431,7 +467,10 @@ export class H1ServerConnection implements DownstreamCodec {
 
 function onHeadersTimeout(c: H1ServerConnection): void { c.onHeadersTimeout(); }
 function onRequestTimeout(c: H1ServerConnection): void { c.onRequestTimeout(); }
-function uncork(s: net.Socket): void { s.uncork(); }
+function flushHead(c: H1ServerConnection): void { c.flushHead(); }
+
+/** Bodies up to this size are written together with the head or chunk framing, as one string. */
+const SMALL_BODY = 16 * 1024;
 
 function lower(h: string[]): string[] {
   for (let i = 0; i < h.length; i += 2) h[i] = h[i]!.toLowerCase();
