@@ -262,7 +262,7 @@ function healthChecks(hc: HealthCheck | undefined, defaultLog: HealthCheckLog | 
     const http: Msg = {};
     if (a.http.host) http.host = a.http.host;
     http.path = a.http.path;
-    if (a.http.method && a.http.method.toUpperCase() !== 'GET') http.method = a.http.method.toUpperCase();
+    if (a.http.method) http.method = a.http.method.toUpperCase();
     const statuses = a.http.expectedStatuses?.length ? a.http.expectedStatuses : [200];
     http.expectedStatuses = statusRanges(statuses);
     if (a.http.retriableStatuses?.length) http.retriableStatuses = statusRanges(a.http.retriableStatuses);

@@ -121,7 +121,11 @@ function policyFilters(ctx: Context, ir: Xds, l: HTTPListener): Msg[] {
 function mergeFilters(chain: Msg | undefined, add: Msg[], ir: Xds): void {
   const hcm = chain?.filters?.find((f: Msg) => f.name === 'envoy.filters.network.http_connection_manager')?.typedConfig;
   if (!hcm) return;
-  const have = new Set((hcm.httpFilters ?? []).map((f: Msg) => f.name));
+  const have = new Map<string, Msg>((hcm.httpFilters ?? []).map((f: Msg) => [f.name, f]));
+  for (const f of add) {
+    const existing = have.get(f.name);
+    if (existing) for (const feature of features) feature.mergeFilter?.(existing, f);
+  }
   const missing = add.filter((f) => !have.has(f.name));
   if (missing.length) hcm.httpFilters = orderFilters([...hcm.httpFilters, ...missing], ir.filterOrder);
 }

@@ -9,6 +9,11 @@ import type { Msg } from '../util.js';
 export interface HTTPFeature {
   /** The HTTP filters for a listener's connection manager. */
   filters(l: HTTPListener, ctx: Context, ir: Xds): Msg[];
+  /**
+   * Folds a filter of this feature from another IR listener into the same-named filter of a
+   * connection manager they share (listeners on one port share the default filter chain).
+   */
+  mergeFilter?(into: Msg, from: Msg): void;
   /** Changes to the Envoy route itself (beyond typed_per_filter_config). */
   patchRoute?(route: Msg, r: HTTPRoute): void;
   /** typed_per_filter_config entries for one route. */

@@ -2,9 +2,10 @@
 import { basicAuth } from './basicauth.js';
 import { extAuth } from './extauth.js';
 import type { HTTPFeature } from './feature.js';
+import { jwt } from './jwt.js';
 import { localRateLimit } from './localratelimit.js';
 import { globalRateLimit } from './ratelimit.js';
 import { compressor, cors, fault } from './traffic.js';
 import { wasm } from './wasm.js';
 
-export const features: HTTPFeature[] = [fault, cors, extAuth, basicAuth, wasm, localRateLimit, globalRateLimit, compressor];
+export const features: HTTPFeature[] = [fault, cors, extAuth, basicAuth, jwt, wasm, localRateLimit, globalRateLimit, compressor];
