@@ -14,6 +14,7 @@ const kOnHeaders = HTTPParser.kOnHeaders;
 const kOnHeadersComplete = HTTPParser.kOnHeadersComplete;
 const kOnBody = HTTPParser.kOnBody;
 const kOnMessageComplete = HTTPParser.kOnMessageComplete;
+const kOnExecute = HTTPParser.kOnExecute;
 const EMPTY = Buffer.alloc(0);
 
 /** A request parsed while an earlier one is still being answered (pipelining). */
@@ -50,6 +51,7 @@ export class H1ServerConnection implements DownstreamCodec {
   private requestTimer: NodeJS.Timeout | undefined;
   private requests = 0;
   private paused = false;
+  private consumed = false;
 
   constructor(readonly socket: net.Socket, readonly ctx: ConnectionContext, private readonly onClose?: (c: H1ServerConnection) => void) {
     const hcm = ctx.hcm;
@@ -64,6 +66,14 @@ export class H1ServerConnection implements DownstreamCodec {
     hcm.stats.downstream_cx_active.value++;
     socket.setNoDelay(true);
     if (hcm.idleTimeoutMs > 0) socket.setTimeout(hcm.idleTimeoutMs);
+    // Plain TCP: llhttp reads the socket natively (no 'data' events, no JS buffer copies).
+    const handle = (socket as unknown as { _handle?: { isStreamBase?: boolean; _consumed?: boolean } })._handle;
+    if (handle?.isStreamBase && !handle._consumed && !(socket as { encrypted?: boolean }).encrypted) {
+      handle._consumed = true;
+      this.consumed = true;
+      p[kOnExecute] = this.onExecute;
+      p.consume(handle);
+    }
     socket.on('data', this.onData);
     socket.on('timeout', () => this.onIdleTimeout());
     socket.on('drain', () => this.onDrain());
@@ -83,6 +93,23 @@ export class H1ServerConnection implements DownstreamCodec {
     if (typeof ret !== 'number') { this.onParseError(ret as ParseError); return; }
     if (this.upgrading && ret < d.length) (this.upgradeBuffer ??= []).push(d.subarray(ret));
   };
+
+  /** After llhttp consumed bytes read natively from the socket. */
+  private readonly onExecute = (ret: number | Error): void => {
+    if (typeof ret !== 'number') { this.onParseError(ret as ParseError); return; }
+    if (this.upgrading) {
+      const d = this.parser.getCurrentBuffer();
+      this.unconsume();
+      if (ret < d.length) (this.upgradeBuffer ??= []).push(Buffer.from(d.subarray(ret)));
+    }
+  };
+
+  private unconsume(): void {
+    if (!this.consumed) return;
+    this.consumed = false;
+    this.parser.unconsume();
+    (this.socket as unknown as { _handle?: { _consumed?: boolean } })._handle!._consumed = false;
+  }
 
   private onParseError(err: ParseError): void {
     this.ctx.hcm.stats.downstream_cx_protocol_error.value++;
@@ -320,6 +347,7 @@ export class H1ServerConnection implements DownstreamCodec {
   upgradeTunnel(s: HttpStream, upstream: Tunnel, head: Buffer): void {
     const down = this.socket;
     this.closed = true; // no more HTTP on this connection
+    this.unconsume();
     this.parser.free();
     down.removeListener('data', this.onData);
     down.setTimeout(0);

@@ -32,6 +32,8 @@ export interface Parser {
   free(): void;
   remove(): void;
   getCurrentBuffer(): Buffer;
+  consume(handle: unknown): void;
+  unconsume(): void;
   [k: number]: Function;
 }
 

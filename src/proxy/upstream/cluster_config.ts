@@ -158,6 +158,8 @@ export function compileCluster(c: Json, readFile: ReadFile, path = ''): ClusterS
     if (explicit) {
       const h2 = obj(explicit, 'http2ProtocolOptions', at(p, 'explicitHttpConfig'));
       if (h2) { protocol = 'h2'; h2Opts = h2; h2Path = at(p, 'explicitHttpConfig.http2ProtocolOptions'); }
+      else if (obj(explicit, 'http3ProtocolOptions', at(p, 'explicitHttpConfig'))) throw new ConfigError(at(p, 'explicitHttpConfig.http3ProtocolOptions'), 'HTTP/3 upstreams are not supported');
+      else protocol = 'h1';
       const h1 = obj(explicit, 'httpProtocolOptions', at(p, 'explicitHttpConfig'));
       const hkf = h1 && obj(h1, 'headerKeyFormat', at(p, 'explicitHttpConfig.httpProtocolOptions'));
       if (hkf) {
@@ -167,8 +169,6 @@ export function compileCluster(c: Json, readFile: ReadFile, path = ''): ClusterS
         if (tc && anyType(tc, at(kp, 'statefulFormatter.typedConfig')) === PRESERVE_CASE) preserveHeaderCase = true;
         else if (!obj(hkf, 'properCaseWords', kp)) throw new ConfigError(kp, 'unsupported header key format');
       }
-      else if (obj(explicit, 'http3ProtocolOptions', at(p, 'explicitHttpConfig'))) throw new ConfigError(at(p, 'explicitHttpConfig.http3ProtocolOptions'), 'HTTP/3 upstreams are not supported');
-      else protocol = 'h1';
     } else if (obj(o, 'useDownstreamProtocolConfig', p)) {
       protocol = 'downstream';
       const h2 = obj(obj(o, 'useDownstreamProtocolConfig', p)!, 'http2ProtocolOptions', at(p, 'useDownstreamProtocolConfig'));
