@@ -209,7 +209,7 @@ function addVirtualHosts(ctx: Context, ir: Xds, rc: Msg, l: HTTPListener, http3:
       throw err;
     }
     for (const f of features) {
-      f.patchRoute?.(route, r);
+      f.patchRoute?.(route, r, l);
       const cfg = f.perRoute?.(r, l, ctx);
       if (cfg) route.typedPerFilterConfig = { ...(route.typedPerFilterConfig ?? {}), ...cfg };
     }

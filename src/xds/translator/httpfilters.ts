@@ -13,6 +13,7 @@ export interface OrderedFilter {
 /** Envoy Gateway's default order: the lower, the earlier. Filters with an index suffix keep IR order. */
 const orderByName: [string, number][] = [
   ['envoy.filters.http.health_check', 0],
+  ['envoy.filters.http.geoip', 0.5],
   ['envoy.filters.http.fault', 1],
   ['envoy.filters.http.custom_response', 2],
   ['envoy.filters.http.cors', 3],

@@ -1,6 +1,7 @@
 // TCP listeners: a TCP proxy filter chain per route, matched by SNI for TLS passthrough, with a
 // TLS transport socket for termination; an empty chain to a placeholder cluster when a listener
 // has no routes yet (Envoy rejects listeners without filter chains).
+import { buildRBACMatcher } from './authorization.js';
 import type { TCPListener, TCPRoute, Xds } from '../../ir/xds.js';
 import { buildAccessLogs } from './accesslog.js';
 import { endpointTypeOf } from './cluster.js';
@@ -97,6 +98,13 @@ function addTCPFilterChain(xl: Msg, l: TCPListener, r: TCPRoute, cluster: string
   const filters: Msg[] = [];
   const cl = connectionLimitFilter(statPrefix, l.connection);
   if (cl) filters.push(cl);
+  if (r.authorization) {
+    // Connections are authorized (by client address) before they are proxied.
+    filters.push({
+      name: 'envoy.filters.network.rbac',
+      typedConfig: typed('envoy.extensions.filters.network.rbac.v3.RBAC', { matcher: buildRBACMatcher(r.authorization), statPrefix }),
+    });
+  }
   filters.push({ name: 'envoy.filters.network.tcp_proxy', typedConfig: typed('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', proxy) });
   const chain: Msg = { filters };
   if (l.timeout?.tcp?.tlsHandshakeTimeout && terminate) chain.transportSocketConnectTimeout = protoDuration(l.timeout.tcp.tlsHandshakeTimeout);

@@ -15,7 +15,7 @@ export interface HTTPFeature {
    */
   mergeFilter?(into: Msg, from: Msg): void;
   /** Changes to the Envoy route itself (beyond typed_per_filter_config). */
-  patchRoute?(route: Msg, r: HTTPRoute): void;
+  patchRoute?(route: Msg, r: HTTPRoute, l: HTTPListener): void;
   /** typed_per_filter_config entries for one route. */
   perRoute?(r: HTTPRoute, l: HTTPListener, ctx: Context): Record<string, Msg> | undefined;
   /** Clusters and secrets the filters refer to, added after the listener's routes. */
