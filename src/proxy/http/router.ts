@@ -166,7 +166,7 @@ export class Router {
     host.activeRequests++;
     host.rqTotal++;
     const protocol = cluster.settings.protocol === 'h2' || (cluster.settings.protocol === 'downstream' && s.protocol === 'HTTP/2') ? 'h2' : 'h1';
-    const pool = cluster.pool(host, protocol);
+    const pool = cluster.pool(host, protocol, s.downstream);
     // auto_host_rewrite: the Host becomes the chosen endpoint's hostname (DNS name or EDS hostname).
     if (this.action.autoHostRewrite && host.hostname && this.head.authority !== host.hostname) {
       if (this.action.appendXForwardedHost && getHeader(s.headers, 'x-forwarded-host') === undefined) s.headers.push('x-forwarded-host', s.authority);

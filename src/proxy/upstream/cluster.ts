@@ -11,6 +11,8 @@ import { LoadBalancer, type LbContext } from './lb.js';
 import { ClusterResources } from './resources.js';
 import { clusterStats, type ClusterStats } from '../stats/cluster_stats.js';
 import { connectUpstream, transportFor } from './transport.js';
+import { encodeProxyHeader } from './proxy_protocol.js';
+import type { DownstreamInfo } from '../http/stream_info.js';
 import type { ConnPool } from './types.js';
 
 export type { ClusterStats } from '../stats/cluster_stats.js';
@@ -98,27 +100,38 @@ export class Cluster {
     return this.lb.choose(ctx);
   }
 
-  pool(host: Host, protocol: 'h1' | 'h2'): ConnPool {
-    let p = host.pools?.get(protocol);
+  /**
+   * The pool for a host and protocol. With the PROXY protocol transport each downstream
+   * connection gets its own pool (its upstream connections carry that client's addresses).
+   */
+  pool(host: Host, protocol: 'h1' | 'h2', downstream?: DownstreamInfo): ConnPool {
+    const pp = transportFor(this.settings, host).proxyProtocol;
+    const key = pp && downstream ? `${protocol}|${downstream.remoteAddress}|${downstream.remotePort}|${downstream.localAddress}|${downstream.localPort}` : protocol;
+    let p = host.pools?.get(key);
     if (!p) {
-      p = this.poolFactory(this, host, protocol);
-      (host.pools ??= new Map()).set(protocol, p);
+      p = pp && downstream && protocol === 'h1'
+        ? this.newH1Pool(host, this.settings.preserveHeaderCase, encodeProxyHeader(pp, {
+          srcAddress: downstream.remoteAddress, srcPort: downstream.remotePort, dstAddress: downstream.localAddress, dstPort: downstream.localPort,
+        }))
+        : this.poolFactory(this, host, protocol);
+      (host.pools ??= new Map()).set(key, p);
     }
     return p;
   }
 
   /** An HTTP/1.1 pool with this cluster's transport and limits. */
-  newH1Pool(host: Host, preserveHeaderCase: boolean): H1Pool {
+  newH1Pool(host: Host, preserveHeaderCase: boolean, preamble?: Buffer): H1Pool {
     const s = this.settings;
     const tls = transportFor(s, host).tls !== undefined;
     return new H1Pool({
       connect: (authority) => {
         this.stats.upstream_cx_total++;
-        return connectUpstream({ cluster: s, host, secrets: this.secrets, alpn: tls ? ['http/1.1'] : undefined, authority });
+        return connectUpstream({ cluster: s, host, secrets: this.secrets, alpn: tls ? ['http/1.1'] : undefined, authority, preamble });
       },
       tls,
       connectTimeoutMs: s.connectTimeoutMs,
-      idleTimeoutMs: s.idleTimeoutMs,
+      // Pools per downstream connection (PROXY protocol) must not outlive their clients for long.
+      idleTimeoutMs: preamble ? Math.min(s.idleTimeoutMs, 5000) : s.idleTimeoutMs,
       maxRequestsPerConnection: s.maxRequestsPerConnection,
       resources: this.resources,
       preserveHeaderCase,

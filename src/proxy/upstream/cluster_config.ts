@@ -323,8 +323,14 @@ function compileTransportSocket(ts: Json | undefined, path: string, readFile: Re
   if (type === RAW_BUFFER) return { tls: undefined, proxyProtocol: 0 };
   if (type === UPSTREAM_TLS) return { tls: compileUpstreamTls(tc, tp, readFile), proxyProtocol: 0 };
   if (type === PROXY_PROTOCOL_UPSTREAM) {
-    // Needs per-downstream-connection pools (the header carries the client's address).
-    throw new ConfigError(tp, 'upstream PROXY protocol is not supported yet');
+    const cfg = obj(tc, 'config', tp) ?? {};
+    const v = field(cfg, 'version');
+    const inner = compileTransportSocket(obj(tc, 'transportSocket', tp), at(tp, 'transportSocket'), readFile);
+    if (inner.proxyProtocol) throw new ConfigError(at(tp, 'transportSocket'), 'PROXY protocol inside PROXY protocol');
+    if (list(cfg, 'passThroughTlvs', at(tp, 'config')).length || obj(cfg, 'passThroughTlvs', at(tp, 'config'))) {
+      throw new ConfigError(at(tp, 'config.passThroughTlvs'), 'PROXY protocol TLVs are not supported');
+    }
+    return { tls: inner.tls, proxyProtocol: v === 'V2' || v === 1 ? 2 : 1 };
   }
   throw new ConfigError(tp, `unsupported transport socket ${type}`);
 }

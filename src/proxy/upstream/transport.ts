@@ -18,6 +18,8 @@ export interface ConnectOptions {
   authority: string | undefined;
   /** Another port than the host's (active health checks to health_check_config.port_value). */
   port?: number;
+  /** Bytes to send before anything else, TLS included (the PROXY protocol header). */
+  preamble?: Buffer;
 }
 
 export function transportFor(cluster: ClusterSettings, host: Host): TransportSocket {
@@ -41,6 +43,7 @@ export function connectUpstream(o: ConnectOptions): net.Socket {
   const tcp: net.NetConnectOpts = host.pipe ? { path: host.pipe } : { host: host.address, port: o.port || host.port, noDelay: true };
   if (!transport.tls) {
     const s = net.connect(tcp);
+    if (o.preamble) s.write(o.preamble);
     applyKeepalive(s, cluster);
     return s;
   }
@@ -72,8 +75,17 @@ export function connectUpstream(o: ConnectOptions): net.Socket {
     opts.rejectUnauthorized = false;
     opts.checkServerIdentity = () => undefined;
   }
-  const s = tls.connect(opts);
-  applyKeepalive(s, cluster);
+  let s: tls.TLSSocket;
+  if (o.preamble) {
+    // The preamble goes on the TCP connection ahead of the TLS handshake.
+    const raw = net.connect(tcp);
+    raw.write(o.preamble);
+    applyKeepalive(raw, cluster);
+    s = tls.connect({ ...opts, socket: raw });
+  } else {
+    s = tls.connect(opts);
+    applyKeepalive(s, cluster);
+  }
   return s;
 }
 
