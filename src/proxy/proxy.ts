@@ -64,6 +64,8 @@ export class Proxy implements ClusterManagerView {
   private queue: Promise<unknown> = Promise.resolve();
   /** Version info of the last applied update per type (for ADS and config dumps). */
   readonly versions = new Map<ResourceType, string>();
+  /** When each type was last changed (config dumps). */
+  readonly updated = new Map<ResourceType, Date>();
 
   constructor(readonly options: ProxyOptions = {}) {
     this.readFile = options.readFile ?? ((p) => readFileSync(p));
@@ -187,7 +189,8 @@ export class Proxy implements ClusterManagerView {
     }
     let bindProblems: ConfigProblem[] = [];
     if (touched.has(LISTENER)) bindProblems = await this.listeners.apply(listeners);
-    for (const t of touched) this.resources.set(t, next.get(t)!);
+    const now = new Date();
+    for (const t of touched) { this.resources.set(t, next.get(t)!); this.updated.set(t, now); }
     if (bindProblems.length) {
       // Listeners that could not bind are not part of the applied state.
       for (const p of bindProblems) this.resources.get(LISTENER)!.delete(p.name);

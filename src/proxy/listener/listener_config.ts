@@ -33,6 +33,8 @@ export interface ListenerConfig {
   /** The compiled UDP listener filter (udp_proxy) of a UDP listener. */
   udp: UdpListenerFilter | undefined;
   drainType: 'DEFAULT' | 'MODIFY_ONLY';
+  /** Listener.stat_prefix: replaces the address in `listener.<address>.*` stats. */
+  statPrefix: string;
 }
 
 const TLS_INSPECTOR = 'envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector';
@@ -103,6 +105,7 @@ export function compileListener(l: Json, ctx: NetworkFilterContext, path = ''): 
     bufferLimit: numOr(l, 'perConnectionBufferLimitBytes', path, 1024 * 1024),
     udp,
     drainType: field(l, 'drainType') === 'MODIFY_ONLY' ? 'MODIFY_ONLY' : 'DEFAULT',
+    statPrefix: str(l, 'statPrefix', path),
   };
 }
 

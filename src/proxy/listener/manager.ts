@@ -12,6 +12,7 @@ import type { FilterChain, ListenerConfig } from './listener_config.js';
 import { inspectClientHello } from './tls_inspector.js';
 import type { UdpListenerHandle } from './network_filter.js';
 import { readProxyProtocol } from '../tcp/proxy_protocol.js';
+import { ListenerStats, listenerStatName } from '../stats/listener_stats.js';
 
 /** Hooks for listener kinds implemented elsewhere (UDP, PROXY protocol). */
 export interface ListenerExtensions {
@@ -33,6 +34,7 @@ class ActiveListener {
   readonly sockets = new Set<net.Socket>();
   private server: net.Server | undefined;
   private udp: UdpListenerHandle | undefined;
+  private stats: ListenerStats | undefined;
 
   constructor(public config: ListenerConfig, private readonly opts: ListenerManagerOptions) {}
 
@@ -57,6 +59,7 @@ class ActiveListener {
       if (c.pipe) server.listen(c.pipe, done);
       else server.listen({ host: c.address === '::' || c.address === '0.0.0.0' ? c.address : c.address, port: c.port, ipv6Only: false }, done);
     });
+    this.stats = new ListenerStats(listenerStatName(c.address, this.boundPort, c.pipe, c.statPrefix));
   }
 
   update(next: ListenerConfig): void {
@@ -72,7 +75,8 @@ class ActiveListener {
     if (this.udp) { await this.udp.close(); return; }
     const server = this.server;
     if (!server) return;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    // Stop accepting now; server.close's callback would wait for every connection to end.
+    server.close();
     for (const ch of [...this.config.chains, this.config.defaultChain]) if (ch) for (const f of ch.filters) f.drain?.();
     if (this.sockets.size) {
       await new Promise<void>((resolve) => {
@@ -87,7 +91,12 @@ class ActiveListener {
 
   private onConnection(socket: net.Socket): void {
     this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
+    const st = this.stats;
+    st?.connected();
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      st?.closed();
+    });
     socket.on('error', () => {});
     const c = this.config;
     const info: DownstreamInfo = {
@@ -102,7 +111,7 @@ class ActiveListener {
       (this.opts.extensions?.proxyProtocol ?? readProxyProtocol)(socket, c.proxyProtocol.allowRequestsWithoutProxyProtocol, c.listenerFiltersTimeoutMs).then((addrs) => {
         if (addrs) Object.assign(info, addrs);
         this.inspect(socket, info, c);
-      }, () => socket.destroy());
+      }, () => { if (st) st.downstream_listener_filter_error.value++; socket.destroy(); });
       return;
     }
     this.inspect(socket, info, c);
@@ -151,7 +160,7 @@ class ActiveListener {
       remoteAddress: info.remoteAddress,
       remotePort: info.remotePort,
     }) ?? c.defaultChain;
-    if (!chain) { socket.destroy(); return false; }
+    if (!chain) { if (this.stats) this.stats.no_filter_chain_match.value++; socket.destroy(); return false; }
     const accepted = { socket, info, alpn: '', bufferLimit: c.bufferLimit };
     for (const f of chain.filters) if (f.onAccept && !f.onAccept(accepted)) { socket.destroy(); return false; }
     if (!chain.tls) { chain.terminal.handle!(accepted); return false; }
