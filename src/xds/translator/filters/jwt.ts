@@ -7,7 +7,7 @@ import type { Context } from '../context.js';
 import { endpointTypeOf } from '../cluster.js';
 import { messageDigest } from '../digest.js';
 import { buildRetryPolicy } from '../route-policy.js';
-import { systemTrustStorePath } from '../tls.js';
+import { addURLCluster, urlCluster } from '../urlcluster.js';
 import { protoDuration, typed, type Msg } from '../util.js';
 import type { HTTPFeature } from './feature.js';
 
@@ -15,24 +15,6 @@ const filterType = 'envoy.filters.http.jwt_authn';
 const providerType = 'envoy.extensions.filters.http.jwt_authn.v3.JwtProvider';
 const requirementType = 'envoy.extensions.filters.http.jwt_authn.v3.JwtRequirement';
 const defaultFetchTimeout = '10s';
-
-/** A JWKS served at a URL without a backend of its own: a cluster named host_port. */
-interface URLCluster {
-  name: string;
-  host: string;
-  port: number;
-  tls: boolean;
-  /** An IPv4 address: static endpoints; otherwise resolved by DNS. */
-  isIP: boolean;
-}
-
-function urlCluster(uri: string): URLCluster {
-  const u = new URL(uri);
-  const tls = u.protocol === 'https:';
-  const port = u.port ? Number(u.port) : tls ? 443 : 80;
-  const host = u.hostname.replace(/^\[|\]$/g, '');
-  return { name: `${host.replaceAll('.', '_')}_${port}`, host, port, tls, isIP: /^\d+\.\d+\.\d+\.\d+$/.test(host) };
-}
 
 function jwtOf(r: HTTPRoute): JWT | undefined {
   const j = r.security?.jwt;
@@ -159,22 +141,3 @@ export const jwt: HTTPFeature = {
     }
   },
 };
-
-/** The cluster of a JWKS URL: TLS checked against the system trust store for https. */
-function addURLCluster(ctx: Context, c: URLCluster): void {
-  if (ctx.table.has('clusters', c.name)) return;
-  ctx.addCluster({
-    name: c.name,
-    settings: [{ name: `${c.name}/backend/-1`, addressType: c.isIP ? 'IP' : 'FQDN', endpoints: [{ host: c.host, port: c.port }], weight: 1 }],
-    endpointType: c.isIP ? 'static' : 'dns',
-    transportSocket: c.tls
-      ? {
-          name: 'envoy.transport_sockets.tls',
-          typedConfig: typed('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', {
-            commonTlsContext: { tlsParams: { tlsMaximumProtocolVersion: 'TLSv1_3' }, validationContext: { trustedCa: { filename: systemTrustStorePath } } },
-            sni: c.host,
-          }),
-        }
-      : undefined,
-  });
-}
