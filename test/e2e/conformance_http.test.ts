@@ -129,6 +129,19 @@ ${spec}
   hostnames: [secure.example.com]
   rules:
   - backendRefs: [{name: v1, port: 8080}]`, 'https'),
+    route('cors', `
+  hostnames: [cors.example.com]
+  rules:
+  - filters:
+    - type: CORS
+      cors:
+        allowOrigins: ["https://www.foo.com", "https://*.bar.com"]
+        allowMethods: [GET, OPTIONS]
+        allowHeaders: [x-header-1]
+        exposeHeaders: [x-header-3]
+        maxAge: 3600
+        allowCredentials: true
+    backendRefs: [{name: v1, port: 8080}]`),
     route('protocols', `
   hostnames: [protocols.example.com]
   rules:
@@ -321,6 +334,23 @@ ${routes()}`;
     const first = await new Promise<string>((resolve, reject) => { ws.once('message', (m) => resolve(m.toString())); ws.on('error', reject); });
     ws.close();
     assert.equal(JSON.parse(first).backend, 'v2');
+  });
+
+  test('HTTPRouteCORS: preflight answered by the gateway, CORS headers on responses', async () => {
+    const h = 'cors.example.com';
+    const pre = await get(h, '/', { method: 'OPTIONS', headers: { origin: 'https://a.bar.com', 'access-control-request-method': 'GET' } });
+    assert.equal(pre.status, 200);
+    assert.equal(pre.headers['access-control-allow-origin'], 'https://a.bar.com');
+    assert.equal(pre.headers['access-control-allow-methods'], 'GET, OPTIONS');
+    assert.equal(pre.headers['access-control-allow-headers'], 'x-header-1');
+    assert.equal(pre.headers['access-control-max-age'], '3600');
+    assert.equal(pre.headers['access-control-allow-credentials'], 'true');
+    const denied = await get(h, '/', { method: 'OPTIONS', headers: { origin: 'https://evil.com', 'access-control-request-method': 'GET' } });
+    assert.equal(denied.headers['access-control-allow-origin'], undefined);
+    const simple = await get(h, '/', { headers: { origin: 'https://www.foo.com' } });
+    assert.equal(simple.json().backend, 'v1');
+    assert.equal(simple.headers['access-control-allow-origin'], 'https://www.foo.com');
+    assert.equal(simple.headers['access-control-expose-headers'], 'x-header-3');
   });
 
   test('the readiness listener answers /ready', async () => {
