@@ -3,4 +3,3 @@ import './cors.js';
 import './grpc_stats.js';
 import './grpc_web.js';
 import './health_check.js';
-import '../access_log_file.js';
