@@ -7,10 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { generateCertificates } from '../../src/infra/certgen.js';
-import { encodeProxyHeader } from '../../src/proxy/tcp/proxy_protocol.js';
+import { encodeProxyHeader as encode } from '../../src/proxy/upstream/proxy_protocol.js';
 import { cluster, endpoints, httpListener, forward, route, routeConfig } from './xds.js';
 import { startEcho, startProxy, type Echo, type ProxyProc } from './support.js';
 import { PROXY_PROTOCOL, TLS_INSPECTOR, UdpClient, tcpConnect, tcpListener, tcpProxy, tlsConnect, udpListener } from './l4_support.js';
+
+/** A PROXY protocol header for these addresses (LOCAL / UNKNOWN without). */
+function encodeProxyHeader(version: 1 | 2, a: { remoteAddress: string; remotePort: number; localAddress: string; localPort: number } | undefined): Buffer {
+  return encode(version, a ? { srcAddress: a.remoteAddress, srcPort: a.remotePort, dstAddress: a.localAddress, dstPort: a.localPort } : { srcAddress: '', srcPort: 0, dstAddress: '', dstPort: 0 });
+}
 
 describe('L4 through egts proxy', () => {
   let t1: Echo, t2: Echo, s1: Echo, s2: Echo, h1: Echo, proxy: ProxyProc;
@@ -34,6 +39,7 @@ describe('L4 through egts proxy', () => {
           weightedClusters: { clusters: [{ name: 'c-tcp', weight: 1 }, { name: 'c-tcp2', weight: 1 }] } } }] }]),
         tcpListener('tcp-idle', [{ name: 'tcp-idle', filters: [tcpProxy('c-tcp', 'tcp-idle', { idleTimeout: '0.3s' })] }]),
         tcpListener('tcp-empty', [{ name: 'EmptyCluster', filters: [tcpProxy('EmptyCluster', 'tcp-empty')] }]),
+        tcpListener('tcp-upstream-pp', [{ name: 'tcp-upstream-pp', filters: [tcpProxy('c-tcp-pp', 'tcp-upstream-pp')] }]),
         tcpListener('tcp-down', [{ name: 'tcp-down', filters: [tcpProxy('c-down', 'tcp-down', { maxConnectAttempts: 2 })] }]),
         tcpListener('passthrough', [
           { name: 'tls-foo', serverNames: ['foo.example.com'], filters: [tcpProxy('c-tls1', 'tls-passthrough-10443')] },
@@ -52,7 +58,13 @@ describe('L4 through egts proxy', () => {
         udpListener('udp-idle', 'c-udp', { idleTimeout: '0.2s', statPrefix: 'udp-idle' }),
       ],
       routes: [routeConfig('http-pp-routes', [{ name: 'all', domains: ['*'], routes: [route('all', { prefix: '/' }, forward('c-http'))] }])],
-      clusters: ['c-tcp', 'c-tcp2', 'c-tcp-two', 'c-tls1', 'c-tls2', 'c-udp', 'c-http', 'c-down'].map((n) => cluster(n)),
+      clusters: [...['c-tcp', 'c-tcp2', 'c-tcp-two', 'c-tls1', 'c-tls2', 'c-udp', 'c-http', 'c-down'].map((n) => cluster(n)), cluster('c-tcp-pp', {
+        transportSocket: { name: 'envoy.transport_sockets.upstream_proxy_protocol', typedConfig: {
+          '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.proxy_protocol.v3.ProxyProtocolUpstreamTransport',
+          config: { version: 'V1' },
+          transportSocket: { name: 'envoy.transport_sockets.raw_buffer', typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer' } },
+        } },
+      })],
       endpoints: [
         endpoints('c-tcp', [at(t1, t1.tcp)]),
         endpoints('c-tcp2', [at(t2, t2.tcp)]),
@@ -61,6 +73,7 @@ describe('L4 through egts proxy', () => {
         endpoints('c-tls2', [at(s2, s2.tlsTcp)]),
         endpoints('c-udp', [at(t1, t1.udp), at(t2, t2.udp)]),
         endpoints('c-http', [at(h1, h1.http)]),
+        endpoints('c-tcp-pp', [at(t1, t1.tcp)]),
         endpoints('c-down', [{ host: '127.0.0.1', port: 1 }]),
       ],
     }, ['--concurrency', '1']);
@@ -200,6 +213,15 @@ describe('L4 through egts proxy', () => {
     assert.deepEqual(JSON.parse(got.slice(got.indexOf('\r\n\r\n') + 4)).headers['x-forwarded-for'], ['203.0.113.9']);
     const c = await tcpConnect(proxy.ports['tcp-pp']!, Buffer.concat([encodeProxyHeader(1, undefined), Buffer.from('after header')]));
     await c.waitFor('t1:after header');
+    c.socket.destroy();
+  });
+
+  test('an upstream PROXY protocol transport tells a TCP backend the client address', async () => {
+    const c = await tcpConnect(proxy.ports['tcp-upstream-pp']!);
+    c.socket.write('hi');
+    // The header and the data may reach the echo backend in one piece or two.
+    const got = await c.waitFor('hi');
+    assert.match(got, new RegExp(`^t1:PROXY TCP4 127\\.0\\.0\\.1 127\\.0\\.0\\.1 ${c.socket.localPort} ${proxy.ports['tcp-upstream-pp']}\\r\\n(t1:)?hi$`));
     c.socket.destroy();
   });
 

@@ -2,7 +2,13 @@
 // reads it from the first bytes of a connection.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { encodeProxyHeader, parseProxyHeader } from '../../src/proxy/tcp/proxy_protocol.js';
+import { parseProxyHeader } from '../../src/proxy/tcp/proxy_protocol.js';
+import { encodeProxyHeader as encode } from '../../src/proxy/upstream/proxy_protocol.js';
+
+/** A PROXY protocol header for these addresses (LOCAL / UNKNOWN without). */
+function encodeProxyHeader(version: 1 | 2, a: { remoteAddress: string; remotePort: number; localAddress: string; localPort: number } | undefined): Buffer {
+  return encode(version, a ? { srcAddress: a.remoteAddress, srcPort: a.remotePort, dstAddress: a.localAddress, dstPort: a.localPort } : { srcAddress: '', srcPort: 0, dstAddress: '', dstPort: 0 });
+}
 
 test('v1: TCP4, TCP6 and UNKNOWN headers; partial input asks for more', () => {
   const v4 = Buffer.from('PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\nGET /');

@@ -3,7 +3,7 @@
 // the listener (filter chain match, XFF, access logs) as the connection's own. A LOCAL (health
 // check) header keeps the real addresses. Without a header the connection is closed, unless the
 // listener allows connections without one; the bytes after the header are left for whoever reads
-// the socket next.
+// the socket next. (Headers sent upstream are built by upstream/proxy_protocol.ts.)
 import type net from 'node:net';
 
 export interface ProxiedAddresses {
@@ -167,42 +167,4 @@ export function readProxyProtocol(socket: net.Socket, allowWithout: boolean, tim
     socket.on('data', onData);
     socket.on('end', onEnd);
   });
-}
-
-/** Builds a header (for the upstream PROXY protocol transport and for tests). */
-export function encodeProxyHeader(version: 1 | 2, a: ProxiedAddresses | undefined): Buffer {
-  const v6 = a !== undefined && a.remoteAddress.includes(':');
-  if (version === 1) {
-    if (!a) return Buffer.from('PROXY UNKNOWN\r\n', 'latin1');
-    return Buffer.from(`PROXY ${v6 ? 'TCP6' : 'TCP4'} ${a.remoteAddress} ${a.localAddress} ${a.remotePort} ${a.localPort}\r\n`, 'latin1');
-  }
-  if (!a) return Buffer.concat([V2_SIGNATURE, Buffer.from([0x20, 0x00, 0x00, 0x00])]);
-  const addrLen = v6 ? 36 : 12;
-  const out = Buffer.alloc(16 + addrLen);
-  V2_SIGNATURE.copy(out, 0);
-  out[12] = 0x21;
-  out[13] = v6 ? 0x21 : 0x11;
-  out.writeUInt16BE(addrLen, 14);
-  if (v6) {
-    ipv6Bytes(a.remoteAddress).copy(out, 16);
-    ipv6Bytes(a.localAddress).copy(out, 32);
-    out.writeUInt16BE(a.remotePort, 48);
-    out.writeUInt16BE(a.localPort, 50);
-  } else {
-    Buffer.from(a.remoteAddress.split('.').map(Number)).copy(out, 16);
-    Buffer.from(a.localAddress.split('.').map(Number)).copy(out, 20);
-    out.writeUInt16BE(a.remotePort, 24);
-    out.writeUInt16BE(a.localPort, 26);
-  }
-  return out;
-}
-
-function ipv6Bytes(ip: string): Buffer {
-  const [head, tail] = ip.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const groups = tail !== undefined ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
-  const b = Buffer.alloc(16);
-  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g || '0', 16), i * 2));
-  return b;
 }

@@ -15,6 +15,7 @@ import type { Cluster } from '../upstream/cluster.js';
 import { hashString } from '../upstream/hash.js';
 import type { Host } from '../upstream/host.js';
 import { connectUpstream, transportFor } from '../upstream/transport.js';
+import { encodeProxyHeader } from '../upstream/proxy_protocol.js';
 import type { ClusterManagerView } from '../upstream/cluster_manager.js';
 
 const TCP_PROXY = 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
@@ -227,8 +228,14 @@ class TcpSession {
     stats.upstream_cx_total++;
     host.activeRequests++;
     let up: net.Socket;
+    const transport = transportFor(cluster.settings, host);
+    const d = this.info.downstream;
+    // An upstream PROXY protocol transport tells the backend who the client is.
+    const preamble = transport.proxyProtocol
+      ? encodeProxyHeader(transport.proxyProtocol, { srcAddress: d.remoteAddress, srcPort: d.remotePort, dstAddress: d.localAddress, dstPort: d.localPort })
+      : undefined;
     try {
-      up = connectUpstream({ cluster: cluster.settings, host, secrets: cluster.secrets, alpn: undefined, authority: this.info.downstream.serverName || undefined });
+      up = connectUpstream({ cluster: cluster.settings, host, secrets: cluster.secrets, alpn: undefined, authority: d.serverName || undefined, preamble });
     } catch {
       res.connections--;
       host.activeRequests--;
@@ -237,7 +244,7 @@ class TcpSession {
     }
     this.upstream = up;
     up.allowHalfOpen = true;
-    const tls = transportFor(cluster.settings, host).tls !== undefined;
+    const tls = transport.tls !== undefined;
     const timer = setTimeout(() => { if (!this.connected && this.upstream === up) { stats.upstream_cx_connect_timeout++; up.destroy(); } }, cluster.settings.connectTimeoutMs);
     up.once(tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
