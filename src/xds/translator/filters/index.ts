@@ -1,13 +1,24 @@
 // The HTTP features policies turn on, in the order their resources are added.
+import { apiKeyAuth } from './apikeyauth.js';
+import { bandwidthLimit } from './bandwidth.js';
 import { basicAuth } from './basicauth.js';
+import { requestBuffer } from './buffer.js';
+import { csrf } from './csrf.js';
+import { customResponse } from './customresponse.js';
 import { extAuth } from './extauth.js';
 import type { HTTPFeature } from './feature.js';
+import { headerMutation } from './headermutation.js';
 import { jwt } from './jwt.js';
-import { oidc } from './oidc.js';
 import { localRateLimit } from './localratelimit.js';
+import { lua } from './lua.js';
+import { oidc } from './oidc.js';
 import { globalRateLimit } from './ratelimit.js';
 import { geoip, rbac } from './rbac.js';
+import { sessionPersistence } from './session.js';
 import { compressor, cors, fault } from './traffic.js';
 import { wasm } from './wasm.js';
 
-export const features: HTTPFeature[] = [fault, cors, extAuth, basicAuth, oidc, jwt, wasm, geoip, rbac, localRateLimit, globalRateLimit, compressor];
+export const features: HTTPFeature[] = [
+  fault, customResponse, cors, headerMutation, extAuth, apiKeyAuth, basicAuth, oidc, jwt, sessionPersistence, requestBuffer,
+  lua, wasm, geoip, rbac, csrf, localRateLimit, globalRateLimit, bandwidthLimit, compressor,
+];
