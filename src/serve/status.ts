@@ -155,7 +155,11 @@ export class StatusBook {
   private compute(): StatusView {
     // The proxies' part changes often (every ACK): it is laid over copies of the few statuses it
     // touches, the merged base stays as it is.
-    const base = (this.base ??= this.computeBase());
+    if (!this.base) {
+      this.base = this.computeBase();
+      this.forgetTransitions(this.base);
+    }
+    const base = this.base;
     const statuses = new Map(base);
     const copied = new Set<string>();
     this.overlayProxies((id) => {
@@ -235,6 +239,13 @@ export class StatusBook {
           }
         }
       }
+    }
+  }
+
+  /** Drops the transition times of objects that have no status any more (removed routes and policies). */
+  private forgetTransitions(statuses: ReadonlyMap<string, unknown>): void {
+    for (const key of this.transitions.keys()) {
+      if (!statuses.has(key.slice(0, key.indexOf('|')))) this.transitions.delete(key);
     }
   }
 

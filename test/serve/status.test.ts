@@ -151,3 +151,26 @@ test('a rejection is traced through the rejected resource to the Gateway API res
   assert.deepEqual(found, [{ kind: 'GRPCRoute', namespace: 'team', name: 'second' }]);
   assert.deepEqual(rejectedResources(undefined, 'cluster httproute/default/first/rule/0: bad'), [{ kind: 'HTTPRoute', namespace: 'default', name: 'first' }]);
 });
+
+test('a route removed and created again starts its conditions afresh; a status stamped once is not walked again', () => {
+  let now = new Date('2026-01-01T00:00:00Z');
+  const book = new StatusBook(() => now);
+  const route = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute', metadata: { name: 'web', namespace: 'default', generation: 1 } };
+  const withStatus = () => ({ ...route, status: { parents: [{ parentRef: { name: 'eg' }, controllerName: 'c', conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted', message: '', lastTransitionTime: null }] }] } });
+  const accepted = () => (book.view().resources.find((r) => r.kind === 'HTTPRoute')?.status as any)?.parents[0].conditions[0];
+  book.setProvider(providerSnapshot([route]));
+  book.setClass('eg', { objects: [withStatus()], gatewayKeys: new Map() });
+  assert.equal(accepted().lastTransitionTime, '2026-01-01T00:00:00Z');
+  // Later views (proxy events) leave a stamped status as it is.
+  now = new Date('2026-01-01T00:01:00Z');
+  book.setProgress('default/eg', { irKey: 'default/eg', proxies: [] });
+  assert.equal(accepted().lastTransitionTime, '2026-01-01T00:00:00Z');
+  // Removed, then back: a new object, a new transition time.
+  book.setProvider(providerSnapshot([]));
+  book.setClass('eg', { objects: [], gatewayKeys: new Map() });
+  book.view();
+  now = new Date('2026-01-01T00:02:00Z');
+  book.setProvider(providerSnapshot([route]));
+  book.setClass('eg', { objects: [withStatus()], gatewayKeys: new Map() });
+  assert.equal(accepted().lastTransitionTime, '2026-01-01T00:02:00Z');
+});
