@@ -125,10 +125,12 @@ try {
       // Both ends measured the same way: settled (idle for a while), then after a full GC.
       await new Promise((r) => setTimeout(r, CHURN_SETTLE_MS));
       const start = memoryAfterGC();
+      if (process.env.EGTS_BENCH_HEAP) (await import('node:v8')).writeHeapSnapshot(`${process.env.EGTS_BENCH_HEAP}/start.heapsnapshot`);
       const proxyStartMiB = proxyRss();
       for (let r = 0; r < rounds; r++) await round(r);
       await new Promise((r) => setTimeout(r, CHURN_SETTLE_MS));
       const end = memoryAfterGC();
+      if (process.env.EGTS_BENCH_HEAP) (await import('node:v8')).writeHeapSnapshot(`${process.env.EGTS_BENCH_HEAP}/end.heapsnapshot`);
       out = { routes: n, rounds, added, start, end, settleMs: CHURN_SETTLE_MS, proxyStartMiB, proxyEndMiB: proxyRss(), roundMs } satisfies ChurnReport;
     }
   }

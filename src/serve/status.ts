@@ -58,8 +58,8 @@ export class StatusBook {
   private readonly stageStatuses = new Map<string, AnyObject[]>();
   /** Condition key → when its status last changed. */
   private readonly transitions = new Map<string, { status: string; time: string }>();
-  /** Statuses already stamped, with the generation they were stamped for. */
-  private readonly stamped = new WeakMap<object, number | null>();
+  /** Per object id, the status last stamped and the generation it was stamped for. */
+  private readonly stamped = new Map<string, { status: object; generation: number | undefined }>();
   private cached: StatusView | undefined;
   /** The translators' statuses merged per object, before the proxies' part (kept across proxy events). */
   private base: Map<string, Record<string, any>> | undefined;
@@ -183,7 +183,10 @@ export class StatusBook {
       const status = statuses.get(id);
       // A status of the base that was stamped for this generation is as stamping would leave it:
       // only what is new since the last view (a translation, the proxies' overlay) is walked.
-      if (status) r.status = this.stamped.get(status) === (md.generation ?? null) ? status : this.stamp(id, status, md.generation);
+      if (status) {
+        const last = this.stamped.get(id);
+        r.status = last && last.status === status && last.generation === md.generation ? status : this.stamp(id, status, md.generation);
+      }
       resources.push(r);
     }
     resources.sort((a, b) => rank(a.kind) - rank(b.kind) || cmp(a.kind, b.kind) || cmp(a.metadata.namespace, b.metadata.namespace) || cmp(a.metadata.name, b.metadata.name));
@@ -247,6 +250,7 @@ export class StatusBook {
     for (const key of this.transitions.keys()) {
       if (!statuses.has(key.slice(0, key.indexOf('|')))) this.transitions.delete(key);
     }
+    for (const id of this.stamped.keys()) if (!statuses.has(id)) this.stamped.delete(id);
   }
 
   /** observedGeneration on every condition; lastTransitionTime kept while the status holds. */
@@ -272,7 +276,7 @@ export class StatusBook {
       }
     };
     visit(status, '');
-    this.stamped.set(status, generation ?? null);
+    this.stamped.set(id, { status, generation });
     return status;
   }
 }
