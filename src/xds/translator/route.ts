@@ -240,6 +240,8 @@ function applyMirrors(a: Msg, r: HTTPRoute): void {
 
 function applyUpgrades(a: Msg, r: HTTPRoute): void {
   const ups = r.traffic?.httpUpgrade;
+  // gRPC routes never upgrade, and a buffered request body cannot become a tunnel.
+  if (!ups && (r.isHTTP2 || r.traffic?.requestBuffer)) return;
   if (!ups) {
     a.upgradeConfigs = [{ upgradeType: 'websocket' }];
     return;

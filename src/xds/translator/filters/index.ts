@@ -6,6 +6,7 @@ import { requestBuffer } from './buffer.js';
 import { csrf } from './csrf.js';
 import { customResponse } from './customresponse.js';
 import { extAuth } from './extauth.js';
+import { extProc } from './extproc.js';
 import type { HTTPFeature } from './feature.js';
 import { headerMutation } from './headermutation.js';
 import { jwt } from './jwt.js';
@@ -20,5 +21,5 @@ import { wasm } from './wasm.js';
 
 export const features: HTTPFeature[] = [
   fault, customResponse, cors, headerMutation, extAuth, apiKeyAuth, basicAuth, oidc, jwt, sessionPersistence, requestBuffer,
-  lua, wasm, geoip, rbac, csrf, localRateLimit, globalRateLimit, bandwidthLimit, compressor,
+  lua, extProc, wasm, geoip, rbac, csrf, localRateLimit, globalRateLimit, bandwidthLimit, compressor,
 ];
