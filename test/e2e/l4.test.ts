@@ -2,7 +2,7 @@
 // TCP (GATEWAY-TLS), UDP proxy (GATEWAY-UDP) and the PROXY protocol listener filter, with echo
 // backends and the proxy as real processes over loopback.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -40,11 +40,13 @@ describe('L4 through egts proxy', () => {
         tcpListener('tcp-idle', [{ name: 'tcp-idle', filters: [tcpProxy('c-tcp', 'tcp-idle', { idleTimeout: '0.3s' })] }]),
         tcpListener('tcp-empty', [{ name: 'EmptyCluster', filters: [tcpProxy('EmptyCluster', 'tcp-empty')] }]),
         tcpListener('tcp-upstream-pp', [{ name: 'tcp-upstream-pp', filters: [tcpProxy('c-tcp-pp', 'tcp-upstream-pp')] }]),
-        tcpListener('tcp-down', [{ name: 'tcp-down', filters: [tcpProxy('c-down', 'tcp-down', { maxConnectAttempts: 2 })] }]),
-        tcpListener('passthrough', [
+        tcpListener('tcp-down', [{ name: 'tcp-down', filters: [tcpProxy('c-down', 'tcp-down', { maxConnectAttempts: 2, accessLog: [fileLog(tcpLog, {
+          jsonFormat: { flags: '%RESPONSE_FLAGS%', cluster: '%UPSTREAM_CLUSTER%', upstream: '%UPSTREAM_HOST%', received: '%BYTES_RECEIVED%' },
+        })] })] }]),
+        { ...tcpListener('passthrough', [
           { name: 'tls-foo', serverNames: ['foo.example.com'], filters: [tcpProxy('c-tls1', 'tls-passthrough-10443')] },
           { name: 'tls-wild', serverNames: ['*.wild.example.com'], filters: [tcpProxy('c-tls2', 'tls-passthrough-10443')] },
-        ], { listenerFilters: [TLS_INSPECTOR] }),
+        ], { listenerFilters: [TLS_INSPECTOR] }), accessLog: [{ ...fileLog(listenerLog, { textFormatSource: { inlineString: 'listener %RESPONSE_FLAGS% %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%\n' } }), filter: { responseFlagFilter: { flags: ['NR'] } } }] },
         tcpListener('terminate', [
           { name: 'tls-terminate', serverNames: ['terminate.example.com'], tls: certs.server, filters: [tcpProxy('c-tcp', 'tls-terminate-10443')] },
         ], { listenerFilters: [TLS_INSPECTOR] }),
@@ -124,6 +126,9 @@ describe('L4 through egts proxy', () => {
     assert.equal(await empty.closed(), '');
     const down = await tcpConnect(proxy.ports['tcp-down']!, 'x');
     assert.equal(await down.closed(), '');
+    await waitForFile(tcpLog);
+    const entry = JSON.parse(readFileSync(tcpLog, 'utf8').trim().split('\n')[0]!);
+    assert.deepEqual({ ...entry, received: typeof entry.received }, { flags: 'UF', cluster: 'c-down', upstream: '127.0.0.1:1', received: 'number' });
   });
 
   test('GATEWAY-TLS: passthrough picks the backend by SNI without terminating TLS', async () => {
@@ -139,6 +144,9 @@ describe('L4 through egts proxy', () => {
 
   test('GATEWAY-TLS: an SNI no route matches is refused', async () => {
     await assert.rejects(tlsConnect(proxy.ports.passthrough!, 'other.example.com'));
+    // The listener's access log (filtered on NR) has the refused connection, and only it.
+    await waitForFile(listenerLog);
+    assert.equal(readFileSync(listenerLog, 'utf8'), 'listener NR 127.0.0.1\n');
   });
 
   test('TLS terminated at the listener, plain TCP to the backend', async () => {
@@ -236,4 +244,15 @@ function writeTmp(name: string, text: string): string {
   const p = join(tmp, name);
   writeFileSync(p, text);
   return p;
+}
+
+const tcpLog = join(tmp, 'tcp.log');
+const listenerLog = join(tmp, 'listener.log');
+
+function fileLog(path: string, logFormat: object): object {
+  return { name: 'envoy.access_loggers.file', typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog', path, logFormat } };
+}
+
+async function waitForFile(path: string): Promise<void> {
+  for (let i = 0; i < 100 && !(existsSync(path) && readFileSync(path, 'utf8').endsWith('\n')); i++) await new Promise((r) => setTimeout(r, 20));
 }

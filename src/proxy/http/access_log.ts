@@ -1,9 +1,11 @@
-// Access loggers, by typed-config type, for the HTTP connection manager and the TCP/UDP
-// proxies. Implementations register themselves here (an unknown logger type is a NACK).
+// Access loggers, by typed-config type, for the HTTP connection manager, the TCP/UDP proxies and
+// listeners. Implementations register themselves here (an unknown logger type is a NACK); an
+// entry's filter is applied here, around whichever logger it has.
 import { ConfigError } from '../config/errors.js';
 import { anyType, at, obj, str, type Json } from '../config/json.js';
 import type { FilterFactoryContext } from './filter.js';
 import type { StreamInfo } from './stream_info.js';
+import { compileAccessLogFilter } from './access_log_filter.js';
 
 export interface AccessLogger {
   log(info: StreamInfo): void;
@@ -25,6 +27,9 @@ export function compileAccessLogs(entries: Json[], path: string, ctx: FilterFact
     const type = anyType(tc, at(p, 'typedConfig'));
     const f = factories.get(type);
     if (!f) throw new ConfigError(at(p, 'typedConfig'), `unsupported access logger ${type}`);
-    return f(tc, at(p, 'typedConfig'), ctx, obj(e, 'filter', p));
+    const filter = obj(e, 'filter', p);
+    const when = filter ? compileAccessLogFilter(filter, at(p, 'filter')) : undefined;
+    const logger = f(tc, at(p, 'typedConfig'), ctx, undefined);
+    return when ? { log: (info: StreamInfo) => { if (when(info)) logger.log(info); } } : logger;
   });
 }

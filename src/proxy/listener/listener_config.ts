@@ -3,6 +3,7 @@
 import { ConfigError } from '../config/errors.js';
 import { anyType, at, bool, durationMs, field, list, numOr, obj, str, type Json } from '../config/json.js';
 import { compileDownstreamTls, ServerTls } from '../tls/downstream.js';
+import { compileAccessLogs, type AccessLogger } from '../http/access_log.js';
 import { compileFilterChainMatch, type FilterChainMatch } from './filter_chain.js';
 import { networkFilterFactory, udpListenerFilterFactory, type NetworkFilter, type NetworkFilterContext, type UdpListenerFilter } from './network_filter.js';
 
@@ -35,6 +36,8 @@ export interface ListenerConfig {
   drainType: 'DEFAULT' | 'MODIFY_ONLY';
   /** Listener.stat_prefix: replaces the address in `listener.<address>.*` stats. */
   statPrefix: string;
+  /** Listener access logs: one entry per connection when it closes (NR when no filter chain matched). */
+  accessLogs: AccessLogger[];
 }
 
 const TLS_INSPECTOR = 'envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector';
@@ -106,6 +109,7 @@ export function compileListener(l: Json, ctx: NetworkFilterContext, path = ''): 
     udp,
     drainType: field(l, 'drainType') === 'MODIFY_ONLY' ? 'MODIFY_ONLY' : 'DEFAULT',
     statPrefix: str(l, 'statPrefix', path),
+    accessLogs: compileAccessLogs(list(l, 'accessLog', path), at(path, 'accessLog'), ctx),
   };
 }
 

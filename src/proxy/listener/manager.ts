@@ -13,6 +13,7 @@ import { inspectClientHello } from './tls_inspector.js';
 import type { UdpListenerHandle } from './network_filter.js';
 import { readProxyProtocol } from '../tcp/proxy_protocol.js';
 import { ListenerStats, listenerStatName } from '../stats/listener_stats.js';
+import { ConnectionInfo } from './connection_info.js';
 
 /** Hooks for listener kinds implemented elsewhere (UDP, PROXY protocol). */
 export interface ListenerExtensions {
@@ -93,11 +94,6 @@ class ActiveListener {
     this.sockets.add(socket);
     const st = this.stats;
     st?.connected();
-    socket.once('close', () => {
-      this.sockets.delete(socket);
-      st?.closed();
-    });
-    socket.on('error', () => {});
     const c = this.config;
     const info: DownstreamInfo = {
       remoteAddress: normalizeAddr(socket.remoteAddress ?? ''),
@@ -107,6 +103,19 @@ class ActiveListener {
       serverName: '',
       tls: false,
     };
+    // Listener access logs see every connection when it closes.
+    const log = c.accessLogs.length ? new ConnectionInfo(info) : undefined;
+    if (log) connectionLogs.set(socket, log);
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      st?.closed();
+      if (log) {
+        log.bytesReceived = socket.bytesRead;
+        log.bytesSent = socket.bytesWritten;
+        for (const l of c.accessLogs) l.log(log);
+      }
+    });
+    socket.on('error', () => {});
     if (c.proxyProtocol) {
       (this.opts.extensions?.proxyProtocol ?? readProxyProtocol)(socket, c.proxyProtocol.allowRequestsWithoutProxyProtocol, c.listenerFiltersTimeoutMs).then((addrs) => {
         if (addrs) Object.assign(info, addrs);
@@ -160,7 +169,13 @@ class ActiveListener {
       remoteAddress: info.remoteAddress,
       remotePort: info.remotePort,
     }) ?? c.defaultChain;
-    if (!chain) { if (this.stats) this.stats.no_filter_chain_match.value++; socket.destroy(); return false; }
+    if (!chain) {
+      if (this.stats) this.stats.no_filter_chain_match.value++;
+      const log = connectionLogs.get(socket);
+      if (log) log.responseFlags = 'NR';
+      socket.destroy();
+      return false;
+    }
     const accepted = { socket, info, alpn: '', bufferLimit: c.bufferLimit };
     for (const f of chain.filters) if (f.onAccept && !f.onAccept(accepted)) { socket.destroy(); return false; }
     if (!chain.tls) { chain.terminal.handle!(accepted); return false; }
@@ -192,6 +207,9 @@ class ActiveListener {
     return true;
   }
 }
+
+/** The access log record of connections on listeners that log. */
+const connectionLogs = new WeakMap<net.Socket, ConnectionInfo>();
 
 function formatSubject(s: unknown): string {
   if (!s || typeof s !== 'object') return '';

@@ -8,7 +8,8 @@ import type net from 'node:net';
 import { ConfigError } from '../config/errors.js';
 import { at, durationMs, field, list, numOr, obj, str, type Json } from '../config/json.js';
 import { compileAccessLogs, type AccessLogger } from '../http/access_log.js';
-import type { DownstreamInfo, StreamInfo } from '../http/stream_info.js';
+import type { DownstreamInfo } from '../http/stream_info.js';
+import { ConnectionInfo } from '../listener/connection_info.js';
 import { registerNetworkFilter, type AcceptedConnection, type NetworkFilter, type NetworkFilterContext } from '../listener/network_filter.js';
 import { counter, gauge, type Counter, type Gauge } from '../stats.js';
 import type { Cluster } from '../upstream/cluster.js';
@@ -118,28 +119,6 @@ export function compileTcpProxy(c: Json, path: string, ctx: NetworkFilterContext
     accessLogs: compileAccessLogs(list(c, 'accessLog', path), at(path, 'accessLog'), ctx),
     stats: tcpStats(statPrefix),
   };
-}
-
-/** The StreamInfo of a TCP connection, for access logs (no request: HTTP fields stay empty). */
-class ConnectionInfo implements StreamInfo {
-  protocol = '';
-  startTime = Date.now();
-  method = '';
-  originalPath = '';
-  requestHeaders = [];
-  responseHeaders = undefined;
-  responseTrailers = undefined;
-  authority = '';
-  routeName = '';
-  clusterName = '';
-  upstreamHost = '';
-  responseCode = 0;
-  responseFlags = '';
-  responseCodeDetails = '';
-  bytesReceived = 0;
-  bytesSent = 0;
-  requestId = '';
-  constructor(readonly downstream: DownstreamInfo) {}
 }
 
 /** One proxied connection. */

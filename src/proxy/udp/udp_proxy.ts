@@ -10,7 +10,8 @@ import net from 'node:net';
 import { ConfigError } from '../config/errors.js';
 import { anyType, at, bool, durationMs, field, list, numOr, obj, str, type Json } from '../config/json.js';
 import { compileAccessLogs, type AccessLogger } from '../http/access_log.js';
-import type { DownstreamInfo, StreamInfo } from '../http/stream_info.js';
+import type { DownstreamInfo } from '../http/stream_info.js';
+import { ConnectionInfo } from '../listener/connection_info.js';
 import { cidr, inCidr, ipBytes, type CidrRange } from '../listener/filter_chain.js';
 import type { ListenerConfig } from '../listener/listener_config.js';
 import { registerUdpListenerFilter, type NetworkFilterContext, type UdpListenerFilter, type UdpListenerHandle } from '../listener/network_filter.js';
@@ -189,35 +190,14 @@ function compilePredicate(p: Json, path: string): Predicate {
   };
 }
 
-class SessionInfo implements StreamInfo {
-  protocol = '';
-  startTime = Date.now();
-  method = '';
-  originalPath = '';
-  requestHeaders = [];
-  responseHeaders = undefined;
-  responseTrailers = undefined;
-  authority = '';
-  routeName = '';
-  clusterName = '';
-  upstreamHost = '';
-  responseCode = 0;
-  responseFlags = '';
-  responseCodeDetails = '';
-  bytesReceived = 0;
-  bytesSent = 0;
-  requestId = '';
-  constructor(readonly downstream: DownstreamInfo) {}
-}
-
 /** One client's session: its upstream socket to one host. */
 class Session {
   upstream: dgram.Socket | undefined;
   host: Host | undefined;
   timer: NodeJS.Timeout | undefined;
-  readonly info: SessionInfo;
+  readonly info: ConnectionInfo;
   constructor(readonly key: string, readonly address: string, readonly port: number, readonly cluster: string, downstream: DownstreamInfo) {
-    this.info = new SessionInfo(downstream);
+    this.info = new ConnectionInfo(downstream);
     this.info.clusterName = cluster;
   }
 }
