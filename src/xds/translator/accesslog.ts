@@ -2,7 +2,7 @@
 // service (HTTP or TCP) and OpenTelemetry sinks, at the listener (connections that never reach a
 // route) and at the HTTP connection manager / TCP proxy (requests and connections).
 import type { AccessLog, ALSAccessLog, MapEntry, OpenTelemetryAccessLog } from '../../ir/xds.js';
-import { typed, type Msg } from './util.js';
+import { compact, typed, type Msg } from './util.js';
 
 /** Envoy Gateway's default text format. */
 export const defaultTextFormat =
@@ -140,7 +140,7 @@ function otelLogger(o: OpenTelemetryAccessLog): Msg {
     { key: 'k8s.pod.name', value: '%ENVIRONMENT(ENVOY_POD_NAME)%' },
     ...(o.attributes ?? []),
   ];
-  const grpc: Msg = { envoyGrpc: { authority: o.authority, clusterName: o.destination.name } };
+  const grpc: Msg = { envoyGrpc: compact({ authority: o.authority, clusterName: o.destination.name }) };
   if (o.headers?.length) grpc.initialMetadata = o.headers.map((h) => ({ key: h.name, value: h.value }));
   const cfg: Msg = {
     commonConfig: { logName: 'otel_envoy_accesslog', grpcService: grpc, transportApiVersion: 'V3' },

@@ -173,9 +173,12 @@ export function buildHCM(l: HTTPListener, opts: HCMOptions): Msg {
   if (t?.idleTimeout) common.idleTimeout = protoDuration(t.idleTimeout);
   const limit = l.connection?.limit;
   if (limit?.maxConnectionDuration) common.maxConnectionDuration = protoDuration(limit.maxConnectionDuration);
+  // HTTP/1.1 connections past their maximum age are closed between requests, not during one.
+  const safeDrain = !!limit?.maxConnectionDuration && !l.http1?.disableSafeMaxConnectionDuration;
   if (limit?.maxRequestsPerConnection !== undefined) common.maxRequestsPerConnection = limit.maxRequestsPerConnection;
   if (limit?.maxStreamDuration) common.maxStreamDuration = protoDuration(limit.maxStreamDuration);
   m.commonHttpProtocolOptions = common;
+  if (safeDrain) m.http1SafeMaxConnectionDuration = true;
   if (t?.requestReceivedTimeout) m.requestTimeout = protoDuration(t.requestReceivedTimeout);
   if (t?.requestHeadersReceivedTimeout) m.requestHeadersTimeout = protoDuration(t.requestHeadersReceivedTimeout);
   if (t?.streamIdleTimeout) m.streamIdleTimeout = protoDuration(t.streamIdleTimeout);

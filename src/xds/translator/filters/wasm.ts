@@ -10,7 +10,7 @@ export const wasmClusterName = 'wasm_cluster';
 const wasmCachePort = 18002;
 
 /** Go's json.Marshal of a plugin configuration: object keys sorted. */
-function goJSON(v: unknown): string {
+export function goJSON(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(goJSON).join(',')}]`;
   if (v && typeof v === 'object') {
     return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${goJSON((v as Record<string, unknown>)[k])}`).join(',')}}`;
