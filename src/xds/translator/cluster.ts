@@ -10,10 +10,10 @@ import { buildLoadAssignment } from './endpoint.js';
 import { buildHashPolicies } from './route-policy.js';
 import { buildResourceMetadata } from './metadata.js';
 import { buildUpstreamTLSSocket, type TLSOptions } from './tls.js';
-import { compact, protoDuration, typed, type Msg } from './util.js';
+import { compact, parseGoDuration, protoDuration, typed, type Msg } from './util.js';
 
-/** How a cluster finds its endpoints. */
-export type EndpointType = 'static' | 'dns';
+/** How a cluster finds its endpoints: EDS, DNS, or the request's own host (dynamic forward proxy). */
+export type EndpointType = 'static' | 'dns' | 'dynamic';
 
 export interface ClusterArgs {
   name: string;
@@ -52,6 +52,7 @@ const defaultMaxRetries = 1024;
 
 /** The settings a cluster of static endpoints can hold: EDS, unless any endpoint is a hostname. */
 export function endpointTypeOf(settings: DestinationSetting[] | undefined): EndpointType {
+  if (settings?.some((s) => s.isDynamicResolver)) return 'dynamic';
   for (const s of settings ?? []) if (s.addressType === 'FQDN') return 'dns';
   return 'static';
 }
@@ -66,7 +67,21 @@ export function buildCluster(args: ClusterArgs): Msg {
   c.dnsLookupFamily = dnsFamily;
   c.commonLbConfig = commonLbConfig(t.healthCheck);
   c.loadBalancingPolicy = loadBalancingPolicy(t.loadBalancer, args.settings);
-  if (args.endpointType === 'static') {
+  if (args.endpointType === 'dynamic') {
+    // Upstreams are resolved from each request's host through a DNS cache; the cluster picks.
+    c.clusterType = {
+      name: 'envoy.clusters.dynamic_forward_proxy',
+      typedConfig: typed('envoy.extensions.clusters.dynamic_forward_proxy.v3.ClusterConfig', { dnsCacheConfig: dnsCacheConfig(t.dns, dnsFamily) }),
+    };
+    c.loadBalancingPolicy = {
+      policies: [{
+        typedExtensionConfig: {
+          name: 'envoy.load_balancing_policies.cluster_provided',
+          typedConfig: typed('envoy.extensions.load_balancing_policies.cluster_provided.v3.ClusterProvided'),
+        },
+      }],
+    };
+  } else if (args.endpointType === 'static') {
     c.type = 'EDS';
     c.edsClusterConfig = { edsConfig: { ads: {}, resourceApiVersion: 'V3' }, serviceName: args.name };
   } else {
@@ -105,8 +120,9 @@ export function buildCluster(args: ClusterArgs): Msg {
 
   // Upstream TLS: one transport socket match per setting with TLS, selected by endpoint metadata.
   const matches: Msg[] = [];
+  const dynamicTLS = args.endpointType === 'dynamic' ? args.settings.find((s) => s.tls)?.tls : undefined;
   args.settings.forEach((s, i) => {
-    if (!s.tls) return;
+    if (!s.tls || dynamicTLS) return;
     const matchName = `${args.name}/tls/${i}`;
     matches.push({
       name: matchName,
@@ -125,6 +141,8 @@ export function buildCluster(args: ClusterArgs): Msg {
   } else if (t.proxyProtocol) {
     c.transportSocket = withProxyProtocol(undefined, t.proxyProtocol.version);
   }
+  // A dynamic forward proxy's SNI and SAN checks follow each request's host (protocol options).
+  if (dynamicTLS) c.transportSocket = buildUpstreamTLSSocket(dynamicTLS);
   if (args.transportSocket) c.transportSocket = args.transportSocket;
 
   if (!args.noHTTPOptions) {
@@ -134,6 +152,16 @@ export function buildCluster(args: ClusterArgs): Msg {
   const md = buildResourceMetadata(args.metadata);
   if (md) c.metadata = md;
   return c;
+}
+
+/**
+ * The DNS cache of dynamic forward proxy clusters, shared by all clusters with the same settings:
+ * named after the lookup family, the refresh rate and the policy that set them.
+ */
+function dnsCacheConfig(dns: TrafficFeatures['dns'], family: string): Msg {
+  const refresh = protoDuration(dns?.dnsRefreshRate) ?? '30s';
+  const ms = Math.round((parseGoDuration(dns?.dnsRefreshRate) ?? 30e9) / 1e6);
+  return { name: `envoy-gateway-dfp-cache-${family.toLowerCase()}-${ms}ms-${dns?.name ?? 'default'}`, dnsLookupFamily: family, dnsRefreshRate: refresh };
 }
 
 function dnsLookupFamily(ipFamily: IPFamily | undefined, lookupFamily: string | undefined): string {

@@ -64,7 +64,7 @@ export class Context {
     const cluster = buildCluster({ ...args, tls: { autoSNI }, defaultHealthCheckLog: args.defaultHealthCheckLog ?? this.healthCheckLog });
     if (autoSNI) {
       const po = cluster.typedExtensionProtocolOptions?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'];
-      if (po) po.upstreamHttpProtocolOptions = { autoSni: true };
+      if (po) po.upstreamHttpProtocolOptions = args.endpointType === 'dynamic' ? { autoSni: true, autoSanValidation: true } : { autoSni: true };
     }
     // Endpoints first: a cluster whose endpoints Envoy would reject is left out with them.
     if (args.endpointType === 'static') {

@@ -5,6 +5,7 @@ import { basicAuth } from './basicauth.js';
 import { requestBuffer } from './buffer.js';
 import { csrf } from './csrf.js';
 import { customResponse } from './customresponse.js';
+import { dynamicForwardProxy } from './dfp.js';
 import { dynamicModules } from './dynamicmodule.js';
 import { extAuth } from './extauth.js';
 import { extProc } from './extproc.js';
@@ -22,5 +23,5 @@ import { wasm } from './wasm.js';
 
 export const features: HTTPFeature[] = [
   fault, customResponse, cors, headerMutation, extAuth, apiKeyAuth, basicAuth, oidc, jwt, sessionPersistence, requestBuffer,
-  lua, extProc, wasm, dynamicModules, geoip, rbac, csrf, localRateLimit, globalRateLimit, bandwidthLimit, compressor,
+  lua, extProc, wasm, dynamicModules, geoip, rbac, dynamicForwardProxy, csrf, localRateLimit, globalRateLimit, bandwidthLimit, compressor,
 ];
