@@ -15,6 +15,8 @@ import './upstream/h2_pool.js';
 import './http/filters/index.js';
 import './http/access_loggers/index.js';
 import './tcp/tcp_proxy.js';
+import './tcp/rbac.js';
+import './tcp/connection_limit.js';
 import './udp/udp_proxy.js';
 import { compileListener, type ListenerConfig } from './listener/listener_config.js';
 import { ListenerManager, type ListenerExtensions } from './listener/manager.js';

@@ -39,6 +39,10 @@ describe('L4 through egts proxy', () => {
           weightedClusters: { clusters: [{ name: 'c-tcp', weight: 1 }, { name: 'c-tcp2', weight: 1 }] } } }] }]),
         tcpListener('tcp-idle', [{ name: 'tcp-idle', filters: [tcpProxy('c-tcp', 'tcp-idle', { idleTimeout: '0.3s' })] }]),
         tcpListener('tcp-empty', [{ name: 'EmptyCluster', filters: [tcpProxy('EmptyCluster', 'tcp-empty')] }]),
+        tcpListener('tcp-limit', [{ name: 'tcp-limit', filters: [connectionLimit(1, undefined), tcpProxy('c-tcp', 'tcp-limit')] }]),
+        tcpListener('tcp-limit-delay', [{ name: 'tcp-limit-delay', filters: [connectionLimit(1, '0.3s'), tcpProxy('c-tcp', 'tcp-limit-delay')] }]),
+        tcpListener('tcp-rbac-deny', [{ name: 'tcp-rbac-deny', filters: [rbacDenying('127.0.0.0', 24, 'tcp-rbac-deny'), tcpProxy('c-tcp', 'tcp-rbac-deny')] }]),
+        tcpListener('tcp-rbac-allow', [{ name: 'tcp-rbac-allow', filters: [rbacDenying('10.0.0.0', 8, 'tcp-rbac-allow'), tcpProxy('c-tcp', 'tcp-rbac-allow')] }]),
         tcpListener('tcp-upstream-pp', [{ name: 'tcp-upstream-pp', filters: [tcpProxy('c-tcp-pp', 'tcp-upstream-pp')] }]),
         tcpListener('tcp-down', [{ name: 'tcp-down', filters: [tcpProxy('c-down', 'tcp-down', { maxConnectAttempts: 2, accessLog: [fileLog(tcpLog, {
           jsonFormat: { flags: '%RESPONSE_FLAGS%', cluster: '%UPSTREAM_CLUSTER%', upstream: '%UPSTREAM_HOST%', received: '%BYTES_RECEIVED%' },
@@ -233,6 +237,31 @@ describe('L4 through egts proxy', () => {
     c.socket.destroy();
   });
 
+  test('connection limit: connections over max_connections are closed, after the delay when there is one', async () => {
+    for (const [name, delayed] of [['tcp-limit', false], ['tcp-limit-delay', true]] as const) {
+      const first = await tcpConnect(proxy.ports[name]!, 'one');
+      await first.waitFor('t1:one');
+      const started = Date.now();
+      const second = await tcpConnect(proxy.ports[name]!, 'two');
+      assert.equal(await second.closed(), '');
+      const took = Date.now() - started;
+      assert.ok(delayed ? took >= 250 : took < 250, `${name} closed after ${took} ms`);
+      first.socket.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+      const third = await tcpConnect(proxy.ports[name]!, 'three');
+      await third.waitFor('t1:three');
+      third.socket.destroy();
+    }
+  });
+
+  test("network RBAC (Envoy Gateway's TCPRoute authorization): a denied client address is refused, others pass", async () => {
+    const denied = await tcpConnect(proxy.ports['tcp-rbac-deny']!, 'x');
+    assert.equal(await denied.closed(), '');
+    const allowed = await tcpConnect(proxy.ports['tcp-rbac-allow']!, 'y');
+    await allowed.waitFor('t1:y');
+    allowed.socket.destroy();
+  });
+
   test('a connection without the PROXY protocol header is refused', async () => {
     const c = await tcpConnect(proxy.ports['tcp-pp']!, 'no header here\r\n');
     assert.equal(await c.closed(), '');
@@ -255,4 +284,28 @@ function fileLog(path: string, logFormat: object): object {
 
 async function waitForFile(path: string): Promise<void> {
   for (let i = 0; i < 100 && !(existsSync(path) && readFileSync(path, 'utf8').endsWith('\n')); i++) await new Promise((r) => setTimeout(r, 20));
+}
+
+function connectionLimit(max: number, delay: string | undefined): object {
+  return { name: 'envoy.filters.network.connection_limit', typedConfig: {
+    '@type': 'type.googleapis.com/envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit', maxConnections: String(max), statPrefix: 'limit', ...(delay ? { delay } : {}),
+  } };
+}
+
+/** The RBAC filter Envoy Gateway writes for a TCPRoute authorization denying one client CIDR. */
+function rbacDenying(prefix: string, len: number, statPrefix: string): object {
+  const action = (name: string, a?: string) => ({ name, typedConfig: { '@type': 'type.googleapis.com/envoy.config.rbac.v3.Action', name, ...(a ? { action: a } : {}) } });
+  return { name: 'envoy.filters.network.rbac', typedConfig: {
+    '@type': 'type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC', statPrefix,
+    matcher: {
+      matcherList: { matchers: [{
+        onMatch: { action: action('deny', 'DENY') },
+        predicate: { singlePredicate: {
+          customMatch: { name: 'ip_matcher', typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.matching.input_matchers.ip.v3.Ip', cidrRanges: [{ addressPrefix: prefix, prefixLen: len }], statPrefix: 'client_ip' } },
+          input: { name: 'client_ip', typedConfig: { '@type': 'type.googleapis.com/envoy.extensions.matching.common_inputs.network.v3.SourceIPInput' } },
+        } },
+      }] },
+      onNoMatch: { action: action('default') },
+    },
+  } };
 }

@@ -83,6 +83,8 @@ export function compileListener(l: Json, ctx: NetworkFilterContext, path = ''): 
     } else throw new ConfigError(at(fp, 'typedConfig'), `unsupported listener filter ${type || str(f, 'name', fp)}`);
   });
   if (protocol === 'UDP') {
+    // A UDP listener with filter chains is a QUIC listener (HTTP/3).
+    if (!udp && list(l, 'filterChains', path).length) throw new ConfigError(at(path, 'filterChains'), 'QUIC (HTTP/3) listeners are not supported by this proxy');
     if (!udp) throw new ConfigError(at(path, 'listenerFilters'), 'a UDP listener needs the udp_proxy filter');
   }
   const chains = list(l, 'filterChains', path).map((c: Json, i: number) => compileChain(c, at(at(path, 'filterChains'), i), ctx));

@@ -177,7 +177,13 @@ class ActiveListener {
       return false;
     }
     const accepted = { socket, info, alpn: '', bufferLimit: c.bufferLimit };
-    for (const f of chain.filters) if (f.onAccept && !f.onAccept(accepted)) { socket.destroy(); return false; }
+    for (const f of chain.filters) {
+      if (!f.onAccept) continue;
+      const r = f.onAccept(accepted);
+      if (r === true) continue;
+      if (r === false) socket.destroy();
+      return false;
+    }
     if (!chain.tls) { chain.terminal.handle!(accepted); return false; }
     if (!chain.tls.ready()) { socket.destroy(); return false; }
     let ts: tls.TLSSocket;

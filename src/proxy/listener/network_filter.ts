@@ -25,8 +25,11 @@ export interface AcceptedConnection {
 }
 
 export interface NetworkFilter {
-  /** Non-terminal filters run in order; returning false closes the connection. */
-  onAccept?(c: AcceptedConnection): boolean;
+  /**
+   * Non-terminal filters run in order: true lets the connection go on, false closes it, 'taken'
+   * means the filter keeps the connection (and closes it itself).
+   */
+  onAccept?(c: AcceptedConnection): boolean | 'taken';
   /** Terminal filters take the connection over. */
   handle?(c: AcceptedConnection): void;
   /** The filter chain is being removed: finish gracefully (stop keep-alive, GOAWAY). */

@@ -12,10 +12,9 @@ import { anyType, at, bool, durationMs, field, list, numOr, obj, str, type Json 
 import { compileAccessLogs, type AccessLogger } from '../http/access_log.js';
 import type { DownstreamInfo } from '../http/stream_info.js';
 import { ConnectionInfo } from '../listener/connection_info.js';
-import { cidr, inCidr, ipBytes, type CidrRange } from '../listener/filter_chain.js';
+import { compileNetworkMatcher, type NetworkMatcher } from '../listener/network_matcher.js';
 import type { ListenerConfig } from '../listener/listener_config.js';
 import { registerUdpListenerFilter, type NetworkFilterContext, type UdpListenerFilter, type UdpListenerHandle } from '../listener/network_filter.js';
-import { compileStringMatcher, type StringMatch } from '../router/string_match.js';
 import { counter, gauge, type Counter, type Gauge } from '../stats.js';
 import type { ClusterManagerView } from '../upstream/cluster_manager.js';
 import { hashString } from '../upstream/hash.js';
@@ -23,8 +22,6 @@ import type { Host } from '../upstream/host.js';
 
 const UDP_PROXY = 'envoy.extensions.filters.udp.udp_proxy.v3.UdpProxyConfig';
 const UDP_ROUTE = 'envoy.extensions.filters.udp.udp_proxy.v3.Route';
-const INPUT = 'envoy.extensions.matching.common_inputs.network.v3.';
-const IP_MATCHER = 'envoy.extensions.matching.input_matchers.ip.v3.Ip';
 const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
 
 export interface UdpProxyStats {
@@ -56,12 +53,8 @@ function udpStats(prefix: string): UdpProxyStats {
   };
 }
 
-/** What a route decision can look at: the datagram's addresses. */
-interface DatagramAddresses { remoteAddress: string; remotePort: number; localAddress: string; localPort: number }
-
-type Predicate = (a: DatagramAddresses) => boolean;
-/** A compiled matcher: the cluster for a datagram, or undefined (no route). */
-type RouteMatcher = (a: DatagramAddresses) => string | undefined;
+/** The route for a datagram (by its addresses): a cluster name, or undefined (no route). */
+type RouteMatcher = NetworkMatcher<string>;
 
 export interface UdpProxyConfig {
   statPrefix: string;
@@ -83,7 +76,14 @@ export function compileUdpProxy(c: Json, path: string, ctx: NetworkFilterContext
   const m = obj(c, 'matcher', path);
   if (cluster && m) throw new ConfigError(at(path, 'matcher'), 'only one of cluster and matcher may be set');
   if (cluster) route = () => cluster;
-  else if (m) route = compileMatcher(m, at(path, 'matcher'));
+  else if (m) {
+    route = compileNetworkMatcher(m, at(path, 'matcher'), (type, tc, tp) => {
+      if (type !== UDP_ROUTE) throw new ConfigError(tp, `unsupported UDP proxy action ${type}`);
+      const name = str(tc, 'cluster', tp);
+      if (!name) throw new ConfigError(at(tp, 'cluster'), 'required');
+      return name;
+    });
+  }
   else throw new ConfigError(path, 'one of cluster or matcher is required');
   if (bool(c, 'useOriginalSrcIp', path)) throw new ConfigError(at(path, 'useOriginalSrcIp'), 'not supported by this proxy');
   for (const unsupported of ['sessionFilters', 'tunnelingConfig']) {
@@ -109,84 +109,6 @@ export function compileUdpProxy(c: Json, path: string, ctx: NetworkFilterContext
     perPacketLoadBalancing: bool(c, 'usePerPacketLoadBalancing', path),
     accessLogs: compileAccessLogs(list(c, 'accessLog', path), at(path, 'accessLog'), ctx),
     stats: udpStats(statPrefix),
-  };
-}
-
-/** xds.type.matcher.v3.Matcher with UDP routes as actions. */
-function compileMatcher(m: Json, path: string): RouteMatcher {
-  const onNoMatch = obj(m, 'onNoMatch', path);
-  const fallback = onNoMatch ? compileOnMatch(onNoMatch, at(path, 'onNoMatch')) : () => undefined;
-  const ml = obj(m, 'matcherList', path);
-  if (obj(m, 'matcherTree', path)) throw new ConfigError(at(path, 'matcherTree'), 'matcher trees are not supported');
-  if (!ml) return fallback;
-  const entries = list(ml, 'matchers', at(path, 'matcherList')).map((fm: Json, i: number) => {
-    const fp = at(at(path, 'matcherList.matchers'), i);
-    const pred = obj(fm, 'predicate', fp);
-    const om = obj(fm, 'onMatch', fp);
-    if (!pred) throw new ConfigError(at(fp, 'predicate'), 'required');
-    if (!om) throw new ConfigError(at(fp, 'onMatch'), 'required');
-    return { pred: compilePredicate(pred, at(fp, 'predicate')), action: compileOnMatch(om, at(fp, 'onMatch')) };
-  });
-  return (a) => {
-    for (const e of entries) if (e.pred(a)) return e.action(a);
-    return fallback(a);
-  };
-}
-
-function compileOnMatch(om: Json, path: string): RouteMatcher {
-  const nested = obj(om, 'matcher', path);
-  if (nested) return compileMatcher(nested, at(path, 'matcher'));
-  const action = obj(om, 'action', path);
-  if (!action) throw new ConfigError(path, 'an action or a matcher is required');
-  const tc = obj(action, 'typedConfig', at(path, 'action'));
-  const tp = at(path, 'action.typedConfig');
-  const type = tc ? anyType(tc, tp) : '';
-  if (type !== UDP_ROUTE) throw new ConfigError(tp, `unsupported UDP proxy action ${type || str(action, 'name', at(path, 'action'))}`);
-  const cluster = str(tc!, 'cluster', tp);
-  if (!cluster) throw new ConfigError(at(tp, 'cluster'), 'required');
-  return () => cluster;
-}
-
-function compilePredicate(p: Json, path: string): Predicate {
-  const or = obj(p, 'orMatcher', path);
-  if (or) {
-    const ps = list(or, 'predicate', at(path, 'orMatcher')).map((x: Json, i: number) => compilePredicate(x, at(at(path, 'orMatcher.predicate'), i)));
-    return (a) => ps.some((f) => f(a));
-  }
-  const and = obj(p, 'andMatcher', path);
-  if (and) {
-    const ps = list(and, 'predicate', at(path, 'andMatcher')).map((x: Json, i: number) => compilePredicate(x, at(at(path, 'andMatcher.predicate'), i)));
-    return (a) => ps.every((f) => f(a));
-  }
-  const not = obj(p, 'notMatcher', path);
-  if (not) { const f = compilePredicate(not, at(path, 'notMatcher')); return (a) => !f(a); }
-  const sp = obj(p, 'singlePredicate', path);
-  if (!sp) throw new ConfigError(path, 'a predicate needs single_predicate, or_matcher, and_matcher or not_matcher');
-  const spp = at(path, 'singlePredicate');
-  const input = obj(sp, 'input', spp);
-  const itc = input && obj(input, 'typedConfig', at(spp, 'input'));
-  const itype = itc ? anyType(itc, at(spp, 'input.typedConfig')) : '';
-  let read: (a: DatagramAddresses) => string;
-  switch (itype) {
-    case `${INPUT}SourceIPInput`: read = (a) => a.remoteAddress; break;
-    case `${INPUT}SourcePortInput`: read = (a) => String(a.remotePort); break;
-    case `${INPUT}DestinationIPInput`: read = (a) => a.localAddress; break;
-    case `${INPUT}DestinationPortInput`: read = (a) => String(a.localPort); break;
-    default: throw new ConfigError(at(spp, 'input.typedConfig'), `unsupported UDP matching input ${itype || 'missing'}`);
-  }
-  const vm = obj(sp, 'valueMatch', spp);
-  if (vm) {
-    const sm: StringMatch = compileStringMatcher(vm, at(spp, 'valueMatch'));
-    return (a) => sm(read(a));
-  }
-  const cm = obj(sp, 'customMatch', spp);
-  const ctc = cm && obj(cm, 'typedConfig', at(spp, 'customMatch'));
-  const cp = at(spp, 'customMatch.typedConfig');
-  if (!ctc || anyType(ctc, cp) !== IP_MATCHER) throw new ConfigError(cp, 'only value_match and the IP custom matcher are supported');
-  const ranges: CidrRange[] = list(ctc, 'cidrRanges', cp).map((r: Json, i: number) => cidr(str(r, 'addressPrefix', at(at(cp, 'cidrRanges'), i)), numOr(r, 'prefixLen', at(at(cp, 'cidrRanges'), i), 0)));
-  return (a) => {
-    const ip = ipBytes(read(a));
-    return ip !== undefined && ranges.some((r) => inCidr(ip, r));
   };
 }
 
