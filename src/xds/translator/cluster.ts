@@ -7,6 +7,7 @@ import type {
   ResourceMetadata, TrafficFeatures,
 } from '../../ir/xds.js';
 import { buildLoadAssignment } from './endpoint.js';
+import { upstreamHTTPFilters } from './upstreamfilters.js';
 import { buildHashPolicies } from './route-policy.js';
 import { buildResourceMetadata } from './metadata.js';
 import { buildUpstreamTLSSocket, type TLSOptions } from './tls.js';
@@ -434,7 +435,8 @@ function httpProtocolOptions(args: ClusterArgs, t: TrafficFeatures): Msg | undef
   const needsH1 = Object.keys(h1opts).length > 0;
   const hasCommon = Object.keys(common).length > 0;
   const hash = args.hashPolicyInCluster ? buildHashPolicies(t.loadBalancer) : undefined;
-  if (!h2 && !auto && !forceH1 && !needsH1 && !hasCommon && !args.useClientProtocol && !hash) return undefined;
+  const filters = upstreamHTTPFilters(settings, t.admissionControl);
+  if (!h2 && !auto && !forceH1 && !needsH1 && !hasCommon && !args.useClientProtocol && !hash && !filters.length) return undefined;
   const po: Msg = typed('envoy.extensions.upstreams.http.v3.HttpProtocolOptions');
   if (hasCommon) po.commonHttpProtocolOptions = common;
   if (hash) po.hashPolicy = hash;
@@ -447,5 +449,6 @@ function httpProtocolOptions(args: ClusterArgs, t: TrafficFeatures): Msg | undef
   } else {
     po.explicitHttpConfig = { httpProtocolOptions: h1opts };
   }
+  if (filters.length) po.httpFilters = filters;
   return po;
 }

@@ -9,6 +9,7 @@ import { ResourceTable, type ResourceValidator } from './resources.js';
 import { buildCertificateSecret, buildUpstreamCASecret } from './tls.js';
 import type { TLSCertificate } from '../../ir/xds.js';
 import { protoDuration, type Msg } from './util.js';
+import { credentialSecretName } from './upstreamfilters.js';
 
 export interface TranslatorOptions {
   /** The namespace Envoy Gateway runs in (rate limit and Wasm services live there). */
@@ -78,6 +79,10 @@ export class Context {
       if (secret?.validationContext?.trustedCa?.filename) this.table.add('secrets', secret);
       else if (secret) this.table.append('secrets', secret);
       for (const c of s.tls?.clientCertificates ?? []) this.addSecretOnce(c);
+      const ci = s.filters?.credentialInjection;
+      if (ci && !this.table.has('secrets', credentialSecretName(ci.name))) {
+        this.table.add('secrets', { name: credentialSecretName(ci.name), genericSecret: { secret: { inlineBytes: ci.credential ?? '' } } });
+      }
     }
     return true;
   }
