@@ -242,7 +242,18 @@ export function loadBalancingPolicy(lb: LoadBalancer | undefined, settings: Dest
       localityLbConfig: locality,
     }));
   }
-  return { policies: [{ typedExtensionConfig: { name, typedConfig: config } }] };
+  const policy = { policies: [{ typedExtensionConfig: { name, typedConfig: config } }] };
+  const sources = lb?.endpointOverride?.extractFrom?.filter((e) => e.header).map((e) => ({ header: e.header }));
+  if (!sources?.length) return policy;
+  // A request may name its endpoint (e.g. a header set by an earlier hop); otherwise the policy picks.
+  return {
+    policies: [{
+      typedExtensionConfig: {
+        name: 'envoy.load_balancing_policies.override_host',
+        typedConfig: typed('envoy.extensions.load_balancing_policies.override_host.v3.OverrideHost', { overrideHostSources: sources, fallbackPolicy: policy }),
+      },
+    }],
+  };
 }
 
 function slowStart(window: string | undefined): Msg | undefined {
