@@ -10,6 +10,7 @@ import { buildCertificateSecret, buildUpstreamCASecret } from './tls.js';
 import type { TLSCertificate } from '../../ir/xds.js';
 import { protoDuration, type Msg } from './util.js';
 import { credentialSecretName } from './upstreamfilters.js';
+import { Names, xdsNameSchemeV2 } from './names.js';
 
 export interface TranslatorOptions {
   /** The namespace Envoy Gateway runs in (rate limit and Wasm services live there). */
@@ -40,11 +41,14 @@ export class Context {
   readonly table: ResourceTable;
   readonly errors: string[] = [];
   readonly sdsServers = new Set<string>();
+  /** How resources are named (Envoy Gateway's default or v2 scheme). */
+  readonly names: Names;
   /** The proxy-wide health check event logging (Xds.healthCheckLog). */
   healthCheckLog?: HealthCheckLog;
 
   constructor(readonly options: TranslatorOptions = {}) {
     this.table = new ResourceTable(options.validator);
+    this.names = new Names(this.hasFlag(xdsNameSchemeV2));
   }
 
   hasFlag(flag: string): boolean {

@@ -139,6 +139,9 @@ function applyRequestID(m: Msg, l: HTTPListener): void {
 }
 
 export interface HCMOptions {
+  statPrefix: string;
+  /** The RouteConfiguration served over RDS. */
+  routeConfigName: string;
   accessLog?: AccessLog;
   tracing?: Tracing;
   http3?: boolean;
@@ -153,13 +156,14 @@ export function buildHCM(l: HTTPListener, opts: HCMOptions): Msg {
   const logs = buildAccessLogs(opts.accessLog, 'route');
   if (logs) m.accessLog = logs;
   if (opts.http3) m.codecType = 'HTTP3';
-  m.statPrefix = `${l.tls ? 'https' : 'http'}-${l.port}`;
-  m.rds = { configSource: adsConfigSource(), routeConfigName: l.name };
+  m.statPrefix = opts.statPrefix;
+  m.rds = { configSource: adsConfigSource(), routeConfigName: opts.routeConfigName };
   const h1 = http1Options(l);
   if (h1) m.httpProtocolOptions = h1;
   m.serverHeaderTransformation = 'PASS_THROUGH';
-  if (!opts.http3) m.http2ProtocolOptions = downstreamHTTP2Options(l.http2);
-  else m.http3ProtocolOptions = {};
+  // The HTTP/2 settings are kept on HTTP/3 connection managers too (Envoy Gateway writes both).
+  m.http2ProtocolOptions = downstreamHTTP2Options(l.http2);
+  if (opts.http3) m.http3ProtocolOptions = {};
   applyClientIPDetection(m, l);
   m.normalizePath = true;
   if (l.path?.mergeSlashes) m.mergeSlashes = true;

@@ -64,9 +64,9 @@ function processHTTPListener(ctx: Context, ir: Xds, l: HTTPListener): void {
   let quic: Msg | undefined;
   let addHCM = false;
   if (!xl) {
-    const args = { name: l.name, address: l.address, port: l.port, ipFamily: l.ipFamily, keepalive: l.tcpKeepalive, connection: l.connection, accessLog: ir.accessLog };
+    const args = { name: ctx.names.listener(l, 'tcp'), address: l.address, port: l.port, ipFamily: l.ipFamily, keepalive: l.tcpKeepalive, connection: l.connection, accessLog: ir.accessLog };
     if (http3) {
-      quic = buildQUICListener(args);
+      quic = buildQUICListener({ ...args, name: ctx.names.quicListener(l) });
       t.add('listeners', quic);
     }
     xl = buildTCPListener(args);
@@ -105,7 +105,7 @@ function processHTTPListener(ctx: Context, ir: Xds, l: HTTPListener): void {
   }
 
   if (!routeConfig) {
-    routeConfig = { ignorePortInHostMatching: true, name: l.name };
+    routeConfig = { ignorePortInHostMatching: true, name: ctx.names.routeConfig(l) };
     t.add('routes', routeConfig);
   }
   addVirtualHosts(ctx, ir, routeConfig, l, http3);
@@ -140,8 +140,8 @@ function defaultChainRouteName(xl: Msg): string | undefined {
 
 function addHCMChain(ctx: Context, ir: Xds, xl: Msg, l: HTTPListener, http3: boolean): void {
   const filters = orderFilters([...listenerFilters(l), ...policyFilters(ctx, ir, l), routerFilter(l)], ir.filterOrder);
-  const hcm = buildHCM(l, { accessLog: ir.accessLog, http3, hcmTracing: ctx.hcmTracing(ir, l), httpFilters: filters });
-  const statPrefix = `${l.tls ? 'https' : 'http'}-${l.port}`;
+  const statPrefix = ctx.names.httpStatPrefix(l);
+  const hcm = buildHCM(l, { statPrefix, routeConfigName: ctx.names.routeConfig(l), accessLog: ir.accessLog, http3, hcmTracing: ctx.hcmTracing(ir, l), httpFilters: filters });
   const networkFilters: Msg[] = [];
   const cl = connectionLimitFilter(statPrefix, l.connection);
   if (cl) networkFilters.push(cl);
@@ -161,7 +161,7 @@ function addHCMChain(ctx: Context, ir: Xds, xl: Msg, l: HTTPListener, http3: boo
     chain.name = l.name;
     (xl.filterChains ??= []).push(chain);
   } else {
-    chain.name = l.name;
+    chain.name = ctx.names.routeConfig(l);
     if (xl.defaultFilterChain) throw new Error(`listener ${l.name}: default filter chain already exists`);
     xl.defaultFilterChain = chain;
   }
@@ -184,7 +184,7 @@ function addVirtualHosts(ctx: Context, ir: Xds, rc: Msg, l: HTTPListener, http3:
     const hostname = r.hostname ?? '';
     let vh = vhosts.get(hostname);
     if (!vh) {
-      vh = { name: `${l.name}/${underscored(hostname)}`, domains: [hostname] };
+      vh = { name: ctx.names.virtualHost(l, hostname), domains: [hostname] };
       const md = buildResourceMetadata(l.metadata);
       if (md) vh.metadata = md;
       if (ir.metrics?.enableVirtualHostStats) {
@@ -216,6 +216,7 @@ function addVirtualHosts(ctx: Context, ir: Xds, rc: Msg, l: HTTPListener, http3:
     if (http3 && l.http3) {
       (route.responseHeadersToAdd ??= []).push({
         header: { key: 'alt-svc', value: `h3=":${l.externalPort ?? l.port}"; ma=86400` },
+        append: true,
       });
     }
     if (r.directResponse?.body && Buffer.from(r.directResponse.body, 'base64').length > defaultMaxDirectResponseBody) {

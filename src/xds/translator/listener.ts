@@ -56,11 +56,13 @@ export function buildTCPListener(a: TCPListenerArgs): Msg {
 
 /** A new UDP listener for HTTP/3 (QUIC) next to an HTTP listener. */
 export function buildQUICListener(a: TCPListenerArgs): Msg {
-  const l: Msg = { name: `${a.name}-quic` };
+  const l: Msg = { name: a.name };
   const logs = buildAccessLogs(a.accessLog, 'listener');
   if (logs) l.accessLog = logs;
   l.address = socketAddress(a.address, a.port, a.ipFamily, 'UDP');
   l.udpListenerConfig = { downstreamSocketConfig: {}, quicOptions: {} };
+  // QUIC connections cannot be drained gracefully on a listener update: only on removal.
+  l.drainType = 'MODIFY_ONLY';
   return l;
 }
 

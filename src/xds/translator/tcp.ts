@@ -21,7 +21,7 @@ export function processTCPListeners(ctx: Context, ir: Xds): void {
     let xl = findListener(t.out.listeners, l.address, l.port);
     if (!xl) {
       xl = buildTCPListener({
-        name: l.name, address: l.address, port: l.port, ipFamily: l.ipFamily, keepalive: l.tcpKeepalive,
+        name: ctx.names.listener(l, 'tcp'), address: l.address, port: l.port, ipFamily: l.ipFamily, keepalive: l.tcpKeepalive,
         connection: l.connection, accessLog: ir.accessLog,
       });
       t.add('listeners', xl);

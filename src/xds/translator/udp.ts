@@ -44,7 +44,7 @@ export function processUDPListeners(ctx: Context, ir: Xds): void {
     if (logs) proxy.accessLog = logs;
     if (r?.loadBalancer?.consistentHash?.sourceIP) proxy.hashPolicies = [{ sourceIp: true }];
     const xl: Msg = {
-      name: l.name,
+      name: ctx.names.listener(l, 'udp'),
       address: { socketAddress: { protocol: 'UDP', address: l.address, portValue: l.port } },
       listenerFilters: [{
         name: 'envoy.filters.udp_listener.udp_proxy',
