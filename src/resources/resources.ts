@@ -134,9 +134,21 @@ export function compareByAge(a: AnyObject, b: AnyObject): number {
   return an < bn ? -1 : an > bn ? 1 : 0;
 }
 
+/**
+ * Sorts objects as compareByAge does, each object's keys computed once rather than in every
+ * comparison (parsing timestamps in the comparator dominated gathering 10,000 routes).
+ */
+export function sortByAge<T extends AnyObject>(list: T[]): T[] {
+  if (list.length < 2) return list;
+  const keyed = list.map((o) => ({ o, t: creationTime(o), n: `${o.metadata.namespace ?? ''}/${o.metadata.name}` }));
+  keyed.sort((a, b) => a.t - b.t || (a.n < b.n ? -1 : a.n > b.n ? 1 : 0));
+  for (let i = 0; i < keyed.length; i++) list[i] = keyed[i]!.o;
+  return list;
+}
+
 /** Sorts every list of the bundle by creation time, then namespace/name (as providers hand it over). */
 export function sortResources(r: Resources): Resources {
-  for (const k of resourceLists) r[k].sort(compareByAge);
+  for (const k of resourceLists) sortByAge(r[k]);
   return r;
 }
 
