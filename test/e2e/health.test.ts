@@ -109,3 +109,45 @@ describe('upstream health through egts proxy', () => {
     third.socket.destroy();
   });
 });
+
+describe('upstream health with worker processes', () => {
+  let good: Echo, sick: Echo, failing: Echo, proxy: ProxyProc, port: number;
+
+  before(async () => {
+    [good, sick, failing] = await Promise.all([startEcho('good'), startEcho('sick', ['--http', '0', '--status', '503']), startEcho('failing', ['--http', '0', '--status', '500'])]);
+    const be = (e: Echo) => ({ host: '127.0.0.1', port: e.http });
+    proxy = await startProxy({
+      listeners: [httpListener('http', 'routes')],
+      routes: [routeConfig('routes', [{ name: 'all', domains: ['*'], routes: [route('hc', { prefix: '/hc' }, forward('c-hc')), route('od', { prefix: '/od' }, forward('c-od'))] }])],
+      clusters: [
+        cluster('c-hc', { healthChecks: [{ interval: '0.1s', timeout: '0.5s', noTrafficInterval: '0.1s', unhealthyThreshold: 2, healthyThreshold: 1, httpHealthCheck: { path: '/healthz' } }] }),
+        cluster('c-od', { outlierDetection: { consecutive5xx: 3, interval: '1s', baseEjectionTime: '30s', maxEjectionPercent: 100 } }),
+      ],
+      endpoints: [endpoints('c-hc', [be(good), be(sick)]), endpoints('c-od', [be(good), be(failing)])],
+    }, ['--concurrency', '2']);
+    port = proxy.ports.http!;
+  });
+
+  after(async () => { await Promise.all([proxy, good, sick, failing].map((p) => p?.close())); });
+
+  test('the primary checks and every worker keeps the failing backend out', async () => {
+    await sleep(500);
+    // New connections alternate between the workers.
+    for (let i = 0; i < 20; i++) {
+      const r = await request(port, { path: '/hc' });
+      assert.equal(r.status, 200);
+      assert.equal(r.json().backend, 'good');
+    }
+  });
+
+  test("an ejection decided from one worker's failures applies to all workers", async () => {
+    let failures = 0;
+    let okInARow = 0;
+    for (let i = 0; i < 200 && okInARow < 30; i++) {
+      const r = await request(port, { path: '/od' });
+      if (r.status === 500) { failures++; okInARow = 0; } else { assert.equal(r.status, 200); okInARow++; }
+    }
+    assert.ok(failures >= 3 && failures <= 6, `${failures} failures before the ejection`);
+    assert.equal(okInARow, 30);
+  });
+});

@@ -8,7 +8,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { ConfigError } from '../config/errors.js';
-import { anyType, at, bool, durationMs, field, list, numOr, obj, str, type Json } from '../config/json.js';
+import { at, bool, durationMs, field, list, obj, str, type Json } from '../config/json.js';
 import { compileAccessLogs, type AccessLogger } from '../http/access_log.js';
 import type { DownstreamInfo } from '../http/stream_info.js';
 import { ConnectionInfo } from '../listener/connection_info.js';
