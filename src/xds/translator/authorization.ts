@@ -4,6 +4,7 @@
 // matches decides, the default action otherwise. Used by the HTTP rbac filter per route and by
 // the network rbac filter of TCP routes.
 import type { Authorization, AuthorizationRule, CIDRMatch } from '../../ir/xds.js';
+import { parseCEL } from './cel.js';
 import { typed, type Msg } from './util.js';
 
 const headerInput = 'envoy.type.matcher.v3.HttpRequestHeaderMatchInput';
@@ -74,10 +75,12 @@ function jwtPredicate(name: string, path: string[], value: string, list: boolean
 }
 
 function celPredicate(expr: string): Msg {
+  const parsed = parseCEL(expr);
+  const exprMatch = parsed ? { celExprParsed: parsed } : { celExprString: expr };
   return {
     singlePredicate: {
       input: { name: 'cel', typedConfig: typed('xds.type.matcher.v3.HttpAttributesCelMatchInput') },
-      customMatch: { name: 'cel_matcher', typedConfig: typed('xds.type.matcher.v3.CelMatcher', { exprMatch: { celExprString: expr } }) },
+      customMatch: { name: 'cel_matcher', typedConfig: typed('xds.type.matcher.v3.CelMatcher', { exprMatch }) },
     },
   };
 }
