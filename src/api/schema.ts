@@ -1,7 +1,9 @@
 // Building blocks for the API schemas: strict objects (unknown fields are reported, as a
 // structural schema would prune-and-warn them), bounded integers and lists, and `rule`, the
-// form every CRD cross-field (CEL) rule takes here. Schemas validate; they never rewrite the
-// object, so a resource that passes is used exactly as written.
+// form every CRD cross-field (CEL) rule takes here. A field the CRD defaults carries its default
+// (`.default(v)` for a scalar, `.prefault(v)` for a mapping or list, so that the defaults nested
+// in it apply too, as the API server's defaulting does); admission (validate.ts) adds the
+// defaults of absent fields to the object and leaves everything else as written.
 import { isIP as netIsIP } from 'node:net';
 import { z } from 'zod';
 

@@ -1,6 +1,8 @@
 // Admission: checks one object the way the API server would (its kind is known and served, its
 // fields have the declared types, formats and bounds, no unknown fields, the CRD's cross-field
 // rules hold) and reports each problem with its place. One bad object never affects another.
+// An admitted object comes back as the API server would store it: null fields pruned and the
+// CRDs' structural defaults filled in; nothing else rewritten.
 import type { z } from 'zod';
 import type { KubernetesObject } from './meta.js';
 import { fieldPath, type Place, type Problem } from './place.js';
@@ -24,9 +26,12 @@ export function describeResource(obj: unknown): string | undefined {
 }
 
 /**
- * Validates one Kubernetes object. On success the value is the object itself (not a copy, no
- * defaults filled in): admission checks, it does not rewrite. `locate` maps a field path to
- * its line in the source file, when known.
+ * Validates one Kubernetes object. On success the value is the object as stored: fields that
+ * are `null` dropped, each absent field that the schema defaults set to its default (defaults
+ * nested in a default included), every other field as written (same values, same order) and
+ * `metadata` untouched. The object is copied only along the paths that changed; an object that
+ * needs no default comes back as itself. `locate` maps a field path to its line in the source
+ * file, when known.
  */
 export function validateObject(obj: unknown, place: Place = {}, locate?: Locate): Validation<KubernetesObject> {
   const resource = describeResource(obj) ?? place.resource;
@@ -48,13 +53,66 @@ export function validateObject(obj: unknown, place: Place = {}, locate?: Locate)
   }
   const input = withoutNulls(obj);
   const result = found.info.schema.safeParse(input);
-  const problems: Problem[] = [];
   if (!result.success) {
+    const problems: Problem[] = [];
     for (const issue of result.error.issues) {
       for (const { path, message } of explainIssue(issue, input)) problems.push(at(fieldPath(path), message, path));
     }
+    return { ok: false, problems };
   }
-  return problems.length ? { ok: false, problems } : { ok: true, value: obj as unknown as KubernetesObject };
+  const stored = withDefaults(input, result.data) as Record<string, unknown>;
+  // Defaulting never reaches metadata; it is kept exactly as written (nulls included).
+  if (stored !== obj && stored.metadata !== obj.metadata) stored.metadata = obj.metadata;
+  return { ok: true, value: stored as unknown as KubernetesObject };
+}
+
+/**
+ * `written` with the fields that only `parsed` has (the defaults the schema filled in) added,
+ * at every depth. Fields present in `written` keep their value and their order; lists keep their
+ * items. Defaults are copied, so no two admitted objects share a default's objects.
+ */
+export function withDefaults<T>(written: T, parsed: unknown): T {
+  if (written === undefined) return (parsed === undefined ? written : copyData(parsed)) as T;
+  if (Array.isArray(written)) {
+    if (!Array.isArray(parsed) || parsed.length !== written.length) return written;
+    let out: unknown[] | undefined;
+    for (let i = 0; i < written.length; i++) {
+      const item = withDefaults(written[i], parsed[i]);
+      if (item !== written[i]) (out ??= written.slice())[i] = item;
+    }
+    return (out ?? written) as T;
+  }
+  if (!isPlainMapping(written) || !isPlainMapping(parsed)) return written;
+  let out: Record<string, unknown> | undefined;
+  for (const k of Object.keys(written)) {
+    const v = withDefaults(written[k], parsed[k]);
+    if (v !== written[k]) setField((out ??= { ...written }), k, v);
+  }
+  for (const k of Object.keys(parsed)) {
+    if (parsed[k] === undefined || Object.hasOwn(written, k)) continue;
+    setField((out ??= { ...written }), k, copyData(parsed[k]));
+  }
+  return (out ?? written) as T;
+}
+
+function isPlainMapping(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** An own data field, even for a key such as `__proto__`. */
+function setField(o: Record<string, unknown>, k: string, v: unknown): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
+/** A deep copy of plain data (a default value: mappings, lists, scalars). */
+function copyData(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(copyData);
+  if (!isPlainMapping(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) setField(out, k, copyData(v[k]));
+  return out;
 }
 
 /** Turns a zod issue into messages in our own words, one per unknown field. */

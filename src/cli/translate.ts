@@ -85,8 +85,9 @@ export function loadInput(text: string, file: string): { objects: LoadedObject[]
       objects.push(o);
       continue;
     }
+    // Translated as the API server would have stored it: with the CRDs' defaults.
     const v = validateObject(o.object, o.place, o.locate);
-    if (v.ok) objects.push(o);
+    if (v.ok) objects.push({ ...o, object: v.value });
     else problems.push(...v.problems);
   }
   return { objects, problems };

@@ -53,7 +53,8 @@ test('egts translate reports invalid resources with their place and translates t
   const conds = out.httpRoutes[0].status.parents[0].conditions.map((c: any) => `${c.type}=${c.status}`).sort();
   assert.deepEqual(conds, ['Accepted=True', 'ResolvedRefs=True']);
   const route = out.xdsIR['default/gw'].http[0].routes[0];
-  assert.equal(route.name, 'httproute/default/good/rule/0/match/-1/www_example_com');
+  // The rule has no matches; admission gives it the CRD's default one (PathPrefix /), match 0.
+  assert.equal(route.name, 'httproute/default/good/rule/0/match/0/www_example_com');
   assert.deepEqual(route.destination.settings[0].endpoints, [{ host: '10.1.0.7', port: 8080 }]);
   assert.equal(out.infraIR['default/gw'].proxy.listeners[0].ports[0].containerPort, 10080);
 });

@@ -102,7 +102,7 @@ export const ExtensionManager = z.strictObject({
 export const EnvoyGatewaySpec = z.strictObject({
   gateway: z.strictObject({ controllerName: GatewayController.default('gateway.envoyproxy.io/gatewayclass-controller') }).optional(),
   provider: EnvoyGatewayProvider.optional(),
-  logging: z.strictObject({ level: z.partialRecord(EnvoyGatewayLogComponent, LogLevel).default({ default: 'info' }) }).optional(),
+  logging: z.strictObject({ level: z.partialRecord(EnvoyGatewayLogComponent, LogLevel).prefault({ default: 'info' }) }).optional(),
   admin: z
     .strictObject({
       address: z.strictObject({ host: str().default('127.0.0.1'), port: int32(0, 65535).default(19000) }).optional(),

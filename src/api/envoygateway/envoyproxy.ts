@@ -13,7 +13,7 @@ export const LogLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error']);
 export const ProxyLogComponent = z.enum(['default', 'system', 'upstream', 'http', 'connection', 'admin', 'client', 'filter', 'main', 'router', 'runtime']);
 
 export const ProxyLogging = z.strictObject({
-  level: z.partialRecord(ProxyLogComponent, LogLevel).default({ default: 'warn' }),
+  level: z.partialRecord(ProxyLogComponent, LogLevel).prefault({ default: 'warn' }),
 });
 
 export const EnvoyFilter = z.enum([
@@ -135,7 +135,7 @@ export const EnvoyProxyGeoIP = z.strictObject({
 
 export const EnvoyProxySpec = z.strictObject({
   provider: EnvoyProxyProvider.optional(),
-  logging: ProxyLogging.default({ level: { default: 'warn' } }),
+  logging: ProxyLogging.prefault({ level: { default: 'warn' } }),
   telemetry: ProxyTelemetry.optional(),
   bootstrap: ProxyBootstrap.optional(),
   concurrency: int32().optional(),

@@ -49,7 +49,7 @@ export type RouteGroupKind = z.input<typeof RouteGroupKind>;
 export const AllowedRoutes = z.strictObject({
   namespaces: z
     .strictObject({ from: z.enum(['All', 'Selector', 'Same']).default('Same'), selector: LabelSelector.optional() })
-    .default({ from: 'Same' }),
+    .prefault({ from: 'Same' }),
   kinds: list(RouteGroupKind, 8).optional(),
 });
 export type AllowedRoutes = z.input<typeof AllowedRoutes>;
@@ -60,7 +60,7 @@ export const Listener = z.strictObject({
   port: PortNumber,
   protocol: ProtocolType,
   tls: ListenerTLSConfig.optional(),
-  allowedRoutes: AllowedRoutes.default({ namespaces: { from: 'Same' } }),
+  allowedRoutes: AllowedRoutes.prefault({ namespaces: { from: 'Same' } }),
 });
 export type Listener = z.input<typeof Listener>;
 
@@ -143,7 +143,7 @@ export type GatewayTLSConfig = z.input<typeof GatewayTLSConfig>;
 export const AllowedListeners = z.strictObject({
   namespaces: z
     .strictObject({ from: z.enum(['All', 'Selector', 'Same', 'None']).default('None'), selector: LabelSelector.optional() })
-    .default({ from: 'None' }),
+    .prefault({ from: 'None' }),
 });
 export type AllowedListeners = z.input<typeof AllowedListeners>;
 

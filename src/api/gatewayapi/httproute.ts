@@ -56,7 +56,7 @@ export const HTTPMethod = z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNE
 
 export const HTTPRouteMatch = z
   .strictObject({
-    path: HTTPPathMatch.default({ type: 'PathPrefix', value: '/' }),
+    path: HTTPPathMatch.prefault({ type: 'PathPrefix', value: '/' }),
     headers: list(HTTPHeaderMatch, 16).optional(),
     queryParams: list(HTTPQueryParamMatch, 16).optional(),
     method: HTTPMethod.optional(),
@@ -101,7 +101,7 @@ const replacesPrefix = (f: PathRewriteHolder, kind: 'requestRedirect' | 'urlRewr
 export const HTTPRouteRule = z
   .strictObject({
     name: SectionName.optional(),
-    matches: list(HTTPRouteMatch, 64).default([{ path: { type: 'PathPrefix', value: '/' } }]),
+    matches: list(HTTPRouteMatch, 64).prefault([{ path: { type: 'PathPrefix', value: '/' } }]),
     filters: HTTPRouteFilters.optional(),
     backendRefs: list(HTTPBackendRef, 16).optional(),
     timeouts: HTTPRouteTimeouts.optional(),
@@ -141,7 +141,7 @@ export const HTTPRouteSpec = z.strictObject({
   hostnames: list(Hostname, 16).optional(),
   rules: list(HTTPRouteRule, 16)
     .superRefine(rule(checkRouteRules))
-    .default([{ matches: [{ path: { type: 'PathPrefix', value: '/' } }] }]),
+    .prefault([{ matches: [{ path: { type: 'PathPrefix', value: '/' } }] }]),
 });
 export type HTTPRouteSpec = z.input<typeof HTTPRouteSpec>;
 

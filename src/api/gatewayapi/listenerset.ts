@@ -19,7 +19,7 @@ export const ListenerEntry = z.strictObject({
   port: PortNumber,
   protocol: ProtocolType,
   tls: ListenerTLSConfig.optional(),
-  allowedRoutes: AllowedRoutes.default({ namespaces: { from: 'Same' } }),
+  allowedRoutes: AllowedRoutes.prefault({ namespaces: { from: 'Same' } }),
 });
 export type ListenerEntry = z.input<typeof ListenerEntry>;
 
