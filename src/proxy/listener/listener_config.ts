@@ -38,6 +38,8 @@ export interface ListenerConfig {
   statPrefix: string;
   /** Listener access logs: one entry per connection when it closes (NR when no filter chain matched). */
   accessLogs: AccessLogger[];
+  /** TCP keepalive on accepted connections (socket_options SO_KEEPALIVE / TCP_KEEPIDLE), or undefined. */
+  keepalive: { idleMs: number } | undefined;
 }
 
 const TLS_INSPECTOR = 'envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector';
@@ -112,6 +114,7 @@ export function compileListener(l: Json, ctx: NetworkFilterContext, path = ''): 
     drainType: field(l, 'drainType') === 'MODIFY_ONLY' ? 'MODIFY_ONLY' : 'DEFAULT',
     statPrefix: str(l, 'statPrefix', path),
     accessLogs: compileAccessLogs(list(l, 'accessLog', path), at(path, 'accessLog'), ctx),
+    keepalive: compileSocketOptions(list(l, 'socketOptions', path), at(path, 'socketOptions')),
   };
 }
 
@@ -143,4 +146,25 @@ function compileChain(c: Json, path: string, ctx: NetworkFilterContext): FilterC
   });
   if (!filters.length) throw new ConfigError(at(path, 'filters'), 'a filter chain needs a terminal network filter');
   return { name: str(c, 'name', path), match, tls, filters, terminal: filters[filters.length - 1]! };
+}
+
+/**
+ * socket_options: the TCP keepalive options Envoy Gateway sets (SO_KEEPALIVE, TCP_KEEPIDLE,
+ * TCP_KEEPINTVL, TCP_KEEPCNT on Linux). Node sets keepalive and its idle time; the probe
+ * interval and count stay the system's. Any other option is refused.
+ */
+function compileSocketOptions(opts: Json[], path: string): ListenerConfig['keepalive'] {
+  let enabled = false;
+  let idleMs = 0;
+  opts.forEach((o, i) => {
+    const p = at(path, i);
+    const level = numOr(o, 'level', p, 0);
+    const name = numOr(o, 'name', p, 0);
+    const value = numOr(o, 'intValue', p, 0);
+    if (level === 1 && name === 9) enabled = value !== 0;
+    else if (level === 6 && name === 4) idleMs = value * 1000;
+    else if (level === 6 && (name === 5 || name === 6)) { /* interval and probe count: not settable from Node */ }
+    else throw new ConfigError(p, `unsupported socket option (level ${level}, name ${name})`);
+  });
+  return enabled ? { idleMs } : undefined;
 }

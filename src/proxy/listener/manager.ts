@@ -104,6 +104,7 @@ class ActiveListener {
       tls: false,
     };
     // Listener access logs see every connection when it closes.
+    if (c.keepalive) socket.setKeepAlive(true, c.keepalive.idleMs);
     const log = c.accessLogs.length ? new ConnectionInfo(info) : undefined;
     if (log) connectionLogs.set(socket, log);
     socket.once('close', () => {
