@@ -1,6 +1,7 @@
 // Where traffic goes: a route's destination, split into weighted settings (one per backendRef),
 // each with its endpoints, protocol and upstream TLS. Cluster names come from RouteDestination.name.
 import type { AddHeader, Bytes, ResourceMetadata } from './common.js';
+import type { URLRewrite } from './route.js';
 import type { TrafficFeatures } from './traffic.js';
 
 export interface RouteDestination {
@@ -68,7 +69,7 @@ export interface DestinationFilters {
   addResponseHeaders?: AddHeader[];
   removeResponseHeaders?: string[];
   credentialInjection?: CredentialInjection;
-  urlRewrite?: { host?: { name?: string } };
+  urlRewrite?: URLRewrite;
 }
 
 export interface CredentialInjection {

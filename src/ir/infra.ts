@@ -57,4 +57,6 @@ export interface ListenerPort {
 export interface ResolvedMetricSink {
   destination: RouteDestination;
   authority?: string;
+  reportCountersAsDeltas?: boolean;
+  reportHistogramsAsDeltas?: boolean;
 }

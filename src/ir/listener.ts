@@ -139,6 +139,8 @@ export interface ClientConnection {
   };
   /** Bytes. */
   bufferLimit?: number;
+  /** Bytes: the socket's send and receive buffers. */
+  socketBufferLimit?: number;
   maxAcceptPerSocketEvent?: number;
 }
 
@@ -176,6 +178,8 @@ export interface TCPRoute {
   dns?: DNS;
   authorization?: Authorization;
   metadata?: ResourceMetadata;
+  /** The route's stat name (a BackendTrafficPolicy's routeStatName). */
+  statName?: string;
 }
 
 export interface TLS {

@@ -4,7 +4,7 @@ import type { AddHeader, Bytes, Duration, ResourceMetadata, StringMatch } from '
 import type { CredentialInjection, RouteDestination } from './destination.js';
 import type { EnvoyExtensionFeatures } from './extensions.js';
 import type { CORS, SecurityFeatures } from './security.js';
-import type { TrafficFeatures } from './traffic.js';
+import type { Retry, TrafficFeatures } from './traffic.js';
 
 export interface HTTPRoute {
   /** `httproute/<namespace>/<name>/rule/<i>/match/<j>/<hostname with . as _>`. */
@@ -28,6 +28,8 @@ export interface HTTPRoute {
   urlRewrite?: URLRewrite;
   /** The route timeout (HTTPRoute rule timeouts.request). */
   timeout?: Duration;
+  /** Retries of the HTTPRoute rule (rule.retry); a BackendTrafficPolicy's go in `traffic`. */
+  retry?: Retry;
   traffic?: TrafficFeatures;
   security?: SecurityFeatures;
   envoyExtensions?: EnvoyExtensionFeatures;

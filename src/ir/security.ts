@@ -130,6 +130,8 @@ export interface ExtAuth {
   includeRouteMetadata?: boolean;
   contextExtensions?: { name: string; value: Bytes }[];
   statusOnError?: number;
+  /** How long to wait for the authorization service. */
+  timeout?: Duration;
 }
 
 export interface Authorization {
@@ -162,6 +164,9 @@ export interface Principal {
     region?: string;
     city?: string;
     anonymous?: { isAnonymous?: boolean; isVPN?: boolean; isHosting?: boolean; isTor?: boolean; isProxy?: boolean };
+    /** Autonomous system number. */
+    asn?: number;
+    isp?: string;
   }[];
 }
 

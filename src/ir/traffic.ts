@@ -162,6 +162,8 @@ export interface TCPKeepalive {
 
 export interface Retry {
   numRetries?: number;
+  /** Attempts made at each priority before moving to the next one. */
+  numAttemptsPerPriority?: number;
   retryOn?: { triggers?: string[]; httpStatusCodes?: number[] };
   perRetry?: { timeout?: Duration; backOff?: { baseInterval?: Duration; maxInterval?: Duration } };
 }
@@ -180,6 +182,8 @@ export interface Timeout {
 export interface BackendConnection {
   /** Bytes. */
   bufferLimit?: number;
+  /** Bytes: the socket's send and receive buffers. */
+  socketBufferLimit?: number;
   preconnect?: { perEndpointPercent?: number; predictivePercent?: number };
 }
 

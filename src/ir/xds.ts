@@ -91,7 +91,7 @@ export interface EnvoyPatchPolicyStatus {
 }
 
 export interface PolicyAncestorStatus {
-  ancestorRef: { group?: string; kind?: string; name: string; namespace?: string; sectionName?: string };
+  ancestorRef: { group?: string; kind?: string; name: string; namespace?: string; sectionName?: string; port?: number };
   controllerName?: string;
   conditions?: {
     type: string;
@@ -99,7 +99,8 @@ export interface PolicyAncestorStatus {
     reason: string;
     message: string;
     observedGeneration?: number;
-    lastTransitionTime?: string | null;
+    /** As the status was read (a timestamp string, or a Date from YAML); null when not stamped yet. */
+    lastTransitionTime?: string | Date | null;
   }[];
 }
 

@@ -16,6 +16,7 @@ export const RemoteJWKS = z.strictObject({
   ...backendClusterShape,
   uri: str({ min: 1, max: 253 }),
   cacheDuration: GoDuration.optional(),
+  failedRefetchDuration: GoDuration.optional(),
 });
 
 export const LocalJWKS = z

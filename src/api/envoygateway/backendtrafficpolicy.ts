@@ -97,6 +97,8 @@ export const BackendTrafficPolicySpec = z
         tracing: z
           .strictObject({
             samplingFraction: z.strictObject({ numerator: int32(0), denominator: int32(1).default(100) }).optional(),
+            clientSamplingFraction: z.strictObject({ numerator: int32(0), denominator: int32(1).default(100) }).optional(),
+            overallSamplingFraction: z.strictObject({ numerator: int32(0), denominator: int32(1).default(100) }).optional(),
             customTags: z.record(z.string(), z.unknown()).optional(),
             tags: z.record(z.string(), z.string()).optional(),
             spanName: z.strictObject({ client: str(), server: str() }).optional(),

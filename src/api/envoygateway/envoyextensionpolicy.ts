@@ -77,6 +77,8 @@ export const DynamicModule = z.strictObject({
   name: str({ min: 1 }),
   filterName: str().optional(),
   config: z.unknown().optional(),
+  /** The module answers requests itself: no router runs after it. */
+  terminalFilter: z.boolean().optional(),
 });
 
 export const EnvoyExtensionPolicySpec = z

@@ -24,7 +24,7 @@ export const RateLimitSelectCondition = z.strictObject({
   path: z
     .strictObject({ type: z.enum(['Exact', 'PathPrefix', 'RegularExpression']).default('PathPrefix'), value: str({ max: 1024 }).default('/'), invert: z.boolean().default(false) })
     .optional(),
-  sourceCIDR: z.strictObject({ type: z.enum(['Exact', 'Distinct']).default('Exact'), value: CIDR }).optional(),
+  sourceCIDR: z.strictObject({ type: z.enum(['Exact', 'Distinct']).default('Exact'), value: CIDR, invert: z.boolean().default(false) }).optional(),
   queryParams: list(z.strictObject({ name: str({ min: 1 }), type: z.enum(['Exact', 'RegularExpression', 'Distinct']).default('Exact'), value: str().optional(), invert: z.boolean().default(false) }), 16).optional(),
 });
 

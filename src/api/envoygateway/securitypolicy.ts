@@ -73,6 +73,8 @@ export const AuthorizationRule = z
       })
       .optional(),
     principal: Principal,
+    /** A CEL expression the request must also satisfy. */
+    cel: str({ min: 1 }).optional(),
   })
   .superRefine(
     rule((r, fail) => {
