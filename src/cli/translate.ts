@@ -3,13 +3,15 @@
 // for every GatewayClass of our controller and printed with its status and/or the IR.
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
+import type { EnvoyProxy, EnvoyProxySpec } from '../api/envoygateway/index.js';
+import type { GatewayClass } from '../api/gatewayapi/index.js';
 import { formatProblem, type Problem } from '../api/place.js';
 import { validateObject } from '../api/validate.js';
 import { defaultControllerName, defaultSettings } from '../gatewayapi/settings.js';
 import { translate } from '../gatewayapi/translator.js';
 import { setCondition } from '../gatewayapi/status.js';
 import { loadKeyedLists, loadKubernetesYAML, type LoadedObject } from '../resources/load.js';
-import { emptyResources, listOfKind, resourceKey, sortResources, type AnyObject, type Resources } from '../resources/resources.js';
+import { addObject, emptyResources, listOfKind, resourceKey, sortResources, type AnyObject, type Resources } from '../resources/resources.js';
 import type { Xds } from '../ir/xds.js';
 import { buildBootstrap, buildConfigDump, dumpSections, type DumpSection } from '../xds/translator/configdump.js';
 import { translateXds } from '../xds/translator/index.js';
@@ -96,15 +98,15 @@ export function loadInput(text: string, file: string): { objects: LoadedObject[]
 /** One bundle per GatewayClass of the controller (or per class the Gateways name, when none). */
 export function bundlesByClass(objects: LoadedObject[], controller: string): { className: string; resources: Resources }[] {
   const all = emptyResources();
-  const classes: AnyObject[] = [];
-  const proxies: AnyObject[] = [];
-  let defaultSpec: Record<string, any> | undefined;
+  const classes: GatewayClass[] = [];
+  const proxies: EnvoyProxy[] = [];
+  let defaultSpec: EnvoyProxySpec | undefined;
   for (const { object, key } of objects) {
     const o = object as AnyObject;
-    if (key === 'envoyProxyDefaultSpec') defaultSpec = o;
-    else if (o.kind === 'GatewayClass') classes.push(o);
-    else if (o.kind === 'EnvoyProxy') proxies.push(o);
-    else if (listOfKind[o.kind ?? '']) all[listOfKind[o.kind!]!].push(o);
+    if (key === 'envoyProxyDefaultSpec') defaultSpec = o as EnvoyProxySpec;
+    else if (o.kind === 'GatewayClass') classes.push(o as GatewayClass);
+    else if (o.kind === 'EnvoyProxy') proxies.push(o as EnvoyProxy);
+    else if (listOfKind[o.kind ?? '']) addObject(all, listOfKind[o.kind!]!, o);
   }
   // Every namespace the manifests use exists (without labels) unless given as an object.
   const known = new Set(all.namespaces.map((n) => n.metadata.name));

@@ -1,24 +1,26 @@
 // Envoy Gateway Backend resources: their validation and Accepted status. Routes that reference an
 // invalid Backend report the same error.
-import type { AnyObject } from '../resources/resources.js';
-import { withFreshStatus } from './contexts.js';
+import type { Backend } from '../api/envoygateway/index.js';
+import type { Condition } from '../api/meta.js';
+import { withFreshStatus, type WithStatus } from './contexts.js';
 import { Reason, RouteError, setCondition } from './status.js';
 import type { Translation } from './translation.js';
 
-export function processBackends(t: Translation): AnyObject[] {
-  const out: AnyObject[] = [];
+export function processBackends(t: Translation): WithStatus<Backend>[] {
+  const out: WithStatus<Backend>[] = [];
   for (const input of t.resources.backends) {
-    const b = withFreshStatus(input, { conditions: [] });
+    const conditions: Condition[] = [];
+    const b = withFreshStatus(input, { conditions });
     t.backendCopies.set(input, b);
     if (!t.settings.backendEnabled) {
-      setCondition(b.status.conditions, 'Invalid', 'False', 'Accepted', 'The Backend is not accepted: Backend is not enabled in the EnvoyGateway configuration');
+      setCondition(conditions, 'Invalid', 'False', 'Accepted', 'The Backend is not accepted: Backend is not enabled in the EnvoyGateway configuration');
     } else {
       const err = validateBackend(b, !!t.settings.runningOnHost, targetedByBackendTLSPolicy(t, b));
       if (err) {
         t.backendErrors.set(input, err);
-        setCondition(b.status.conditions, 'Invalid', 'False', 'Accepted', `The Backend is not accepted: ${err.message}`);
+        setCondition(conditions, 'Invalid', 'False', 'Accepted', `The Backend is not accepted: ${err.message}`);
       } else {
-        setCondition(b.status.conditions, 'Accepted', 'True', 'Accepted', 'The Backend is accepted');
+        setCondition(conditions, 'Accepted', 'True', 'Accepted', 'The Backend is accepted');
       }
     }
     out.push(b);
@@ -27,12 +29,12 @@ export function processBackends(t: Translation): AnyObject[] {
 }
 
 /** Whether some BackendTLSPolicy (in the Backend's namespace) names this Backend, or one of its ports. */
-export function targetedByBackendTLSPolicy(t: Translation, b: AnyObject): boolean {
-  const ports = new Set((b.spec?.endpoints ?? []).map((e: any) => String(e.ip?.port ?? e.fqdn?.port ?? '')));
+export function targetedByBackendTLSPolicy(t: Translation, b: Backend): boolean {
+  const ports = new Set((b.spec?.endpoints ?? []).map((e) => String(e.ip?.port ?? e.fqdn?.port ?? '')));
   return t.resources.backendTLSPolicies.some(
     (p) =>
       p.metadata.namespace === b.metadata.namespace &&
-      (p.spec?.targetRefs ?? []).some((r: any) => r.kind === 'Backend' && r.name === b.metadata.name && (r.sectionName == null || ports.has(String(r.sectionName)))),
+      (p.spec?.targetRefs ?? []).some((r) => r.kind === 'Backend' && r.name === b.metadata.name && (r.sectionName == null || ports.has(String(r.sectionName)))),
   );
 }
 
@@ -40,8 +42,8 @@ export function targetedByBackendTLSPolicy(t: Translation, b: AnyObject): boolea
  * Why a Backend cannot be used, or undefined. TLS without a CA is fine when a BackendTLSPolicy
  * supplies the validation.
  */
-export function validateBackend(b: AnyObject, runningOnHost: boolean, validatedByPolicy = false): RouteError | undefined {
-  const spec = b.spec ?? {};
+export function validateBackend(b: Backend, runningOnHost: boolean, validatedByPolicy = false): RouteError | undefined {
+  const spec: Partial<Backend['spec']> = b.spec ?? {};
   if (spec.type === 'DynamicResolver' && (spec.endpoints ?? []).length > 0) {
     return new RouteError('a DynamicResolver Backend cannot have endpoints', Reason.InvalidBackendRef);
   }

@@ -2,17 +2,23 @@
 // Backend, or ServiceImport) and from the Backend's own tls settings; client settings (certificate,
 // versions, ciphers, ALPN) from the Backend and the EnvoyProxy's backendTLS.
 import { X509Certificate } from 'node:crypto';
-import type { AnyObject } from '../resources/resources.js';
-import { withFreshStatus, type GatewayContext } from './contexts.js';
+import type { Backend, BackendTLSSettings, EnvoyProxySpec } from '../api/envoygateway/index.js';
+import type { BackendRef, BackendTLSPolicy } from '../api/gatewayapi/index.js';
+import type { KubernetesObject } from '../api/meta.js';
+import type { SubjectAltName, TLSCACertificate, TLSUpstreamConfig } from '../ir/xds.js';
+import { withFreshStatus, type GatewayContext, type ProxyConfig, type WithStatus } from './contexts.js';
 import { gatewayTLSOf } from './gatewaytls.js';
 import { tlsCertificate } from './listeners.js';
-import { sameAncestor, setAncestorCondition } from './policystatus.js';
+import { sameAncestor, setAncestorCondition, type AncestorRef } from './policystatus.js';
 import type { Translation } from './translation.js';
 
 export interface BackendTLSResult {
-  tls?: Record<string, any>;
+  tls?: TLSUpstreamConfig;
   error?: string;
 }
+
+/** Client-side TLS settings: a Backend's spec.tls or an EnvoyProxy's spec.backendTLS. */
+type ClientTLSSettings = BackendTLSSettings | NonNullable<EnvoyProxySpec['backendTLS']>;
 
 /** The name of the shared Secret holding the system's CA bundle. */
 export const SystemCASecretName = 'system_ca_certificates';
@@ -22,15 +28,15 @@ export const SystemCASecretName = 'system_ca_certificates';
  * namespace and Gateway), or a policy whose extension service it is.
  */
 export interface TLSOwner {
-  ref: any;
+  ref: AncestorRef;
   route: { namespace: string };
   gateway?: GatewayContext;
 }
 
-export function backendTLSFor(t: Translation, ref: any, namespace: string, pc: TLSOwner, envoyProxy: AnyObject | undefined): BackendTLSResult {
+export function backendTLSFor(t: Translation, ref: BackendRef, namespace: string, pc: TLSOwner, envoyProxy: ProxyConfig | undefined): BackendTLSResult {
   const kind = ref.kind || 'Service';
-  let backendValidation: Record<string, any> | undefined;
-  let backendClient: Record<string, any> | undefined;
+  let backendValidation: TLSUpstreamConfig | undefined;
+  let backendClient: TLSUpstreamConfig | undefined;
   if (kind === 'Backend') {
     const backend = t.lookups.backend(namespace, ref.name);
     if (!backend) return { error: `Backend ${ref.name} not found` };
@@ -51,7 +57,7 @@ export function backendTLSFor(t: Translation, ref: any, namespace: string, pc: T
   if (!validation.insecureSkipVerify && !validation.caCertificate) {
     return { error: 'a CA certificate is required unless insecureSkipVerify is true' };
   }
-  let proxyClient: Record<string, any> | undefined;
+  let proxyClient: TLSUpstreamConfig | undefined;
   const bt = envoyProxy?.spec?.backendTLS;
   if (bt) {
     const c = clientSettings(t, bt, envoyProxy!.metadata?.namespace ?? '', envoyProxy!.metadata?.name ?? '', 'EnvoyProxy');
@@ -64,7 +70,7 @@ export function backendTLSFor(t: Translation, ref: any, namespace: string, pc: T
   if (gt?.clientCertificate) proxyClient = { clientCertificates: [tlsCertificate(gt.clientCertificate)] };
   else if (gt?.clientCertificateInvalid) proxyClient = undefined;
   const client = mergeClient(backendClient, proxyClient);
-  const out: Record<string, any> = { ...validation, ...(client ?? {}) };
+  const out: TLSUpstreamConfig = { ...validation, ...(client ?? {}) };
   out.minVersion ??= '1.2';
   out.maxVersion ??= '1.3';
   return { tls: out };
@@ -74,26 +80,26 @@ export function backendTLSFor(t: Translation, ref: any, namespace: string, pc: T
  * Upstream TLS of a telemetry Backend (access log, tracing, metrics sinks): its own validation
  * settings; with one FQDN endpoint and no SNI, the SNI is that name (there is no Host header).
  */
-export function telemetryBackendTLS(t: Translation, backend: AnyObject): BackendTLSResult {
+export function telemetryBackendTLS(t: Translation, backend: Backend): BackendTLSResult {
   if (!backend.spec?.tls) return {};
   const v = backendServerValidation(t, backend);
   if ('error' in v) return { error: v.error };
   const tls = v.tls;
   const eps = backend.spec.endpoints ?? [];
-  if (!tls.sni && eps.length === 1 && eps[0].fqdn) tls.sni = eps[0].fqdn.hostname;
+  if (!tls.sni && eps.length === 1 && eps[0]!.fqdn) tls.sni = eps[0]!.fqdn.hostname;
   tls.minVersion ??= '1.2';
   tls.maxVersion ??= '1.3';
   return { tls };
 }
 
-function systemCA(t: Translation, owner: AnyObject): Record<string, any> {
+function systemCA(t: Translation, owner: KubernetesObject): TLSCACertificate {
   return { name: t.settings.perResourceSystemCASecret ? `${owner.metadata.name}/${owner.metadata.namespace}-ca` : SystemCASecretName };
 }
 
 /** Server certificate validation from a Backend's spec.tls. */
-function backendServerValidation(t: Translation, backend: AnyObject): { tls: Record<string, any> } | { error: string } {
-  const tls = backend.spec.tls;
-  const out: Record<string, any> = {};
+function backendServerValidation(t: Translation, backend: Backend): { tls: TLSUpstreamConfig } | { error: string } {
+  const tls = backend.spec.tls!;
+  const out: TLSUpstreamConfig = {};
   if (tls.insecureSkipVerify) out.insecureSkipVerify = true;
   if (tls.sni) out.sni = tls.sni;
   if (tls.autoSNIFromEndpointHostname) out.autoSNIFromEndpointHostname = true;
@@ -101,7 +107,7 @@ function backendServerValidation(t: Translation, backend: AnyObject): { tls: Rec
     if (tls.wellKnownCACertificates === 'System') {
       out.useSystemTrustStore = true;
       out.caCertificate = systemCA(t, backend);
-    } else if ((tls.caCertificateRefs ?? []).length) {
+    } else if (tls.caCertificateRefs?.length) {
       const ca = caBundle(t, backend.metadata.namespace ?? '', tls.caCertificateRefs);
       if ('error' in ca) return { error: ca.error };
       out.caCertificate = { name: `${backend.metadata.name}/${backend.metadata.namespace}-ca`, certificate: ca.bundle };
@@ -111,8 +117,8 @@ function backendServerValidation(t: Translation, backend: AnyObject): { tls: Rec
 }
 
 /** Client-side TLS settings (Backend spec.tls or EnvoyProxy spec.backendTLS). */
-function clientSettings(t: Translation, c: any, ownerNs: string, ownerName: string, ownerKind: string): { tls?: Record<string, any> } | { error: string } {
-  const out: Record<string, any> = {};
+function clientSettings(t: Translation, c: ClientTLSSettings, ownerNs: string, ownerName: string, ownerKind: string): { tls?: TLSUpstreamConfig } | { error: string } {
+  const out: TLSUpstreamConfig = {};
   if (c.ciphers?.length) out.ciphers = c.ciphers;
   if (c.ecdhCurves?.length) out.ecdhCurves = c.ecdhCurves;
   if (c.signatureAlgorithms?.length) out.signatureAlgorithms = c.signatureAlgorithms;
@@ -131,7 +137,7 @@ function clientSettings(t: Translation, c: any, ownerNs: string, ownerName: stri
 }
 
 /** BackendTLSPolicy validation wins over the Backend's for each field it sets. */
-function mergeValidation(backend: Record<string, any> | undefined, policy: Record<string, any> | undefined): Record<string, any> | undefined {
+function mergeValidation(backend: TLSUpstreamConfig | undefined, policy: TLSUpstreamConfig | undefined): TLSUpstreamConfig | undefined {
   if (!backend) return policy;
   if (!policy) return backend;
   const m = { ...backend };
@@ -147,26 +153,28 @@ function mergeValidation(backend: Record<string, any> | undefined, policy: Recor
 }
 
 /** The Backend's client settings win over the EnvoyProxy's for each field it sets. */
-function mergeClient(backend: Record<string, any> | undefined, proxy: Record<string, any> | undefined): Record<string, any> | undefined {
+function mergeClient(backend: TLSUpstreamConfig | undefined, proxy: TLSUpstreamConfig | undefined): TLSUpstreamConfig | undefined {
   if (!backend) return proxy;
   if (!proxy) return backend;
   const m = { ...proxy };
-  for (const k of ['clientCertificates', 'ciphers', 'ecdhCurves', 'signatureAlgorithms']) if (backend[k]?.length) m[k] = backend[k];
+  if (backend.clientCertificates?.length) m.clientCertificates = backend.clientCertificates;
+  for (const k of ['ciphers', 'ecdhCurves', 'signatureAlgorithms'] as const) if (backend[k]?.length) m[k] = backend[k];
   if (backend.alpnProtocols) m.alpnProtocols = backend.alpnProtocols;
-  for (const k of ['minVersion', 'maxVersion']) if (backend[k]) m[k] = backend[k];
+  for (const k of ['minVersion', 'maxVersion'] as const) if (backend[k]) m[k] = backend[k];
   return m;
 }
 
 // ---- BackendTLSPolicy --------------------------------------------------------------------------
 
 /** What a backendRef is, as a BackendTLSPolicy targets it: the section is the port's name (or number). */
-function targetOf(t: Translation, ref: any, namespace: string): { group: string; kind: string; name: string; sectionName?: string } {
+function targetOf(t: Translation, ref: BackendRef, namespace: string): { group: string; kind: string; name: string; sectionName?: string } {
   const kind = ref.kind || 'Service';
   const target: { group: string; kind: string; name: string; sectionName?: string } = { group: ref.group ?? '', kind, name: ref.name };
   if (ref.port == null) return target;
   if (kind === 'Service' || kind === 'ServiceImport') {
     const svc = kind === 'Service' ? t.lookups.service(namespace, ref.name) : t.lookups.serviceImport(namespace, ref.name);
-    const port = (svc?.spec?.ports ?? []).find((p: any) => p.port === ref.port);
+    const ports: { name?: string; port: number }[] = svc?.spec?.ports ?? [];
+    const port = ports.find((p) => p.port === ref.port);
     if (port?.name) target.sectionName = port.name;
   } else {
     target.sectionName = String(ref.port);
@@ -175,9 +183,9 @@ function targetOf(t: Translation, ref: any, namespace: string): { group: string;
 }
 
 /** The policy for a backend: one naming its exact section first, else one naming the whole backend. */
-function policyFor(t: Translation, ref: any, namespace: string): AnyObject | undefined {
+function policyFor(t: Translation, ref: BackendRef, namespace: string): WithStatus<BackendTLSPolicy> | undefined {
   const target = targetOf(t, ref, namespace);
-  let whole: AnyObject | undefined;
+  let whole: WithStatus<BackendTLSPolicy> | undefined;
   for (const p of t.backendTLSPolicies) {
     if (p.metadata.namespace !== namespace) continue;
     for (const tr of p.spec?.targetRefs ?? []) {
@@ -189,10 +197,10 @@ function policyFor(t: Translation, ref: any, namespace: string): AnyObject | und
   return whole;
 }
 
-function processBackendTLSPolicy(t: Translation, ref: any, namespace: string, pc: TLSOwner): { tls: Record<string, any> } | { error: string } | undefined {
+function processBackendTLSPolicy(t: Translation, ref: BackendRef, namespace: string, pc: TLSOwner): { tls: TLSUpstreamConfig } | { error: string } | undefined {
   const policy = policyFor(t, ref, namespace);
   if (!policy) return undefined;
-  const ancestors = [...(policy.status.ancestors ?? []).map((a: any) => a.ancestorRef)];
+  const ancestors: AncestorRef[] = (policy.status.ancestors ?? []).map((a) => a.ancestorRef);
   const parent = { ...pc.ref };
   if (!ancestors.some((a) => sameAncestor(a, parent, pc.route.namespace))) ancestors.push(parent);
   const bundle = policyBundle(t, policy);
@@ -210,11 +218,11 @@ function processBackendTLSPolicy(t: Translation, ref: any, namespace: string, pc
   return { tls: bundle.tls };
 }
 
-function policyBundle(t: Translation, policy: AnyObject): { tls: Record<string, any> } | { error: string; invalidKind?: boolean } {
-  const v = policy.spec?.validation ?? {};
-  const tls: Record<string, any> = {};
+function policyBundle(t: Translation, policy: BackendTLSPolicy): { tls: TLSUpstreamConfig } | { error: string; invalidKind?: boolean } {
+  const v: Partial<BackendTLSPolicy['spec']['validation']> = policy.spec?.validation ?? {};
+  const tls: TLSUpstreamConfig = {};
   if (v.hostname) tls.sni = v.hostname;
-  const sans: Record<string, any>[] = [];
+  const sans: SubjectAltName[] = [];
   for (const san of v.subjectAltNames ?? []) {
     if (san.type === 'Hostname') sans.push({ hostname: san.hostname });
     else if (san.type === 'URI') sans.push({ uri: san.uri });
@@ -240,7 +248,7 @@ function caFromData(data: Record<string, string> | undefined, decode: boolean): 
 }
 
 /** The CA certificates of ConfigMaps, Secrets and ClusterTrustBundles, joined (base64, as IR bytes). */
-function caBundle(t: Translation, namespace: string, refs: any[]): { bundle: string } | { error: string; invalidKind?: boolean } {
+function caBundle(t: Translation, namespace: string, refs: readonly { kind: string; name: string }[]): { bundle: string } | { error: string; invalidKind?: boolean } {
   const parts: string[] = [];
   for (const r of refs) {
     switch (r.kind) {
@@ -291,14 +299,14 @@ export function pemCertificatesError(pem: string): string | undefined {
 
 /** Output copies of the BackendTLSPolicies, made before routes apply them. */
 export function prepareBackendTLSPolicies(t: Translation): void {
-  t.backendTLSPolicies = t.resources.backendTLSPolicies.map((p) => withFreshStatus(p, { ...(p.status ?? {}), ancestors: [...(p.status?.ancestors ?? [])] }));
+  t.backendTLSPolicies = t.resources.backendTLSPolicies.map((p) => withFreshStatus(p, { ...p.status, ancestors: [...(p.status?.ancestors ?? [])] }));
 }
 
 /** After all routes: a policy targeting what an earlier policy already targets is conflicted. */
 export function processBackendTLSPolicyStatus(t: Translation): void {
-  const owners = new Map<string, AnyObject>();
+  const owners = new Map<string, WithStatus<BackendTLSPolicy>>();
   for (const p of t.backendTLSPolicies) {
-    let conflict: AnyObject | undefined;
+    let conflict: WithStatus<BackendTLSPolicy> | undefined;
     for (const tr of p.spec?.targetRefs ?? []) {
       const key = `${p.metadata.namespace}/${tr.group ?? ''}/${tr.kind}/${tr.name}/${tr.sectionName ?? ''}`;
       const owner = owners.get(key);

@@ -2,9 +2,10 @@
 // retries, health checks, circuit breakers, timeouts, rate limits...). Where a policy applies is
 // the shared policy attachment; here is what it does to the IR routes it reaches, leaving alone
 // what a more specific policy already set.
-import type { AnyObject } from '../resources/resources.js';
+import type { BackendTrafficPolicy, BackendTrafficPolicySpec } from '../api/envoygateway/index.js';
+import type * as ir from '../ir/xds.js';
 import { buildTrafficFeatures, routeStatName } from './backendtrafficfeatures.js';
-import type { GatewayContext, ListenerContext, RouteContext } from './contexts.js';
+import type { GatewayContext, ListenerContext, RouteContext, WithStatus } from './contexts.js';
 import { processPolicies, type PolicyHandler } from './policyattach.js';
 import { mergeSpecs } from './policymerge.js';
 import type { PolicyTarget } from './policytargets.js';
@@ -12,18 +13,21 @@ import type { Translation } from './translation.js';
 
 const Kind = 'BackendTrafficPolicy';
 
-export function processBackendTrafficPolicies(t: Translation, routes: readonly RouteContext[]): AnyObject[] {
+type Policy = BackendTrafficPolicy;
+type Spec = BackendTrafficPolicySpec;
+
+export function processBackendTrafficPolicies(t: Translation, routes: readonly RouteContext[]): WithStatus<Policy>[] {
   return processPolicies(t, t.resources.backendTrafficPolicies, routes, new BackendTrafficHandler(t));
 }
 
-class BackendTrafficHandler implements PolicyHandler {
+class BackendTrafficHandler implements PolicyHandler<Policy> {
   readonly kind = Kind;
   readonly plural = 'backendTrafficPolicies';
 
   constructor(private readonly t: Translation) {}
 
-  deprecations(policy: AnyObject): string[] {
-    const spec = policy.spec ?? {};
+  deprecations(policy: Policy): string[] {
+    const spec: Partial<Spec> = policy.spec ?? {};
     const out: string[] = [];
     if (spec.compression?.length) out.push('spec.compression is deprecated, use spec.compressor instead');
     if (spec.targetRef) out.push('spec.targetRef is deprecated, use spec.targetRefs instead');
@@ -34,7 +38,7 @@ class BackendTrafficHandler implements PolicyHandler {
    * Applies a policy (or a merged spec) to the IR routes of a route, all of them or those of one
    * listener, leaving alone what a more specific policy already set.
    */
-  applyToRoute(policy: AnyObject, spec: any, rc: RouteContext, tg: PolicyTarget, l?: ListenerContext, parent?: AnyObject): string[] {
+  applyToRoute(policy: Policy, spec: Spec, rc: RouteContext, tg: PolicyTarget, l?: ListenerContext, parent?: Policy): string[] {
     const t = this.t;
     const roOwner = parent && !(policy.spec?.responseOverride?.length) ? parent.metadata.namespace : undefined;
     const { features, errors } = buildTrafficFeatures(t, policy, spec, roOwner);
@@ -42,9 +46,10 @@ class BackendTrafficHandler implements PolicyHandler {
     const statTemplate: string | undefined = spec.telemetry?.metrics?.routeStatName;
     const prefix = rc.irPrefix;
     const listenerName = l?.irName;
-    const sectionOk = (md: any) => tg.sectionName === undefined || md?.sectionName === tg.sectionName;
-    const irs = l ? [t.xdsIR[t.irKey(l.gateway)]].filter(Boolean) : Object.values(t.xdsIR);
-    for (const x of irs as any[]) {
+    const sectionOk = (md: ir.ResourceMetadata | undefined) => tg.sectionName === undefined || md?.sectionName === tg.sectionName;
+    const irs = l ? [t.xdsIR[t.irKey(l.gateway)]] : Object.values(t.xdsIR);
+    for (const x of irs) {
+      if (!x) continue;
       for (const tcp of x.tcp ?? []) {
         if (listenerName && tcp.name !== listenerName) continue;
         for (const r of tcp.routes ?? []) {
@@ -73,12 +78,12 @@ class BackendTrafficHandler implements PolicyHandler {
   }
 
 
-  applyToListeners(policy: AnyObject, g: GatewayContext, listeners: readonly ListenerContext[]): string[] {
+  applyToListeners(policy: Policy, g: GatewayContext, listeners: readonly ListenerContext[]): string[] {
     const t = this.t;
-    const spec = policy.spec ?? {};
+    const spec: Partial<Spec> = policy.spec ?? {};
     const { features, errors } = buildTrafficFeatures(t, policy, spec);
     const statTemplate: string | undefined = spec.telemetry?.metrics?.routeStatName;
-    const x: any = t.xdsIR[t.irKey(g)];
+    const x = t.xdsIR[t.irKey(g)];
     if (!x) return errors;
     const names = new Set(listeners.map((l) => l.irName));
     for (const tcp of x.tcp ?? []) {
@@ -104,17 +109,23 @@ class BackendTrafficHandler implements PolicyHandler {
   }
 }
 
-function setIfUnset(r: Record<string, any>, field: string, v: unknown): void {
+function setIfUnset<R extends object, K extends keyof R>(r: R, field: K, v: R[K] | undefined): void {
   if (v !== undefined && r[field] === undefined) r[field] = structuredClone(v);
 }
 
-function applyToL4Route(r: Record<string, any>, f: Record<string, any>, withConnection: boolean, statName: string | undefined): void {
-  for (const k of ['loadBalancer', 'proxyProtocol', 'healthCheck', 'circuitBreaker', 'tcpKeepalive', 'timeout', 'dns']) setIfUnset(r, k, f[k]);
+function applyToL4Route(r: ir.TCPRoute, f: ir.TrafficFeatures, withConnection: boolean, statName: string | undefined): void {
+  setIfUnset(r, 'loadBalancer', f.loadBalancer);
+  setIfUnset(r, 'proxyProtocol', f.proxyProtocol);
+  setIfUnset(r, 'healthCheck', f.healthCheck);
+  setIfUnset(r, 'circuitBreaker', f.circuitBreaker);
+  setIfUnset(r, 'tcpKeepalive', f.tcpKeepalive);
+  setIfUnset(r, 'timeout', f.timeout);
+  setIfUnset(r, 'dns', f.dns);
   if (withConnection) setIfUnset(r, 'backendConnection', f.backendConnection);
   setIfUnset(r, 'statName', statName);
 }
 
-function applyToHTTPRoute(r: Record<string, any>, policy: AnyObject, spec: any, f: Record<string, any>, errors: readonly string[], statName: string | undefined): void {
+function applyToHTTPRoute(r: ir.HTTPRoute, policy: Policy, spec: Partial<Spec>, f: ir.TrafficFeatures, errors: readonly string[], statName: string | undefined): void {
   if (statName !== undefined) r.statName = statName;
   if (errors.length) {
     r.directResponse = { statusCode: 500 };
@@ -131,7 +142,7 @@ function applyToHTTPRoute(r: Record<string, any>, policy: AnyObject, spec: any, 
 }
 
 /** Records the policy in the route's metadata (a copy: the metadata object may be shared). */
-function addPolicyMetadata(r: Record<string, any>, policy: AnyObject): void {
+function addPolicyMetadata(r: { metadata?: ir.ResourceMetadata }, policy: Policy): void {
   if (!r.metadata) return;
   const entry = { kind: Kind, name: policy.metadata.name, namespace: policy.metadata.namespace };
   r.metadata = { ...r.metadata, policies: [...(r.metadata.policies ?? []), entry] };
@@ -141,7 +152,7 @@ function addPolicyMetadata(r: Record<string, any>, policy: AnyObject): void {
  * Rate limit rules are named after the policy that gave them, so merged specs cannot simply be
  * rebuilt: the rules of both policies are built apart and merged as the merge type says.
  */
-function mergeRateLimits(t: Translation, policy: AnyObject, parent: AnyObject, features: Record<string, any>): void {
+function mergeRateLimits(t: Translation, policy: Policy, parent: Policy, features: ir.TrafficFeatures): void {
   const own = policy.spec?.rateLimit;
   const theirs = parent.spec?.rateLimit;
   if (!theirs) return;
@@ -151,5 +162,5 @@ function mergeRateLimits(t: Translation, policy: AnyObject, parent: AnyObject, f
     return;
   }
   const ownRL = buildTrafficFeatures(t, policy, { rateLimit: own }).features.rateLimit;
-  if (parentRL && ownRL) features.rateLimit = mergeSpecs(parentRL, ownRL, policy.spec.mergeType);
+  if (parentRL && ownRL) features.rateLimit = mergeSpecs(parentRL, ownRL, policy.spec.mergeType!);
 }

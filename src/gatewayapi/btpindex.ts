@@ -1,7 +1,6 @@
 // What BackendTrafficPolicies decide before routes are translated: the routing type (Service
 // cluster IP or endpoints) of each route's backends. Looked up from the most specific scope:
 // route rule, route, ListenerSet listener, ListenerSet, Gateway listener, Gateway.
-import type { AnyObject } from '../resources/resources.js';
 import { GatewayGroup, type RouteContext, type RouteParentContext } from './contexts.js';
 import { groupOf, isListenerSetKind, policyTargets, type TargetCandidate } from './policytargets.js';
 import type { Translation } from './translation.js';
@@ -21,14 +20,14 @@ export class RoutingTypeIndex {
     const policies = t.resources.backendTrafficPolicies.filter((p) => p.spec?.routingType);
     if (policies.length === 0) return;
     const candidates: TargetCandidate[] = [];
-    for (const [kind, list] of routeLists) for (const r of t.resources[list] as AnyObject[]) candidates.push({ group: GatewayGroup, kind, object: r });
+    for (const [kind, list] of routeLists) for (const r of t.resources[list]) candidates.push({ group: GatewayGroup, kind, object: r });
     for (const g of t.accepted) candidates.push({ group: GatewayGroup, kind: 'Gateway', object: g.gateway });
     for (const ls of t.resources.listenerSets) candidates.push({ group: groupOf(ls), kind: ls.kind ?? 'ListenerSet', object: ls });
     for (const p of policies) {
       for (const tg of policyTargets(t, p, 'BackendTrafficPolicy', candidates)) {
         const kind = isListenerSetKind(tg.kind) ? 'ListenerSet' : tg.kind;
         const key = `${kind}/${tg.namespace}/${tg.name}/${tg.sectionName ?? ''}`;
-        if (!this.byScope.has(key)) this.byScope.set(key, p.spec.routingType);
+        if (!this.byScope.has(key)) this.byScope.set(key, p.spec.routingType!);
       }
     }
   }
@@ -43,7 +42,7 @@ export class RoutingTypeIndex {
     }
     const v = get(rc.kind, rc.namespace, rc.name);
     if (v) return v;
-    const ref = pc.ref ?? {};
+    const ref = pc.ref;
     const ns: string = ref.namespace || rc.namespace;
     const section: string | undefined = ref.sectionName ?? undefined;
     if (isListenerSetKind(ref.kind)) {

@@ -1,15 +1,21 @@
 // Client certificate validation material of a ClientTrafficPolicy: the CA bundle (from Secrets,
 // ConfigMaps and ClusterTrustBundles), the revocation lists, and the cipher names Envoy knows.
 import { X509Certificate } from 'node:crypto';
-import type { AnyObject } from '../resources/resources.js';
+import type { ConfigMap, Secret } from '../api/core/index.js';
+import type { ClientTrafficPolicy, ClientTrafficPolicySpec } from '../api/envoygateway/index.js';
+import type { TLSCACertificate, TLSCRL } from '../ir/xds.js';
+import { EnvoyGatewayGroup } from './contexts.js';
 import { referenceAllowed } from './lookups.js';
-import { EnvoyGatewayGroup } from './policytargets.js';
 import type { Translation } from './translation.js';
 
 type Result<T> = T | { error: string };
 
+type ClientValidation = NonNullable<NonNullable<ClientTrafficPolicySpec['tls']>['clientValidation']>;
+type CertificateRef = NonNullable<ClientValidation['caCertificateRefs']>[number];
+type CRLSettings = NonNullable<ClientValidation['crl']>;
+
 /** The text stored under `key` of a Secret (base64) or ConfigMap, or its only entry. */
-function entry(obj: AnyObject, key: string, base64: boolean, what: string): Result<{ text: string }> {
+function entry(obj: Secret | ConfigMap, key: string, base64: boolean, what: string): Result<{ text: string }> {
   const data: Record<string, string> = obj.data ?? {};
   let raw = data[key];
   if (raw === undefined) {
@@ -21,7 +27,7 @@ function entry(obj: AnyObject, key: string, base64: boolean, what: string): Resu
 }
 
 /** The referenced object's text under `key`, the reference checked against ReferenceGrants. */
-function refText(t: Translation, policy: AnyObject, ref: any, key: string): Result<{ text: string; name: string }> {
+function refText(t: Translation, policy: ClientTrafficPolicy, ref: CertificateRef, key: string): Result<{ text: string; name: string }> {
   const kind: string = ref.kind ?? 'Secret';
   const policyNs = policy.metadata?.namespace ?? '';
   if (kind === 'ClusterTrustBundle') {
@@ -50,7 +56,7 @@ const pemBlocks = (s: string, label: string) => s.match(new RegExp(`-----BEGIN $
  * The CA bundle clients are validated against, named after the policy. Expired or unparsable
  * certificates are left out; a reference with none left is an error.
  */
-export function clientCACertificate(t: Translation, policy: AnyObject, refs: readonly any[]): Result<{ caCertificate: Record<string, any> }> {
+export function clientCACertificate(t: Translation, policy: ClientTrafficPolicy, refs: readonly CertificateRef[]): Result<{ caCertificate: TLSCACertificate }> {
   let pem = '';
   const seen = new Set<string>();
   const now = Date.now();
@@ -91,7 +97,7 @@ function commonName(cert: X509Certificate): string {
 }
 
 /** The certificate revocation lists of a client validation; an expired list is an error. */
-export function clientCRL(t: Translation, policy: AnyObject, crl: any): Result<{ crl: Record<string, any> }> {
+export function clientCRL(t: Translation, policy: ClientTrafficPolicy, crl: CRLSettings): Result<{ crl: TLSCRL }> {
   let pem = '';
   for (const ref of crl.refs ?? []) {
     const r = refText(t, policy, ref, 'ca.crl');
@@ -106,7 +112,7 @@ export function clientCRL(t: Translation, policy: AnyObject, crl: any): Result<{
     }
   }
   const ns = policy.metadata?.namespace ?? '';
-  const out: Record<string, any> = { name: `${ns}/${policy.metadata.name}/crl`, data: Buffer.from(pem, 'utf8').toString('base64') };
+  const out: TLSCRL = { name: `${ns}/${policy.metadata.name}/crl`, data: Buffer.from(pem, 'utf8').toString('base64') };
   if (crl.onlyVerifyLeafCertificate) out.onlyVerifyLeafCertificate = true;
   return { crl: out };
 }

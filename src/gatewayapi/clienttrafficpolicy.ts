@@ -2,9 +2,11 @@
 // ListenerSet, whole or one listener (sectionName). The most specific policy wins a listener:
 // first those naming a listener, then those for a whole ListenerSet, last those for a whole
 // Gateway, which configure what is left. Two policies for the same scope conflict: the older wins.
-import type { AnyObject } from '../resources/resources.js';
+import type { ClientTrafficPolicy } from '../api/envoygateway/index.js';
+import type { ListenerSet } from '../api/gatewayapi/index.js';
+import type { Xds } from '../ir/xds.js';
 import { applyClientTrafficPolicy } from './clienttrafficsettings.js';
-import { GatewayGroup, withFreshStatus, type GatewayContext, type ListenerContext } from './contexts.js';
+import { GatewayGroup, withFreshStatus, type GatewayContext, type ListenerContext, type WithStatus } from './contexts.js';
 import { policyTargets, groupOf, isListenerSetKind, type PolicyTarget, type TargetCandidate } from './policytargets.js';
 import { setAncestorCondition, setPolicyAccepted, setPolicyRejected, truncateAncestors, type AncestorRef } from './policystatus.js';
 import type { Translation } from './translation.js';
@@ -21,7 +23,9 @@ interface Scope {
   what: string;
 }
 
-export function processClientTrafficPolicies(t: Translation): AnyObject[] {
+type Policy = WithStatus<ClientTrafficPolicy>;
+
+export function processClientTrafficPolicies(t: Translation): Policy[] {
   const policies = t.resources.clientTrafficPolicies;
   if (policies.length === 0) return [];
 
@@ -31,7 +35,7 @@ export function processClientTrafficPolicies(t: Translation): AnyObject[] {
     gateways.set(`${g.namespace}/${g.name}`, g);
     candidates.push({ group: GatewayGroup, kind: 'Gateway', object: g.gateway });
   }
-  const listenerSets = new Map<string, { ls: AnyObject; gateway: GatewayContext }>();
+  const listenerSets = new Map<string, { ls: ListenerSet; gateway: GatewayContext }>();
   for (const ls of t.listenerSets) {
     candidates.push({ group: groupOf(ls), kind: ls.kind ?? 'ListenerSet', object: ls });
     const g = t.listenerSetParents.get(ls);
@@ -65,14 +69,14 @@ export function processClientTrafficPolicies(t: Translation): AnyObject[] {
     return undefined;
   };
 
-  const out: AnyObject[] = [];
+  const out: Policy[] = [];
   // Policies are known by namespace/name: a second one of the same name acts as the first.
-  const copies = new Map<string, AnyObject>();
-  const copyOf = (p: AnyObject): AnyObject => {
+  const copies = new Map<string, Policy>();
+  const copyOf = (p: ClientTrafficPolicy): Policy => {
     const key = `${p.metadata?.namespace ?? ''}/${p.metadata?.name}`;
     let c = copies.get(key);
     if (!c) {
-      c = withFreshStatus(p, { ...(p.status ?? {}), ancestors: [] });
+      c = withFreshStatus(p, { ...p.status, ancestors: [] });
       copies.set(key, c);
       out.push(c);
     }
@@ -84,7 +88,7 @@ export function processClientTrafficPolicies(t: Translation): AnyObject[] {
   /** Listeners configured by a more specific policy. */
   const covered = new Set<ListenerContext>();
 
-  const phase = (accept: (tg: PolicyTarget) => boolean, run: (policy: AnyObject, tg: PolicyTarget, scope: Scope) => void) => {
+  const phase = (accept: (tg: PolicyTarget) => boolean, run: (policy: Policy, tg: PolicyTarget, scope: Scope) => void) => {
     policies.forEach((input, i) => {
       for (const tg of targets[i]!) {
         if (!accept(tg)) continue;
@@ -158,16 +162,16 @@ function ancestorRef(group: string, kind: string, namespace: string, name: strin
   return a;
 }
 
-function finish(t: Translation, policy: AnyObject, ancestor: AncestorRef, errs: readonly string[]): void {
+function finish(t: Translation, policy: Policy, ancestor: AncestorRef, errs: readonly string[]): void {
   if (errs.length) setPolicyRejected(t, policy, ancestor, 'Invalid', errs.join('\n'));
   setPolicyAccepted(t, policy, ancestor, deprecations(policy));
 }
 
 /** Checks the listener can be configured alone, then configures it. */
-function applyToListener(t: Translation, policy: AnyObject, l: ListenerContext, attachedTo: 'section' | 'listenerSet' | 'gateway'): string[] {
+function applyToListener(t: Translation, policy: Policy, l: ListenerContext, attachedTo: 'section' | 'listenerSet' | 'gateway'): string[] {
   const xds = t.xdsIR[t.irKey(l.gateway)];
   if (!xds) return [];
-  const overlap = portOverlap(t, l, xds, attachedTo);
+  const overlap = portOverlap(l, xds, attachedTo);
   if (overlap) return [overlap];
   return applyClientTrafficPolicy(t, policy, l, xds);
 }
@@ -177,23 +181,23 @@ function applyToListener(t: Translation, policy: AnyObject, l: ListenerContext, 
  * configure one of them apart from the others — unless it configures all of them, as a policy
  * for their whole Gateway (or ListenerSet) does.
  */
-function portOverlap(t: Translation, l: ListenerContext, xds: Record<string, any>, attachedTo: 'section' | 'listenerSet' | 'gateway'): string | undefined {
-  const http: any[] = xds.http ?? [];
+function portOverlap(l: ListenerContext, xds: Xds, attachedTo: 'section' | 'listenerSet' | 'gateway'): string | undefined {
+  const http = xds.http ?? [];
   const self = http.find((h) => h.name === l.irName);
   if (!self || self.tls) return undefined;
-  const same = http.filter((h) => h !== self && h.port === self.port && !h.tls).map((h) => h.name as string);
+  const same = http.filter((h) => h !== self && h.port === self.port && !h.tls).map((h) => h.name);
   if (same.length === 0) return undefined;
   let conflicting = same;
   if (attachedTo !== 'section') {
     const owner = l.irName.slice(0, l.irName.lastIndexOf('/') + 1);
-    conflicting = same.filter((name) => !ownedBy(t, name, owner, attachedTo));
+    conflicting = same.filter((name) => !ownedBy(name, owner, attachedTo));
   }
   if (conflicting.length === 0) return undefined;
   return `ClientTrafficPolicy is being applied to multiple http (non https) listeners (${conflicting.join(', ')}) on the same port, which is not allowed`;
 }
 
 /** Whether an IR listener belongs to the scope whose listeners are named `<owner><listener>`. */
-function ownedBy(_t: Translation, irName: string, owner: string, attachedTo: 'listenerSet' | 'gateway'): boolean {
+function ownedBy(irName: string, owner: string, attachedTo: 'listenerSet' | 'gateway'): boolean {
   if (!irName.startsWith(owner)) return false;
   // A Gateway's own listeners are `<ns>/<gw>/<listener>`; its ListenerSets' have two more parts.
   const rest = irName.slice(owner.length);
@@ -201,8 +205,8 @@ function ownedBy(_t: Translation, irName: string, owner: string, attachedTo: 'li
 }
 
 /** Deprecated fields the policy uses, each with its replacement. */
-function deprecations(policy: AnyObject): string[] {
-  const spec = policy.spec ?? {};
+function deprecations(policy: ClientTrafficPolicy): string[] {
+  const spec: Partial<ClientTrafficPolicy['spec']> = policy.spec ?? {};
   const out: string[] = [];
   if (spec.enableProxyProtocol !== undefined && spec.enableProxyProtocol !== null) out.push('spec.enableProxyProtocol is deprecated, use spec.proxyProtocol instead');
   if (spec.headers?.preserveXRequestID !== undefined && spec.headers?.preserveXRequestID !== null) out.push('spec.headers.preserveXRequestID is deprecated, use spec.headers.requestID instead');

@@ -5,18 +5,22 @@
 // Some settings land even when another one is invalid (headers, paths, the TLS parameters, which
 // are edited in place as Envoy Gateway does); the rest only when all of them are valid. A policy
 // with an invalid setting makes the listener's HTTP routes answer 500 and drops its TCP routes.
-import type { AnyObject } from '../resources/resources.js';
+import type { ClientTrafficPolicy, ClientTrafficPolicySpec } from '../api/envoygateway/index.js';
+import type * as ir from '../ir/xds.js';
 import type { ListenerContext } from './contexts.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { clientCACertificate, clientCRL, validCipher } from './clienttrafficca.js';
-import { maxUint32, parseQuantity, wholeQuantity } from './traffic.js';
-import type { Translation, XdsIR } from './translation.js';
+import { maxUint32, parseQuantity, wholeQuantity } from './quantity.js';
+import type { Translation } from './translation.js';
+
+type Spec = Partial<ClientTrafficPolicySpec>;
+type Field<K extends keyof ClientTrafficPolicySpec> = ClientTrafficPolicySpec[K];
 
 /** Applies a policy to one listener; returns the problems found (empty when it applied). */
-export function applyClientTrafficPolicy(t: Translation, policy: AnyObject, l: ListenerContext, xds: XdsIR): string[] {
-  const spec = policy.spec ?? {};
-  const http = (xds.http as any[] | undefined)?.find((h) => h.name === l.irName);
-  const tcp = (xds.tcp as any[] | undefined)?.find((h) => h.name === l.irName);
+export function applyClientTrafficPolicy(t: Translation, policy: ClientTrafficPolicy, l: ListenerContext, xds: ir.Xds): string[] {
+  const spec: Spec = policy.spec ?? {};
+  const http = xds.http?.find((h) => h.name === l.irName);
+  const tcp = xds.tcp?.find((h) => h.name === l.irName);
   const errs: string[] = [];
   const collect = <T>(what: string, f: () => T): T | undefined => {
     try {
@@ -30,7 +34,7 @@ export function applyClientTrafficPolicy(t: Translation, policy: AnyObject, l: L
 
   const keepalive = collect('TCP KeepAlive', () => tcpKeepalive(spec.tcpKeepalive));
   const connection = collect('Connection', () => clientConnection(spec.connection));
-  const proxyProtocol = spec.proxyProtocol ? (spec.proxyProtocol.optional ? { optional: true } : {}) : spec.enableProxyProtocol ? {} : undefined;
+  const proxyProtocol: ir.ProxyProtocolSettings | undefined = spec.proxyProtocol ? (spec.proxyProtocol.optional ? { optional: true } : {}) : spec.enableProxyProtocol ? {} : undefined;
   const timeout = collect('Timeout', () => clientTimeout(spec.timeout));
 
   if (http) {
@@ -45,7 +49,7 @@ export function applyClientTrafficPolicy(t: Translation, policy: AnyObject, l: L
     const http2 = collect('HTTP2', () => http2Settings(spec.http2));
     if (http.tls && spec.http3) {
       http.http3 = {};
-      const infraListener = t.infraIR[t.irKey(l.gateway)]?.proxy.listeners?.find((p: any) => p.name === l.irName);
+      const infraListener = t.infraIR[t.irKey(l.gateway)]?.proxy.listeners?.find((p) => p.name === l.irName);
       if (infraListener) infraListener.http3 = {};
     }
     if (spec.healthCheck) http.healthCheck = { path: spec.healthCheck.path };
@@ -76,8 +80,9 @@ export function applyClientTrafficPolicy(t: Translation, policy: AnyObject, l: L
 
 class SettingError extends Error {}
 
-function assign(ir: Record<string, any>, values: Record<string, unknown>): void {
-  for (const [k, v] of Object.entries(values)) if (v !== undefined) ir[k] = v;
+/** Sets each value that is defined; leaves the others as they are. */
+function assign<T extends object>(target: T, values: Partial<T>): void {
+  for (const [k, v] of Object.entries(values)) if (v !== undefined) (target as Record<string, unknown>)[k] = v;
 }
 
 function duration(v: unknown, what: string): string | undefined {
@@ -94,9 +99,9 @@ function seconds(v: unknown, what: string): number | undefined {
   return Math.floor(d / 1000);
 }
 
-function tcpKeepalive(k: any): Record<string, any> | undefined {
+function tcpKeepalive(k: Field<'tcpKeepalive'>): ir.TCPKeepalive | undefined {
   if (!k) return undefined;
-  const out: Record<string, any> = {};
+  const out: ir.TCPKeepalive = {};
   if (k.probes !== undefined && k.probes !== null) out.probes = k.probes;
   const idle = seconds(k.idleTime, 'IdleTime');
   if (idle !== undefined) out.idleTime = idle;
@@ -105,12 +110,12 @@ function tcpKeepalive(k: any): Record<string, any> | undefined {
   return out;
 }
 
-function clientConnection(c: any): Record<string, any> | undefined {
+function clientConnection(c: Field<'connection'>): ir.ClientConnection | undefined {
   if (!c) return undefined;
-  const out: Record<string, any> = {};
+  const out: ir.ClientConnection = {};
   const cl = c.connectionLimit;
   if (cl) {
-    const limit: Record<string, any> = {};
+    const limit: NonNullable<ir.ClientConnection['limit']> = {};
     if (cl.value !== undefined && cl.value !== null) limit.value = cl.value;
     assign(limit, {
       closeDelay: duration(cl.closeDelay, 'CloseDelay'),
@@ -133,11 +138,11 @@ function bytes(q: unknown, what: string): number {
   return n;
 }
 
-function clientTimeout(to: any): Record<string, any> | undefined {
+function clientTimeout(to: Field<'timeout'>): ir.ClientTimeout | undefined {
   if (!to) return undefined;
-  const out: Record<string, any> = {};
+  const out: ir.ClientTimeout = {};
   if (to.tcp) {
-    const tcp: Record<string, any> = {};
+    const tcp: NonNullable<ir.ClientTimeout['tcp']> = {};
     assign(tcp, {
       idleTimeout: duration(to.tcp.idleTimeout, 'TCP IdleTimeout'),
       connectionInspectionTimeout: duration(to.tcp.connectionInspectionTimeout, 'TCP ConnectionInspectionTimeout'),
@@ -146,7 +151,7 @@ function clientTimeout(to: any): Record<string, any> | undefined {
     out.tcp = tcp;
   }
   if (to.http) {
-    const h: Record<string, any> = {};
+    const h: NonNullable<ir.ClientTimeout['http']> = {};
     assign(h, {
       requestReceivedTimeout: duration(to.http.requestReceivedTimeout, 'HTTP RequestReceivedTimeout'),
       requestHeadersReceivedTimeout: duration(to.http.requestHeadersReceivedTimeout, 'HTTP RequestHeadersReceivedTimeout'),
@@ -164,9 +169,9 @@ const headerValue = /^[!-~]+([\t ]?[!-~]+)*$/;
 const KiB = 1024;
 
 /** Sets the listener's header settings; problems in the header lists are thrown after. */
-function headerSettings(h: any, http: Record<string, any>): void {
+function headerSettings(h: Field<'headers'>, http: ir.HTTPListener): void {
   if (!h) return;
-  const out: Record<string, any> = {
+  const out: ir.HeaderSettings = {
     enableEnvoyHeaders: !!h.enableEnvoyHeaders,
     disableRateLimitHeaders: !!h.disableRateLimitHeaders,
     withUnderscoresAction: h.withUnderscoresAction ?? 'RejectRequest',
@@ -204,12 +209,14 @@ function headerSettings(h: any, http: Record<string, any>): void {
   if (problems.length) throw new SettingError(problems.join('\n'));
 }
 
-function edgeHeaders(f: any, what: string, problems: string[]): { add: Record<string, any>[]; remove: string[] } {
-  const add: Record<string, any>[] = [];
+type EdgeHeaders = NonNullable<NonNullable<Field<'headers'>>['earlyRequestHeaders']>;
+
+function edgeHeaders(f: EdgeHeaders, what: string, problems: string[]): { add: ir.AddHeader[]; remove: string[] } {
+  const add: ir.AddHeader[] = [];
   const remove: string[] = [];
   let given = false;
   const before = problems.length;
-  const addList = (list: any[] | undefined, verb: string, fields: Record<string, boolean>) => {
+  const addList = (list: readonly { name?: string; value?: string }[] | undefined, verb: string, fields: { append: boolean; addIfAbsent?: boolean }) => {
     for (const h of list ?? []) {
       given = true;
       const name: string = h.name ?? '';
@@ -222,7 +229,7 @@ function edgeHeaders(f: any, what: string, problems: string[]): { add: Record<st
   addList(f.add, 'add', { append: true });
   addList(f.set, 'set', { append: false });
   addList(f.addIfAbsent, 'addIfAbsent', { append: false, addIfAbsent: true });
-  for (const name of (f.remove ?? []) as string[]) {
+  for (const name of f.remove ?? []) {
     given = true;
     if (!name) problems.push(`${what} cannot remove a header with an empty name`);
     else if (!remove.some((r) => r.toLowerCase() === name.toLowerCase())) remove.push(name);
@@ -235,18 +242,18 @@ function edgeHeaders(f: any, what: string, problems: string[]): { add: Record<st
 
 // ---- HTTP/1 and HTTP/2 ------------------------------------------------------------------------
 
-function http1Settings(h: any, http: Record<string, any>): Record<string, any> | undefined {
+function http1Settings(h: Field<'http1'>, http: ir.HTTPListener): ir.HTTP1Settings | undefined {
   if (!h) return undefined;
-  const out: Record<string, any> = { enableTrailers: !!h.enableTrailers, preserveHeaderCase: !!h.preserveHeaderCase };
+  const out: ir.HTTP1Settings = { enableTrailers: !!h.enableTrailers, preserveHeaderCase: !!h.preserveHeaderCase };
   if (h.disableSafeMaxConnectionDuration) out.disableSafeMaxConnectionDuration = true;
-  if (h.ignoredUpgradeTypes?.length) out.ignoredUpgradeTypes = h.ignoredUpgradeTypes.map((m: any) => stringMatch(m.type, m.value));
+  if (h.ignoredUpgradeTypes?.length) out.ignoredUpgradeTypes = h.ignoredUpgradeTypes.map((m) => stringMatch(m.type, m.value));
   if (h.http10) {
     let defaultHost: string | undefined;
     if (h.http10.useDefaultHost) {
       // The listener's first exact hostname, else the one exact hostname of its routes.
-      defaultHost = (http.hostnames as string[] | undefined)?.find((n) => !n.includes('*'));
+      defaultHost = http.hostnames?.find((n) => !n.includes('*'));
       if (defaultHost === undefined) {
-        const hosts = (http.routes ?? []).map((r: any) => r.hostname).filter((n: string | undefined) => n && !n.includes('*'));
+        const hosts = (http.routes ?? []).map((r) => r.hostname).filter((n) => n && !n.includes('*'));
         if (hosts.length === 0) throw new SettingError('cannot set http10 default host on listener with only wildcard hostnames');
         if (hosts.length > 1) throw new SettingError('cannot set http10 default host on listener with only wildcard hostnames and more than one possible default route');
         defaultHost = hosts[0];
@@ -260,11 +267,11 @@ function http1Settings(h: any, http: Record<string, any>): Record<string, any> |
 const minWindow = 65535;
 const maxWindow = 2147483647;
 
-function http2Settings(h: any): Record<string, any> | undefined {
+function http2Settings(h: Field<'http2'>): ir.HTTP2Settings | undefined {
   if (!h) return undefined;
-  const out: Record<string, any> = {};
+  const out: ir.HTTP2Settings = {};
   const problems: string[] = [];
-  const window = (v: unknown, what: string, irField: string) => {
+  const window = (v: unknown, what: string, irField: 'initialConnectionWindowSize' | 'initialStreamWindowSize') => {
     if (v === undefined || v === null) return;
     const n = wholeQuantity(v);
     if (n === undefined) problems.push(`invalid ${what} value ${String(v)}`);
@@ -278,7 +285,7 @@ function http2Settings(h: any): Record<string, any> | undefined {
   if (h.onInvalidMessage) out.resetStreamOnError = h.onInvalidMessage === 'TerminateStream';
   if (h.connectionKeepalive) {
     const k = h.connectionKeepalive;
-    const ka: Record<string, any> = {};
+    const ka: NonNullable<ir.HTTP2Settings['connectionKeepalive']> = {};
     try {
       assign(ka, {
         interval: duration(k.interval, 'ConnectionKeepalive Interval'),
@@ -296,8 +303,8 @@ function http2Settings(h: any): Record<string, any> | undefined {
 }
 
 /** An IR string match from a Gateway API-style (type, value) pair. */
-export function stringMatch(type: string | undefined, value: string, name?: string): Record<string, any> {
-  const out: Record<string, any> = name !== undefined ? { name } : {};
+export function stringMatch(type: string | undefined, value: string, name?: string): ir.StringMatch {
+  const out: ir.StringMatch = name !== undefined ? { name } : {};
   switch (type) {
     case 'Prefix':
       out.prefix = value;
@@ -317,7 +324,7 @@ export function stringMatch(type: string | undefined, value: string, name?: stri
 // ---- TLS --------------------------------------------------------------------------------------
 
 /** Edits a TLS listener's IR TLS settings in place (nothing to do for a listener without TLS). */
-function tlsParameters(t: Translation, policy: AnyObject, tls: Record<string, any> | undefined): void {
+function tlsParameters(t: Translation, policy: ClientTrafficPolicy, tls: ir.TLSConfig | undefined): void {
   if (!tls) return;
   // TLS versions are pinned whether or not the policy says anything about them.
   tls.minVersion = '1.2';
@@ -328,7 +335,7 @@ function tlsParameters(t: Translation, policy: AnyObject, tls: Record<string, an
   if (p.minVersion) tls.minVersion = p.minVersion;
   if (p.maxVersion) tls.maxVersion = p.maxVersion;
   if (p.ciphers?.length) {
-    const bad = (p.ciphers as string[]).find((c) => !validCipher(c));
+    const bad = p.ciphers.find((c) => !validCipher(c));
     if (bad !== undefined) throw new SettingError(`unsupported cipher suite: ${bad}`);
     tls.ciphers = [...p.ciphers];
   }
@@ -347,7 +354,7 @@ function tlsParameters(t: Translation, policy: AnyObject, tls: Record<string, an
   if (cv.allowExpiredCertificate) tls.allowExpiredCertificate = true;
   const sans = cv.subjectAltNames;
   if (sans) {
-    const m: Record<string, any>[] = [];
+    const m: ir.StringMatch[] = [];
     for (const s of sans.dnsNames ?? []) m.push(stringMatch(s.type, s.value, 'DNS'));
     for (const s of sans.emailAddresses ?? []) m.push(stringMatch(s.type, s.value, 'EMAIL'));
     for (const s of sans.ipAddresses ?? []) m.push(stringMatch(s.type, s.value, 'IP_ADDRESS'));
@@ -358,7 +365,7 @@ function tlsParameters(t: Translation, policy: AnyObject, tls: Record<string, an
   if (cv.spkiHashes?.length) tls.verifyCertificateSpki = [...cv.spkiHashes];
   if (cv.certificateHashes?.length) tls.verifyCertificateHash = [...cv.certificateHashes];
 
-  const refs: any[] = cv.caCertificateRefs ?? [];
+  const refs = cv.caCertificateRefs ?? [];
   if (refs.length === 0) {
     if (mode === 'VerifyIfGiven' && !cv.mode) throw new SettingError('tls.clientValidation.optional=true requires caCertificateRefs (maps to mode "VerifyIfGiven")');
     if (mode === 'VerifyIfGiven' || mode === 'Require') throw new SettingError(`tls.clientValidation.mode "${mode}" requires caCertificateRefs`);

@@ -1,8 +1,12 @@
 // Cluster settings (the backend side of a BackendTrafficPolicy, and of extension backends):
 // load balancing, health checks, circuit breakers, timeouts, keepalive, connection buffers,
 // DNS, HTTP/2 and retries, each in the IR's form. A builder throws SettingError on bad input.
+import type { ClusterSettings } from '../api/envoygateway/index.js';
+import type * as ir from '../ir/xds.js';
 import { formatDuration, parseDuration } from './duration.js';
-import { maxUint32, wholeQuantity } from './traffic.js';
+import { maxUint32, wholeQuantity } from './quantity.js';
+
+type CS = ClusterSettings;
 
 export class SettingError extends Error {}
 
@@ -14,8 +18,9 @@ export function goDuration(v: unknown, what: string): string | undefined {
 }
 
 /** Drops the keys whose value is undefined. */
-export function defined<T extends Record<string, any>>(o: T): T {
-  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
+export function defined<T extends object>(o: T): T {
+  const r = o as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (r[k] === undefined) delete r[k];
   return o;
 }
 
@@ -30,14 +35,14 @@ function isPrime(n: number): boolean {
   return true;
 }
 
-export function loadBalancer(lb: any): Record<string, any> | undefined {
+export function loadBalancer(lb: CS['loadBalancer']): ir.LoadBalancer | undefined {
   if (!lb) return undefined;
-  const out: Record<string, any> = {};
-  const slowStart = lb.slowStart?.window ? { window: goDuration(lb.slowStart.window, 'SlowStart window') } : undefined;
+  const out: ir.LoadBalancer = {};
+  const slowStart = lb.slowStart?.window ? { window: goDuration(lb.slowStart.window, 'SlowStart window')! } : undefined;
   switch (lb.type) {
     case 'ConsistentHash': {
-      const c = lb.consistentHash ?? {};
-      const ch: Record<string, any> = {};
+      const c: Partial<NonNullable<typeof lb.consistentHash>> = lb.consistentHash ?? {};
+      const ch: ir.ConsistentHash = {};
       if (set(c.tableSize)) {
         if (c.tableSize > maxTableSize || !isPrime(c.tableSize)) throw new SettingError(`ConsistentHash: invalid TableSize value ${c.tableSize}`);
         ch.tableSize = c.tableSize;
@@ -47,16 +52,16 @@ export function loadBalancer(lb: any): Record<string, any> | undefined {
           ch.sourceIP = true;
           break;
         case 'Header':
-          ch.headers = [{ name: c.header?.name }];
+          ch.headers = [{ name: c.header?.name ?? '' }];
           break;
         case 'Headers':
-          ch.headers = (c.headers ?? []).map((h: any) => ({ name: h.name }));
+          ch.headers = (c.headers ?? []).map((h) => ({ name: h.name }));
           break;
         case 'Cookie':
-          ch.cookie = defined({ name: c.cookie?.name, ttl: goDuration(c.cookie?.ttl, 'Cookie TTL'), attributes: c.cookie?.attributes });
+          ch.cookie = defined({ name: c.cookie?.name ?? '', ttl: goDuration(c.cookie?.ttl, 'Cookie TTL'), attributes: c.cookie?.attributes });
           break;
         case 'QueryParams':
-          ch.queryParams = (c.queryParams ?? []).map((q: any) => ({ name: q.name }));
+          ch.queryParams = (c.queryParams ?? []).map((q) => ({ name: q.name }));
           break;
       }
       out.consistentHash = ch;
@@ -72,8 +77,8 @@ export function loadBalancer(lb: any): Record<string, any> | undefined {
       out.roundRobin = slowStart ? { slowStart } : {};
       break;
     case 'BackendUtilization': {
-      const b = lb.backendUtilization ?? {};
-      const bu: Record<string, any> = defined({
+      const b: NonNullable<typeof lb.backendUtilization> = lb.backendUtilization ?? {};
+      const bu: ir.BackendUtilization = defined({
         blackoutPeriod: goDuration(b.blackoutPeriod, 'BlackoutPeriod'),
         weightExpirationPeriod: goDuration(b.weightExpirationPeriod, 'WeightExpirationPeriod'),
         weightUpdatePeriod: goDuration(b.weightUpdatePeriod, 'WeightUpdatePeriod'),
@@ -98,26 +103,28 @@ export function loadBalancer(lb: any): Record<string, any> | undefined {
       force: p.force ? defined({ minEndpointsInZoneThreshold: p.force.minEndpointsInZoneThreshold ?? undefined }) : undefined,
     });
   }
-  if (za?.weightedZones?.length) out.weightedZones = za.weightedZones.map((z: any) => ({ zone: z.zone, weight: z.weight }));
-  if (lb.endpointOverride) out.endpointOverride = { extractFrom: (lb.endpointOverride.extractFrom ?? []).map((e: any) => defined({ header: e.header ?? undefined })) };
+  if (za?.weightedZones?.length) out.weightedZones = za.weightedZones.map((z) => ({ zone: z.zone, weight: z.weight }));
+  if (lb.endpointOverride) out.endpointOverride = { extractFrom: (lb.endpointOverride.extractFrom ?? []).map((e) => defined({ header: e.header ?? undefined })) };
   return out;
 }
 
-export function proxyProtocol(pp: any): Record<string, any> | undefined {
+export function proxyProtocol(pp: CS['proxyProtocol']): ir.UpstreamProxyProtocol | undefined {
   if (!pp || (pp.version !== 'V1' && pp.version !== 'V2')) return undefined;
   return { version: pp.version };
 }
 
-function payload(p: any): Record<string, any> | undefined {
+type Payload = NonNullable<NonNullable<NonNullable<CS['healthCheck']>['active']>['tcp']>['send'];
+
+function payload(p: Payload): ir.HealthCheckPayload | undefined {
   if (!p) return undefined;
   if (p.type === 'Text') return { text: p.text ?? '' };
   if (p.type === 'Binary') return { binary: p.binary ?? '' };
   return {};
 }
 
-export function healthCheck(hc: any): Record<string, any> | undefined {
+export function healthCheck(hc: CS['healthCheck']): ir.HealthCheck | undefined {
   if (!hc) return undefined;
-  const out: Record<string, any> = {};
+  const out: ir.HealthCheck = {};
   const p = hc.passive;
   if (p) {
     out.passive = defined({
@@ -133,7 +140,7 @@ export function healthCheck(hc: any): Record<string, any> | undefined {
   }
   const a = hc.active;
   if (a) {
-    const act: Record<string, any> = defined({
+    const act: ir.ActiveHealthCheck = defined({
       timeout: goDuration(a.timeout, 'Timeout'),
       interval: goDuration(a.interval, 'Interval'),
       initialJitter: goDuration(a.initialJitter, 'InitialJitter'),
@@ -142,11 +149,11 @@ export function healthCheck(hc: any): Record<string, any> | undefined {
     });
     switch (a.type) {
       case 'HTTP': {
-        const h = a.http ?? {};
+        const h: Partial<NonNullable<typeof a.http>> = a.http ?? {};
         const statuses = [...new Set<number>((h.expectedStatuses ?? []).map(Number))].sort((x, y) => x - y);
         act.http = defined({
           host: h.hostname ?? '',
-          path: h.path,
+          path: h.path!,
           method: h.method ? String(h.method).toUpperCase() : undefined,
           expectedStatuses: statuses.length ? statuses : [200],
           retriableStatuses: h.retriableStatuses?.length ? [...new Set<number>(h.retriableStatuses.map(Number))].sort((x, y) => x - y) : undefined,
@@ -175,9 +182,9 @@ function u32(v: unknown, what: string): number | undefined {
   return v;
 }
 
-export function circuitBreaker(c: any): Record<string, any> | undefined {
+export function circuitBreaker(c: CS['circuitBreaker']): ir.CircuitBreaker | undefined {
   if (!c) return undefined;
-  const out: Record<string, any> = defined({
+  const out: ir.CircuitBreaker = defined({
     maxConnections: u32(c.maxConnections, 'MaxConnections'),
     maxParallelRequests: u32(c.maxParallelRequests, 'MaxParallelRequests'),
     maxPendingRequests: u32(c.maxPendingRequests, 'MaxPendingRequests'),
@@ -195,9 +202,9 @@ export function circuitBreaker(c: any): Record<string, any> | undefined {
   return out;
 }
 
-export function clusterTimeout(to: any): Record<string, any> | undefined {
+export function clusterTimeout(to: CS['timeout']): ir.Timeout | undefined {
   if (!to) return undefined;
-  const out: Record<string, any> = {};
+  const out: ir.Timeout = {};
   const errs: string[] = [];
   const d = (v: unknown, what: string) => {
     try {
@@ -223,7 +230,7 @@ export function clusterTimeout(to: any): Record<string, any> | undefined {
   return out;
 }
 
-export function tcpKeepalive(k: any): Record<string, any> | undefined {
+export function tcpKeepalive(k: CS['tcpKeepalive']): ir.TCPKeepalive | undefined {
   if (!k) return undefined;
   const secs = (v: unknown, what: string) => {
     if (!set(v)) return undefined;
@@ -234,9 +241,9 @@ export function tcpKeepalive(k: any): Record<string, any> | undefined {
   return defined({ probes: k.probes ?? undefined, idleTime: secs(k.idleTime, 'IdleTime'), interval: secs(k.interval, 'Interval') });
 }
 
-export function backendConnection(c: any): Record<string, any> | undefined {
+export function backendConnection(c: CS['connection']): ir.BackendConnection | undefined {
   if (!c) return undefined;
-  const out: Record<string, any> = {};
+  const out: ir.BackendConnection = {};
   if (set(c.bufferLimit)) {
     const n = wholeQuantity(c.bufferLimit);
     if (n === undefined) throw new SettingError(`invalid BufferLimit value ${c.bufferLimit}`);
@@ -252,7 +259,7 @@ export function backendConnection(c: any): Record<string, any> | undefined {
   return out;
 }
 
-export function dns(d: any, name: string): Record<string, any> | undefined {
+export function dns(d: CS['dns'], name: string): ir.DNS | undefined {
   if (!d) return undefined;
   return defined({
     dnsRefreshRate: goDuration(d.dnsRefreshRate, 'DNSRefreshRate'),
@@ -266,11 +273,11 @@ const minWindow = 65535;
 const maxWindow = 2147483647;
 
 /** HTTP/2 settings; the IR carries the two window sizes crosswise, as Envoy Gateway does. */
-export function http2(h: any): Record<string, any> | undefined {
+export function http2(h: CS['http2']): ir.HTTP2Settings | undefined {
   if (!h) return undefined;
-  const out: Record<string, any> = {};
+  const out: ir.HTTP2Settings = {};
   const errs: string[] = [];
-  const window = (v: unknown, what: string, field: string) => {
+  const window = (v: unknown, what: string, field: 'initialConnectionWindowSize' | 'initialStreamWindowSize') => {
     if (!set(v)) return;
     const n = wholeQuantity(v);
     if (n === undefined) errs.push(`invalid ${what} value ${String(v)}`);
@@ -294,20 +301,20 @@ export function http2(h: any): Record<string, any> | undefined {
   return out;
 }
 
-export function retry(r: any): Record<string, any> | undefined {
+export function retry(r: CS['retry']): ir.Retry | undefined {
   if (!r) return undefined;
-  const out: Record<string, any> = {};
+  const out: ir.Retry = {};
   if (set(r.numRetries)) out.numRetries = r.numRetries;
   if (set(r.numAttemptsPerPriority)) out.numAttemptsPerPriority = r.numAttemptsPerPriority;
   if (r.retryOn && (r.retryOn.httpStatusCodes || r.retryOn.triggers)) {
-    const ro: Record<string, any> = {};
+    const ro: NonNullable<ir.Retry['retryOn']> = {};
     if (r.retryOn.httpStatusCodes) ro.httpStatusCodes = [...new Set<number>(r.retryOn.httpStatusCodes.map(Number))].sort((a, b) => a - b);
     if (r.retryOn.triggers) ro.triggers = [...new Set<string>(r.retryOn.triggers)].sort();
     out.retryOn = ro;
   }
   const pr = r.perRetry;
   if (pr) {
-    const p: Record<string, any> = {};
+    const p: NonNullable<ir.Retry['perRetry']> = {};
     if (set(pr.timeout)) p.timeout = goDuration(pr.timeout, 'Timeout');
     const bo = pr.backOff;
     if (bo && (set(bo.baseInterval) || set(bo.maxInterval))) {
@@ -327,9 +334,9 @@ export function retry(r: any): Record<string, any> | undefined {
  * The traffic features of a backendSettings block (extension services, telemetry sinks): only
  * what is set; undefined when nothing is. Throws SettingError on bad input.
  */
-export function clusterTraffic(cs: any): Record<string, any> | undefined {
+export function clusterTraffic(cs: ClusterSettings | undefined): ir.TrafficFeatures | undefined {
   if (!cs) return undefined;
-  const out: Record<string, any> = defined({
+  const out: ir.TrafficFeatures = defined({
     timeout: clusterTimeout(cs.timeout),
     backendConnection: backendConnection(cs.connection),
     tcpKeepalive: tcpKeepalive(cs.tcpKeepalive),

@@ -1,11 +1,20 @@
 // The working state of one translation: each Gateway with its listeners (its own and those of
 // attached ListenerSets), each route with its parent references. Statuses are written into
 // fresh copies of the input objects, which the translation result hands back.
+import type { EnvoyProxy } from '../api/envoygateway/index.js';
+import type {
+  AllowedRoutes, Gateway, GRPCRoute, HTTPRoute, LabelSelector, Listener, ListenerSet, ListenerTLSConfig, ParentReference, RouteParentStatus,
+  TCPRoute, TLSRoute, UDPRoute,
+} from '../api/gatewayapi/index.js';
 import type { Condition } from '../api/meta.js';
-import type { AnyObject } from '../resources/resources.js';
+import type { Secret } from '../api/core/index.js';
+import type { HTTPListener } from '../ir/xds.js';
+import type { FrontendValidation } from './gatewaytls.js';
 import { hasCondition, setCondition, type ConditionStatus } from './status.js';
 
 export const GatewayGroup = 'gateway.networking.k8s.io';
+export const EnvoyGatewayGroup = 'gateway.envoyproxy.io';
+export const MultiClusterGroup = 'multicluster.x-k8s.io';
 
 export interface RouteGroupKind {
   group?: string;
@@ -20,38 +29,40 @@ export interface ListenerStatus {
 }
 
 /** A listener as written in a Gateway or a ListenerSet. */
-export interface ListenerSpec {
-  name: string;
-  hostname?: string;
-  port: number;
-  protocol: string;
-  tls?: any;
-  allowedRoutes?: any;
-}
+export type ListenerSpec = Listener;
+
+/** An output object: a copy of an input object with a status of its own. */
+export type WithStatus<T extends { status?: unknown }> = T & { status: NonNullable<T['status']> };
 
 /** A copy of an object with a status of its own, so that the input is never modified. */
-export function withFreshStatus<T extends AnyObject>(o: T, status: Record<string, unknown>): T {
+export function withFreshStatus<T extends { status?: unknown }>(o: T, status: NonNullable<T['status']>): WithStatus<T> {
   return { ...o, status };
 }
 
+/** The gateway's status as the translator writes it. */
+type TranslatedGateway = WithStatus<Gateway>;
+
+/** An EnvoyProxy as a Gateway's proxy is configured by it. */
+export type ProxyConfig = Omit<EnvoyProxy, 'apiVersion' | 'kind'> & Partial<Pick<EnvoyProxy, 'apiVersion' | 'kind'>>;
+
 export class GatewayContext {
   readonly listeners: ListenerContext[] = [];
-  /** The EnvoyProxy that configures this Gateway's proxy (merged from GatewayClass and Gateway). */
-  envoyProxy?: AnyObject;
-  /** True when the EnvoyProxy comes from the Gateway's own infrastructure.parametersRef. */
-  envoyProxyFromGateway = false;
+  /**
+   * The EnvoyProxy that configures this Gateway's proxy: its own, its GatewayClass's, or one made
+   * of the EnvoyGateway configuration's default spec (which has no apiVersion or kind).
+   */
+  envoyProxy?: ProxyConfig;
+  /** The EnvoyProxy of the Gateway's own infrastructure.parametersRef, when that is the one used. */
+  ownEnvoyProxy?: WithStatus<EnvoyProxy>;
   attachedListenerSets = 0;
 
-  constructor(readonly gateway: AnyObject) {}
+  constructor(readonly gateway: TranslatedGateway) {}
 
   get namespace(): string {
     return this.gateway.metadata.namespace ?? '';
   }
   get name(): string {
     return this.gateway.metadata.name;
-  }
-  get status(): any {
-    return this.gateway.status;
   }
 
   /** Rebuilds the listener statuses from the spec (stale ones from the input are dropped). */
@@ -64,13 +75,11 @@ export class GatewayContext {
       statuses.push(st);
       this.listeners.push(new ListenerContext(spec, this, st));
     }
-    this.gateway.status = { ...(this.gateway.status ?? {}), listeners: statuses };
+    this.gateway.status = { ...this.gateway.status, listeners: statuses };
   }
 
   setCondition(type: string, status: ConditionStatus, reason: string, message: string): void {
-    const st = (this.gateway.status ??= {});
-    st.conditions ??= [];
-    setCondition(st.conditions, type, status, reason, message);
+    setCondition((this.gateway.status.conditions ??= []), type, status, reason, message);
   }
 
   /** Whether some earlier step rejected the Gateway (Accepted=False). */
@@ -80,22 +89,22 @@ export class GatewayContext {
 }
 
 export class ListenerContext {
-  namespaceSelector?: any;
+  namespaceSelector?: LabelSelector;
   /** Certificates (Secrets) of a TLS-terminating listener, valid ones only. */
-  tlsSecrets: AnyObject[] = [];
+  tlsSecrets: Secret[] = [];
   /** DNS names of the certificates, for the overlapping-certificates check. */
   certDNSNames: string[] = [];
   /** Frontend client validation (CA certificate) resolved for this listener, if any. */
-  frontendValidation?: any;
+  frontendValidation?: FrontendValidation;
   /** The IR listener once created (HTTP listeners only; for the TLS overlap flag). */
-  httpIR?: any;
+  httpIR?: HTTPListener;
 
   constructor(
     readonly spec: ListenerSpec,
     readonly gateway: GatewayContext,
     readonly status: ListenerStatus,
     /** The ListenerSet this listener comes from, when not the Gateway itself. */
-    readonly listenerSet?: AnyObject,
+    readonly listenerSet?: ListenerSet,
   ) {}
 
   get name(): string {
@@ -110,10 +119,10 @@ export class ListenerContext {
   get hostname(): string | undefined {
     return this.spec.hostname || undefined;
   }
-  get tls(): any {
+  get tls(): ListenerTLSConfig | undefined {
     return this.spec.tls;
   }
-  get allowedRoutes(): any {
+  get allowedRoutes(): AllowedRoutes | undefined {
     return this.spec.allowedRoutes;
   }
 
@@ -156,18 +165,21 @@ export class ListenerContext {
 /** Route kinds, as the IR names them in lower case. */
 export type RouteKind = 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute' | 'TCPRoute' | 'UDPRoute';
 
-export interface RouteParentStatus {
-  parentRef: any;
-  controllerName: string;
-  conditions: Condition[];
-}
+/** Any route kind, as written. */
+export type Route = HTTPRoute | GRPCRoute | TLSRoute | TCPRoute | UDPRoute;
 
-export class RouteContext {
+/** A route parent's status entry as the translator keeps it: conditions always present. */
+export type ParentStatus = RouteParentStatus & { conditions: Condition[] };
+
+/** A route as translated: a copy whose status lists its parents. */
+export type TranslatedRoute<R extends Route = Route> = Omit<R, 'status'> & { status: { parents: ParentStatus[] } };
+
+export class RouteContext<R extends Route = Route> {
   readonly parents: RouteParentContext[] = [];
 
   constructor(
     readonly kind: RouteKind,
-    readonly route: AnyObject,
+    readonly route: TranslatedRoute<R>,
   ) {}
 
   get namespace(): string {
@@ -176,14 +188,15 @@ export class RouteContext {
   get name(): string {
     return this.route.metadata.name;
   }
-  get spec(): any {
+  get spec(): Partial<R['spec']> {
     return this.route.spec ?? {};
   }
   get hostnames(): string[] {
     if (this.kind === 'TCPRoute' || this.kind === 'UDPRoute') return [];
-    return this.spec.hostnames ?? [];
+    // HTTP, GRPC and TLS routes have hostnames.
+    return (this.spec as { hostnames?: string[] }).hostnames ?? [];
   }
-  get parentRefs(): any[] {
+  get parentRefs(): ParentReference[] {
     return this.spec.parentRefs ?? [];
   }
   /** `httproute/<ns>/<name>/`, the prefix of every IR name of this route. */
@@ -198,8 +211,8 @@ export class RouteParentContext {
 
   constructor(
     readonly route: RouteContext,
-    readonly ref: any,
-    readonly status: RouteParentStatus,
+    readonly ref: ParentReference,
+    readonly status: ParentStatus,
   ) {}
 
   setCondition(type: string, status: ConditionStatus, reason: string, message: string): void {

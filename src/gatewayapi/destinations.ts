@@ -1,7 +1,13 @@
 // Backend references: their validation (kind, namespace grants, port, existence) and their
 // translation into IR destination settings with endpoints (Service, ServiceImport, Backend).
-import type { AnyObject } from '../resources/resources.js';
-import { GatewayGroup, type RouteContext, type RouteKind, type RouteParentContext } from './contexts.js';
+import type { Service, ServiceImport, EndpointSlice } from '../api/core/index.js';
+import type { Backend } from '../api/envoygateway/index.js';
+import type { BackendRef, GRPCRouteFilter, HTTPRouteFilter } from '../api/gatewayapi/index.js';
+import type { KubernetesObject } from '../api/meta.js';
+import type {
+  AppProtocol, DestinationAddressType, DestinationEndpoint, DestinationFilters, DestinationSetting, IPFamily, PreferLocalZone, ResourceMetadata,
+} from '../ir/xds.js';
+import { EnvoyGatewayGroup, GatewayGroup, MultiClusterGroup, type ProxyConfig, type RouteContext, type RouteKind, type RouteParentContext } from './contexts.js';
 import { backendTLSFor } from './backendtls.js';
 import { serviceRouting } from './envoyproxy.js';
 import { egAnnotations } from './listeners.js';
@@ -9,13 +15,14 @@ import { referenceAllowed } from './lookups.js';
 import { Reason, RouteError } from './status.js';
 import type { Translation } from './translation.js';
 
-export const MultiClusterGroup = 'multicluster.x-k8s.io';
-export const EnvoyGatewayGroup = 'gateway.envoyproxy.io';
 
-export type DestinationSetting = Record<string, any>;
+export type { DestinationSetting };
+
+/** A filter of a route's backendRef. */
+export type BackendRefFilter = HTTPRouteFilter | GRPCRouteFilter;
 
 /** The IR protocol a route kind implies for its backends. */
-export function protocolForRoute(kind: RouteKind): string {
+export function protocolForRoute(kind: RouteKind): AppProtocol {
   switch (kind) {
     case 'HTTPRoute':
       return 'HTTP';
@@ -29,16 +36,16 @@ export function protocolForRoute(kind: RouteKind): string {
 }
 
 /** IR metadata of an object: kind, name, namespace, Envoy Gateway annotations, section. */
-export function resourceMetadata(o: AnyObject, sectionName?: string, kind?: string): Record<string, any> {
-  const md: Record<string, any> = { kind: kind ?? o.kind, name: o.metadata.name, namespace: o.metadata.namespace };
+export function resourceMetadata(o: KubernetesObject, sectionName?: string, kind?: string): ResourceMetadata {
+  const md: ResourceMetadata = { kind: kind ?? o.kind, name: o.metadata.name, namespace: o.metadata.namespace };
   const ann = egAnnotations(o.metadata.annotations);
   if (ann) md.annotations = ann;
   if (sectionName) md.sectionName = sectionName;
   return md;
 }
 
-export function endpoint(host: string, port: number, draining = false, zone?: string, hostname?: string): Record<string, any> {
-  const ep: Record<string, any> = { host, port };
+export function endpoint(host: string, port: number, draining = false, zone?: string, hostname?: string): DestinationEndpoint {
+  const ep: DestinationEndpoint = { host, port };
   if (draining) ep.draining = true;
   if (zone) ep.zone = zone;
   if (hostname) ep.hostname = hostname;
@@ -47,10 +54,10 @@ export function endpoint(host: string, port: number, draining = false, zone?: st
 
 // ---- validation --------------------------------------------------------------------------------
 
-const kindOf = (ref: any) => ref.kind || 'Service';
+const kindOf = (ref: BackendRef) => ref.kind || 'Service';
 
 /** Checks a route's backendRef; returns the error that makes it unusable, if any. */
-export function validateBackendRef(t: Translation, ref: any, filters: any[] | undefined, rc: RouteContext, backendNamespace: string): RouteError | undefined {
+export function validateBackendRef(t: Translation, ref: BackendRef, filters: readonly BackendRefFilter[] | undefined, rc: RouteContext, backendNamespace: string): RouteError | undefined {
   const filterErr = validateBackendRefFilters(rc.kind, filters);
   if (filterErr) return filterErr;
   const kind = kindOf(ref);
@@ -76,13 +83,14 @@ export function validateBackendRef(t: Translation, ref: any, filters: any[] | un
   const target = kind === 'Service' ? t.lookups.service(backendNamespace, ref.name) : t.lookups.serviceImport(backendNamespace, ref.name);
   if (!target) return new RouteError(`${kind} ${backendNamespace}/${ref.name} not found`, Reason.BackendNotFound);
   if (kind === 'Service' && target.spec?.type === 'ExternalName') return new RouteError(externalNameMessage(target), Reason.UnsupportedValue);
-  const found = (target.spec?.ports ?? []).some((p: any) => p.port === ref.port && (p.protocol || 'TCP') === protocol);
+  const ports: { port: number; protocol?: string }[] = target.spec?.ports ?? [];
+  const found = ports.some((p) => p.port === ref.port && (p.protocol || 'TCP') === protocol);
   if (!found) return new RouteError(`${protocol} port ${ref.port} not found on ${kind} ${backendNamespace}/${ref.name}`, Reason.PortNotFound);
   return undefined;
 }
 
 /** ExternalName Services are not backends: an FQDN Backend does that job. */
-export function externalNameMessage(svc: AnyObject): string {
+export function externalNameMessage(svc: KubernetesObject): string {
   return `Service ${svc.metadata.namespace}/${svc.metadata.name} is of type ExternalName, which is not supported as a backend; use an Envoy Gateway Backend resource with an FQDN endpoint instead`;
 }
 
@@ -93,12 +101,12 @@ function validateBackendKind(t: Translation, namespace: string, name: string): R
 }
 
 /** Filters inside a backendRef: header modifiers, host rewrites and extension filters only. */
-function validateBackendRefFilters(kind: RouteKind, filters: any[] | undefined): RouteError | undefined {
+function validateBackendRefFilters(kind: RouteKind, filters: readonly BackendRefFilter[] | undefined): RouteError | undefined {
   if (!filters?.length) return undefined;
   let unsupported = false;
   if (kind === 'HTTPRoute') {
     for (const f of filters) {
-      if (f.type === 'URLRewrite' && f.urlRewrite?.path) {
+      if (f.type === 'URLRewrite' && 'urlRewrite' in f && f.urlRewrite?.path) {
         return new RouteError('a URLRewrite inside a backendRef can only rewrite the hostname', Reason.UnsupportedRefValue);
       }
       if (!['RequestHeaderModifier', 'ResponseHeaderModifier', 'ExtensionRef', 'URLRewrite'].includes(f.type)) unsupported = true;
@@ -124,11 +132,11 @@ export interface DestinationResult {
 export function processDestination(
   t: Translation,
   name: string,
-  ref: any,
-  filters: any[] | undefined,
+  ref: BackendRef,
+  filters: readonly BackendRefFilter[] | undefined,
   pc: RouteParentContext,
   rc: RouteContext,
-  applyFilters: (filters: any[]) => { destFilters?: Record<string, any>; error?: RouteError },
+  applyFilters: (filters: readonly BackendRefFilter[]) => { destFilters?: DestinationFilters; error?: RouteError },
   ruleName?: string,
 ): DestinationResult {
   const weight = ref.weight ?? 1;
@@ -149,8 +157,8 @@ export function processDestination(
 
   let ds: DestinationSetting;
   if (kind === 'Backend') {
-    ds = backendDestination(t, name, t.lookups.backend(backendNamespace, ref.name)!, protocol);
-    if (ds.endpoints?.some((e: any) => e.path !== undefined)) {
+    ds = backendDestination(name, t.lookups.backend(backendNamespace, ref.name)!, protocol);
+    if (ds.endpoints?.some((e) => e.path !== undefined)) {
       return { ds: empty, error: new RouteError('unix domain sockets are not supported in backend references', Reason.UnsupportedAddressType) };
     }
   } else {
@@ -185,7 +193,7 @@ export function setServiceHostnames(t: Translation, ds: DestinationSetting): voi
   for (const ep of ds.endpoints ?? []) ep.hostname = host;
 }
 
-function appProtocolFor(ap: string | undefined, fallback: string, grpc: boolean): string {
+function appProtocolFor(ap: string | undefined, fallback: AppProtocol, grpc: boolean): AppProtocol {
   if (ap === 'kubernetes.io/h2c') return 'HTTP2';
   if (ap === 'grpc' && grpc) return 'GRPC';
   return fallback;
@@ -195,54 +203,57 @@ function appProtocolFor(ap: string | undefined, fallback: string, grpc: boolean)
 export function serviceDestination(
   t: Translation,
   name: string,
-  ref: any,
+  ref: BackendRef,
   namespace: string,
-  protocol: string,
+  protocol: AppProtocol,
   kind: string,
-  envoyProxy: AnyObject | undefined,
+  envoyProxy: ProxyConfig | undefined,
   policyRoutingType?: string,
   /** Extension services keep a backend without ready endpoints (it just has none). */
   allowNoEndpoints = false,
 ): { ds: DestinationSetting } | { error: RouteError } {
   const isImport = kind === 'ServiceImport';
-  const svc = isImport ? t.lookups.serviceImport(namespace, ref.name)! : t.lookups.service(namespace, ref.name)!;
-  const port = (svc.spec?.ports ?? []).find((p: any) => p.port === ref.port) ?? {};
+  const imported = isImport ? t.lookups.serviceImport(namespace, ref.name)! : undefined;
+  const service = isImport ? undefined : t.lookups.service(namespace, ref.name)!;
+  const svc: Service | ServiceImport = imported ?? service!;
+  const ports: { name?: string; protocol?: string; appProtocol?: string; port: number }[] = svc.spec?.ports ?? [];
+  const port: Partial<(typeof ports)[number]> = ports.find((p) => p.port === ref.port) ?? {};
   const proto = port.appProtocol ? appProtocolFor(port.appProtocol, protocol, true) : protocol;
-  const headless = isImport ? !(svc.spec?.ips?.length > 0) : svc.spec?.clusterIP === 'None';
-  let endpoints: Record<string, any>[] = [];
-  let addressType: string | undefined;
+  const headless = imported ? !((imported.spec?.ips?.length ?? 0) > 0) : service!.spec?.clusterIP === 'None';
+  let endpoints: DestinationEndpoint[] = [];
+  let addressType: DestinationAddressType | undefined;
   if (!serviceRouting(envoyProxy, policyRoutingType) || headless) {
     const slices = t.lookups.endpointSlices(namespace, ref.name, kind);
     ({ endpoints, addressType } = endpointsFromSlices(slices, port.name ?? '', port.protocol || 'TCP'));
     if (endpoints.length === 0 && !allowNoEndpoints) {
       return { error: new RouteError(`no ready endpoints for ${kind} ${namespace}/${ref.name}`, Reason.EndpointsNotFound) };
     }
-  } else if (isImport) {
-    endpoints = (svc.spec?.ips ?? []).map((ip: string) => endpoint(ip, ref.port));
+  } else if (imported) {
+    endpoints = (imported.spec?.ips ?? []).map((ip) => endpoint(ip, ref.port!));
   } else {
-    endpoints = [endpoint(svc.spec?.clusterIP, ref.port)];
+    endpoints = [endpoint(service!.spec?.clusterIP!, ref.port!)];
   }
   const ds: DestinationSetting = { name, protocol: proto, endpoints, metadata: resourceMetadata(svc, String(ref.port), kind) };
   if (addressType) ds.addressType = addressType;
   // WebSocket backends take HTTP/1.1 (the upgrade needs it), whatever the downstream speaks.
   if (port.appProtocol === 'kubernetes.io/ws' || port.appProtocol === 'kubernetes.io/wss') ds.forceHTTP1Upstream = true;
-  if (!isImport) {
-    const pl = preferLocalZone(svc);
+  if (service) {
+    const pl = preferLocalZone(service);
     if (pl) ds.preferLocal = pl;
-    const fam = serviceIPFamily(svc);
+    const fam = serviceIPFamily(service);
     if (fam) ds.ipFamily = fam;
   }
   return { ds };
 }
 
-function preferLocalZone(svc: AnyObject): Record<string, any> | undefined {
+function preferLocalZone(svc: Service): PreferLocalZone | undefined {
   if (svc.spec?.trafficDistribution) return { minEndpointsThreshold: 1, force: { minEndpointsInZoneThreshold: 1 } };
   const mode = svc.metadata?.annotations?.['service.kubernetes.io/topology-mode'];
   if (mode === 'Auto' || mode === 'auto') return { minEndpointsThreshold: 3, force: { minEndpointsInZoneThreshold: 3 } };
   return undefined;
 }
 
-function serviceIPFamily(svc: AnyObject): string | undefined {
+function serviceIPFamily(svc: Service): IPFamily | undefined {
   const fams: string[] = svc.spec?.ipFamilies ?? [];
   const policy = svc.spec?.ipFamilyPolicy;
   if (policy === 'RequireDualStack' || (policy === 'PreferDualStack' && fams.length > 1)) return 'DualStack';
@@ -251,8 +262,8 @@ function serviceIPFamily(svc: AnyObject): string | undefined {
 }
 
 /** Endpoints of the slices for one port (by name and protocol), with the common address type. */
-export function endpointsFromSlices(slices: readonly AnyObject[], portName: string, portProtocol: string): { endpoints: Record<string, any>[]; addressType?: string } {
-  const endpoints: Record<string, any>[] = [];
+export function endpointsFromSlices(slices: readonly EndpointSlice[], portName: string, portProtocol: string): { endpoints: DestinationEndpoint[]; addressType?: DestinationAddressType } {
+  const endpoints: DestinationEndpoint[] = [];
   let fqdn = 0;
   for (const slice of slices) {
     if (slice.addressType === 'FQDN') fqdn++;
@@ -262,35 +273,35 @@ export function endpointsFromSlices(slices: readonly AnyObject[], portName: stri
         const c = ep.conditions ?? {};
         // Unknown serving/terminating fall back to ready.
         const draining = c.serving != null && c.terminating != null ? !!c.terminating || !c.serving : c.ready === false;
-        for (const a of ep.addresses ?? []) endpoints.push(endpoint(a, p.port, draining, ep.zone));
+        for (const a of ep.addresses ?? []) endpoints.push(endpoint(a, p.port!, draining, ep.zone));
       }
     }
   }
-  let addressType: string | undefined;
+  let addressType: DestinationAddressType | undefined;
   if (slices.length) addressType = fqdn === slices.length ? 'FQDN' : fqdn === 0 ? 'IP' : 'Mixed';
   return { endpoints, addressType };
 }
 
-function backendAppProtocol(ap: string, fallback: string): string {
+function backendAppProtocol(ap: string, fallback: AppProtocol): AppProtocol {
   if (ap === 'gateway.envoyproxy.io/h2c') return 'HTTP2';
   if (ap === 'grpc') return 'GRPC';
   return fallback;
 }
 
 /** The destination setting of an Envoy Gateway Backend: IP, FQDN or Unix socket endpoints. */
-export function backendDestination(_t: Translation, name: string, backend: AnyObject, protocol: string): DestinationSetting {
-  const spec = backend.spec ?? {};
+export function backendDestination(name: string, backend: Backend, protocol: AppProtocol): DestinationSetting {
+  const spec: Partial<Backend['spec']> = backend.spec ?? {};
   let proto = protocol;
   for (const ap of spec.appProtocols ?? []) proto = backendAppProtocol(ap, proto);
   const ds: DestinationSetting = { name };
-  if ((spec.appProtocols ?? []).some((ap: string) => ap === 'gateway.envoyproxy.io/ws' || ap === 'gateway.envoyproxy.io/wss')) ds.forceHTTP1Upstream = true;
+  if ((spec.appProtocols ?? []).some((ap) => ap === 'gateway.envoyproxy.io/ws' || ap === 'gateway.envoyproxy.io/wss')) ds.forceHTTP1Upstream = true;
   if (spec.type === 'DynamicResolver') {
     ds.isDynamicResolver = true;
     ds.protocol = proto;
     return ds;
   }
-  const counts = new Map<string, number>();
-  const endpoints: Record<string, any>[] = [];
+  const counts = new Map<DestinationAddressType, number>();
+  const endpoints: DestinationEndpoint[] = [];
   for (const ep of spec.endpoints ?? []) {
     if (ep.ip) {
       counts.set('IP', (counts.get('IP') ?? 0) + 1);
@@ -300,7 +311,8 @@ export function backendDestination(_t: Translation, name: string, backend: AnyOb
       endpoints.push(endpoint(ep.fqdn.hostname, ep.fqdn.port, false, ep.zone, ep.hostname));
     } else if (ep.unix) {
       counts.set('UDS', (counts.get('UDS') ?? 0) + 1);
-      const e: Record<string, any> = { path: ep.unix.path };
+      // A Unix socket has a path instead of a host and port.
+      const e = { path: ep.unix.path } as DestinationEndpoint;
       if (ep.zone) e.zone = ep.zone;
       endpoints.push(e);
     }

@@ -2,9 +2,10 @@
 // processors, Wasm modules, Lua scripts and dynamic modules. An extension that cannot be built
 // makes the route answer 500, unless it (and every other broken one) is set to fail open.
 import { createHash } from 'node:crypto';
-import type { AnyObject } from '../resources/resources.js';
+import type { EnvoyExtensionPolicy, EnvoyExtensionPolicySpec } from '../api/envoygateway/index.js';
+import type * as ir from '../ir/xds.js';
 import { clusterTraffic, SettingError } from './clustersettings.js';
-import type { GatewayContext, ListenerContext, RouteContext } from './contexts.js';
+import type { GatewayContext, ListenerContext, RouteContext, WithStatus } from './contexts.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { extServiceDestination } from './extservice.js';
 import { processPolicies, type PolicyHandler } from './policyattach.js';
@@ -13,29 +14,33 @@ import type { Translation } from './translation.js';
 
 const Kind = 'EnvoyExtensionPolicy';
 
-export function processEnvoyExtensionPolicies(t: Translation, routes: readonly RouteContext[]): AnyObject[] {
+type Policy = EnvoyExtensionPolicy;
+type Spec = Partial<EnvoyExtensionPolicySpec>;
+type Item<K extends 'wasm' | 'extProc' | 'lua' | 'dynamicModule'> = NonNullable<EnvoyExtensionPolicySpec[K]>[number];
+
+export function processEnvoyExtensionPolicies(t: Translation, routes: readonly RouteContext[]): WithStatus<Policy>[] {
   return processPolicies(t, t.resources.envoyExtensionPolicies, routes, new ExtensionHandler(t));
 }
 
 /** One kind of extension, built: what goes in the IR, and how a failure should be taken. */
-interface Part {
-  items: Record<string, any>[];
+interface Part<T> {
+  items: T[];
   errors: string[];
   /** The failure, if any, lets requests through (every broken item fails open). */
   failOpen: boolean;
 }
 
-class ExtensionHandler implements PolicyHandler {
+class ExtensionHandler implements PolicyHandler<Policy> {
   readonly kind = Kind;
   readonly plural = 'envoyExtensionPolicies';
 
   constructor(private readonly t: Translation) {}
 
-  deprecations(policy: AnyObject): string[] {
+  deprecations(policy: Policy): string[] {
     return policy.spec?.targetRef ? ['spec.targetRef is deprecated, use spec.targetRefs instead'] : [];
   }
 
-  applyToRoute(policy: AnyObject, spec: any, rc: RouteContext, tg: PolicyTarget, l?: ListenerContext): string[] {
+  applyToRoute(policy: Policy, spec: Spec, rc: RouteContext, tg: PolicyTarget, l?: ListenerContext): string[] {
     const t = this.t;
     const wasm = this.wasms(policy, spec);
     const errors = [...wasm.errors];
@@ -47,11 +52,11 @@ class ExtensionHandler implements PolicyHandler {
       const ext = this.extProcs(policy, spec, g);
       const dm = this.dynamicModules(policy, spec, g);
       errors.push(...lua.errors, ...ext.errors, ...dm.errors);
-      const xds: any = t.xdsIR[t.irKey(g)];
+      const xds = t.xdsIR[t.irKey(g)];
       if (!xds) continue;
       for (const x of pc.listeners) {
         if (l && x !== l) continue;
-        const h = (xds.http ?? []).find((hl: any) => hl.name === x.irName);
+        const h = (xds.http ?? []).find((hl) => hl.name === x.irName);
         for (const r of h?.routes ?? []) {
           if (tg.sectionName !== undefined && r.metadata?.sectionName !== tg.sectionName) continue;
           if (!r.name.startsWith(prefix) || r.envoyExtensions) continue;
@@ -62,14 +67,14 @@ class ExtensionHandler implements PolicyHandler {
     return errors;
   }
 
-  applyToListeners(policy: AnyObject, g: GatewayContext, listeners: readonly ListenerContext[]): string[] {
+  applyToListeners(policy: Policy, g: GatewayContext, listeners: readonly ListenerContext[]): string[] {
     const t = this.t;
-    const spec = policy.spec ?? {};
+    const spec: Spec = policy.spec ?? {};
     const ext = this.extProcs(policy, spec, g);
     const wasm = this.wasms(policy, spec);
     const lua = this.luas(policy, spec);
     const dm = this.dynamicModules(policy, spec, g);
-    const xds: any = t.xdsIR[t.irKey(g)];
+    const xds = t.xdsIR[t.irKey(g)];
     const names = new Set(listeners.map((l) => l.irName));
     for (const h of xds?.http ?? []) {
       if (!names.has(h.name)) continue;
@@ -78,16 +83,16 @@ class ExtensionHandler implements PolicyHandler {
     return [...ext.errors, ...wasm.errors, ...lua.errors, ...dm.errors];
   }
 
-  private extProcs(policy: AnyObject, spec: any, g: GatewayContext): Part {
+  private extProcs(policy: Policy, spec: Spec, g: GatewayContext): Part<ir.ExtProc> {
     const ns: string = policy.metadata?.namespace ?? '';
     const base = `envoyextensionpolicy/${ns}/${policy.metadata.name}`;
-    return collect(spec.extProc, 'ExtProc', (ep: any, i: number) => {
-      const refs: any[] = ep.backendRefs?.length ? ep.backendRefs : ep.backendRef ? [ep.backendRef] : [];
+    return collect(spec.extProc, 'ExtProc', (ep: Item<'extProc'>, i) => {
+      const refs = ep.backendRefs?.length ? ep.backendRefs : ep.backendRef ? [ep.backendRef] : [];
       const d = extServiceDestination(this.t, policy, Kind, refs, 'GRPC', g.envoyProxy, 'extproc', i);
       if ('error' in d) throw new SettingError(d.error);
-      const first = refs[0];
+      const first = refs[0]!;
       const authority = `${first.name}.${first.namespace || ns}${first.port !== undefined && first.port !== null ? `:${first.port}` : ''}`;
-      const out: Record<string, any> = { name: `${base}/extproc/${i}`, destination: d.destination, authority };
+      const out: ir.ExtProc = { name: `${base}/extproc/${i}`, destination: d.destination, authority };
       const traffic = clusterTraffic(ep.backendSettings);
       if (traffic) out.traffic = traffic;
       if (ep.messageTimeout !== undefined && ep.messageTimeout !== null) {
@@ -95,7 +100,9 @@ class ExtensionHandler implements PolicyHandler {
         if (ms === undefined) throw new SettingError(`invalid ExtProc MessageTimeout value ${ep.messageTimeout}`);
         out.messageTimeout = formatDuration(ms);
       }
-      for (const k of ['shadowMode', 'failOpen', 'statusOnError']) if (ep[k] !== undefined && ep[k] !== null) out[k] = ep[k];
+      if (ep.shadowMode !== undefined && ep.shadowMode !== null) out.shadowMode = ep.shadowMode;
+      if (ep.failOpen !== undefined && ep.failOpen !== null) out.failOpen = ep.failOpen;
+      if (ep.statusOnError !== undefined && ep.statusOnError !== null) out.statusOnError = ep.statusOnError;
       const pm = ep.processingMode;
       if (pm) {
         if (pm.request) {
@@ -116,30 +123,30 @@ class ExtensionHandler implements PolicyHandler {
     });
   }
 
-  private wasms(policy: AnyObject, spec: any): Part {
+  private wasms(policy: Policy, spec: Spec): Part<ir.Wasm> {
     const ns: string = policy.metadata?.namespace ?? '';
     const base = `envoyextensionpolicy/${ns}/${policy.metadata.name}`;
-    return collect(spec.wasm, 'Wasm', (w: any, i: number) => {
+    return collect(spec.wasm, 'Wasm', (w: Item<'wasm'>, i) => {
       const name = `${base}/wasm/${i}`;
       const code = wasmCode(this.t, w.code ?? {});
-      const out: Record<string, any> = { name, wasmName: w.name ?? name, config: w.config ?? null, failOpen: !!w.failOpen, httpWasmCode: code };
+      const out: ir.Wasm = { name, wasmName: w.name ?? name, config: w.config ?? null, failOpen: !!w.failOpen, httpWasmCode: code };
       if (w.rootID) out.rootID = w.rootID;
       if (w.env?.hostKeys?.length) out.hostKeys = [...w.env.hostKeys];
       return out;
     });
   }
 
-  private luas(policy: AnyObject, spec: any): Part {
-    const lua: any[] = spec.lua ?? [];
+  private luas(policy: Policy, spec: Spec): Part<ir.Lua> {
+    const lua = spec.lua ?? [];
     if (lua.length && this.t.settings.luaEnvoyExtensionPolicyDisabled) {
       return { items: [], errors: ['Lua: Skipping Lua EnvoyExtensionPolicy as feature is disabled in the Gateway'], failOpen: false };
     }
     const ns: string = policy.metadata?.namespace ?? '';
     const base = `envoyextensionpolicy/${ns}/${policy.metadata.name}`;
-    const part = collect(lua, 'Lua', (l: any, i: number) => {
+    const part = collect(lua, 'Lua', (l: Item<'lua'>, i): ir.Lua => {
       let code: string | undefined = l.inline;
       if (l.type === 'ValueRef') {
-        const cm = this.t.lookups.configMap(ns, l.valueRef?.name);
+        const cm = this.t.lookups.configMap(ns, l.valueRef?.name ?? '');
         if (!cm) throw new SettingError(`can't find the referenced configmap ${l.valueRef?.name} in namespace ${ns}`);
         const data: Record<string, string> = cm.data ?? {};
         code = data.lua ?? data[Object.keys(data)[0] ?? ''];
@@ -153,15 +160,15 @@ class ExtensionHandler implements PolicyHandler {
     return part;
   }
 
-  private dynamicModules(policy: AnyObject, spec: any, g: GatewayContext): Part {
+  private dynamicModules(policy: Policy, spec: Spec, g: GatewayContext): Part<ir.DynamicModule> {
     const ns: string = policy.metadata?.namespace ?? '';
     const base = `envoyextensionpolicy/${ns}/${policy.metadata.name}`;
-    const registry = new Map<string, any>();
+    const registry = new Map<string, DynamicModuleEntry>();
     for (const e of g.envoyProxy?.spec?.dynamicModules ?? []) registry.set(e.name, e);
-    const part = collect(spec.dynamicModule, 'DynamicModule', (dm: any, i: number) => {
+    const part = collect(spec.dynamicModule, 'DynamicModule', (dm: Item<'dynamicModule'>, i) => {
       const entry = registry.get(dm.name);
       if (!entry) throw new SettingError(`dynamic module "${dm.name}" is not registered in the EnvoyProxy dynamicModules allowlist`);
-      const out: Record<string, any> = {
+      const out: ir.DynamicModule = {
         name: `${base}/dynamic-module/${i}`,
         filterName: dm.filterName ?? '',
         doNotClose: !!entry.doNotClose,
@@ -171,7 +178,7 @@ class ExtensionHandler implements PolicyHandler {
       if (dm.config !== undefined) out.config = dm.config;
       const type = entry.source?.type ?? 'Local';
       if (type === 'Remote') {
-        const r = entry.source.remote;
+        const r = entry.source?.remote;
         if (!r?.url) throw new SettingError(`dynamic module "${dm.name}" has no remote source URL configured`);
         if (!r.sha256) throw new SettingError(`dynamic module "${dm.name}" has no remote source SHA256 configured`);
         if (!/^https:\/\//.test(r.url)) throw new SettingError(`dynamic module "${dm.name}" has invalid remote source URL "${r.url}"`);
@@ -187,9 +194,11 @@ class ExtensionHandler implements PolicyHandler {
   }
 }
 
+type DynamicModuleEntry = NonNullable<NonNullable<NonNullable<GatewayContext['envoyProxy']>['spec']>['dynamicModules']>[number];
+
 /** Builds the items of one extension kind; a failure is fail-open only when every failed item is. */
-function collect(list: any[] | undefined, what: string, build: (x: any, i: number) => Record<string, any>): Part {
-  const part: Part = { items: [], errors: [], failOpen: false };
+function collect<X extends object, T>(list: readonly X[] | undefined, what: string, build: (x: X, i: number) => T): Part<T> {
+  const part: Part<T> = { items: [], errors: [], failOpen: false };
   let failClosed = false;
   (list ?? []).forEach((x, i) => {
     try {
@@ -197,20 +206,21 @@ function collect(list: any[] | undefined, what: string, build: (x: any, i: numbe
     } catch (e) {
       if (!(e instanceof SettingError)) throw e;
       part.errors.push(`${what}: ${e.message}`);
-      if (!x.failOpen) failClosed = true;
+      // Lua scripts and dynamic modules have no failOpen: they always fail closed.
+      if (!('failOpen' in x && x.failOpen)) failClosed = true;
     }
   });
   part.failOpen = part.errors.length > 0 && !failClosed;
   return part;
 }
 
-function apply(r: Record<string, any>, ext: Part, wasm: Part, lua: Part, dm: Part): void {
+function apply(r: ir.HTTPRoute, ext: Part<ir.ExtProc>, wasm: Part<ir.Wasm>, lua: Part<ir.Lua>, dm: Part<ir.DynamicModule>): void {
   const fail = [ext, wasm, lua, dm].some((p) => p.errors.length && !p.failOpen);
   if (fail) {
     r.directResponse = { statusCode: 500 };
     return;
   }
-  const out: Record<string, any> = {};
+  const out: ir.EnvoyExtensionFeatures = {};
   if (ext.items.length) out.extProcs = ext.items;
   if (wasm.items.length) out.wasms = wasm.items;
   if (lua.items.length) out.luas = lua.items;
@@ -224,7 +234,7 @@ const sha256hex = (s: string) => createHash('sha256').update(s).digest('hex');
  * Where the proxy fetches a Wasm module: Envoy Gateway serves each module from its own cache,
  * under a name derived from the module's URL, with the module's checksum.
  */
-function wasmCode(t: Translation, code: any): Record<string, any> {
+function wasmCode(t: Translation, code: Partial<Item<'wasm'>['code']>): NonNullable<ir.Wasm['httpWasmCode']> {
   let url: string;
   let given: string | undefined;
   if (code.type === 'HTTP') {

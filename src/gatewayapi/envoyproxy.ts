@@ -1,34 +1,35 @@
 // EnvoyProxy: the settings a GatewayClass or Gateway gives its proxies, as the translator reads
 // them, and the checks that make an EnvoyProxy unusable (the Gateways using it are not accepted).
-import type { AnyObject } from '../resources/resources.js';
+import type { IPFamily } from '../ir/xds.js';
+import type { ProxyConfig } from './contexts.js';
 
-export function envoyIPFamily(ep: AnyObject | undefined): string | undefined {
+export function envoyIPFamily(ep: ProxyConfig | undefined): IPFamily | undefined {
   return ep?.spec?.ipFamily ?? undefined;
 }
 
-export function preserveRouteOrder(ep: AnyObject | undefined): boolean {
+export function preserveRouteOrder(ep: ProxyConfig | undefined): boolean {
   return !!ep?.spec?.preserveRouteOrder;
 }
 
 /** The request ID action of listeners: spec.telemetry.requestID.tracing. */
-export function requestIDAction(ep: AnyObject | undefined): string | undefined {
+export function requestIDAction(ep: ProxyConfig | undefined): string | undefined {
   return ep?.spec?.telemetry?.requestID?.tracing ?? undefined;
 }
 
 /** Listener ports are used as container ports (no shift of privileged ports). */
-export function usesListenerPortAsContainerPort(ep: AnyObject): boolean {
+export function usesListenerPortAsContainerPort(ep: ProxyConfig): boolean {
   return !!ep.spec?.provider?.kubernetes?.useListenerPortAsContainerPort;
 }
 
 /** Backends are reached through the Service's cluster IP rather than its endpoints. */
-export function serviceRouting(ep: AnyObject | undefined, policyRoutingType?: string): boolean {
+export function serviceRouting(ep: ProxyConfig | undefined, policyRoutingType?: string): boolean {
   if (policyRoutingType === 'Service') return true;
   if (policyRoutingType === 'Endpoint') return false;
   return ep?.spec?.routingType === 'Service';
 }
 
 /** Why an EnvoyProxy cannot be used, or undefined when it can. */
-export function validateEnvoyProxy(ep: AnyObject): string | undefined {
+export function validateEnvoyProxy(ep: ProxyConfig): string | undefined {
   const spec = ep.spec ?? {};
   const errs: string[] = [];
   const provider = spec.provider;

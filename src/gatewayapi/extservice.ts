@@ -1,18 +1,19 @@
 // Extension services of policies (external authorization, JWKS and OIDC providers, external
 // processors...): their backendRefs become one IR destination named after the policy, each
 // backend a setting, with upstream TLS from BackendTLSPolicies (the policy is their ancestor).
-import type { AnyObject } from '../resources/resources.js';
+import type { BackendRef } from '../api/envoygateway/index.js';
+import type { KubernetesObject } from '../api/meta.js';
+import type { AppProtocol, RouteDestination } from '../ir/xds.js';
 import { backendTLSFor } from './backendtls.js';
+import { EnvoyGatewayGroup, MultiClusterGroup, type ProxyConfig } from './contexts.js';
 import { validateBackend, targetedByBackendTLSPolicy } from './backends.js';
 import { backendDestination, externalNameMessage, resourceMetadata, serviceDestination, type DestinationSetting } from './destinations.js';
 import { serviceRouting } from './envoyproxy.js';
 import { referenceAllowed } from './lookups.js';
-import { EnvoyGatewayGroup } from './policytargets.js';
 import type { Translation } from './translation.js';
 
-const MultiClusterGroup = 'multicluster.x-k8s.io';
 
-export type ExtServiceResult = { destination: Record<string, any> } | { error: string };
+export type ExtServiceResult = { destination: RouteDestination } | { error: string };
 
 /**
  * The destination of a policy's extension service: `<kind>/<ns>/<name>/<configType>/<index>`,
@@ -20,11 +21,11 @@ export type ExtServiceResult = { destination: Record<string, any> } | { error: s
  */
 export function extServiceDestination(
   t: Translation,
-  policy: AnyObject,
+  policy: KubernetesObject,
   policyKind: string,
-  backendRefs: readonly any[],
-  protocol: string,
-  envoyProxy: AnyObject | undefined,
+  backendRefs: readonly BackendRef[],
+  protocol: AppProtocol,
+  envoyProxy: ProxyConfig | undefined,
   configType: string,
   index: number,
 ): ExtServiceResult {
@@ -33,7 +34,7 @@ export function extServiceDestination(
   const name = `${policyKind}/${ns}/${policy.metadata.name}/${configType}/${index}`.toLowerCase();
   const settings: DestinationSetting[] = [];
   for (let i = 0; i < backendRefs.length; i++) {
-    const ref = backendRefs[i];
+    const ref = backendRefs[i]!;
     const problem = validateExtServiceRef(t, ref, ns, policyKind);
     if (problem) return { error: problem };
     // A backend weighted 0 takes no traffic: it is left out.
@@ -46,7 +47,7 @@ export function extServiceDestination(
   return { destination: { name, settings, metadata: resourceMetadata(policy, undefined, policyKind) } };
 }
 
-function validateExtServiceRef(t: Translation, ref: any, policyNs: string, policyKind: string): string | undefined {
+function validateExtServiceRef(t: Translation, ref: BackendRef, policyNs: string, policyKind: string): string | undefined {
   const kind: string = ref.kind || 'Service';
   const group: string = ref.group ?? '';
   const ns: string = ref.namespace || policyNs;
@@ -69,7 +70,8 @@ function validateExtServiceRef(t: Translation, ref: any, policyNs: string, polic
   const svc = kind === 'Service' ? t.lookups.service(ns, ref.name) : t.lookups.serviceImport(ns, ref.name);
   if (!svc) return `${kind.toLowerCase()} ${ns}/${ref.name} not found`;
   if (kind === 'Service' && svc.spec?.type === 'ExternalName') return externalNameMessage(svc);
-  if (!(svc.spec?.ports ?? []).some((p: any) => p.port === ref.port && (p.protocol || 'TCP') === 'TCP')) {
+  const ports: { port: number; protocol?: string }[] = svc.spec?.ports ?? [];
+  if (!ports.some((p) => p.port === ref.port && (p.protocol || 'TCP') === 'TCP')) {
     return `TCP Port ${ref.port} not found on ${kind.toLowerCase()} ${ns}/${ref.name}`;
   }
   return undefined;
@@ -78,18 +80,18 @@ function validateExtServiceRef(t: Translation, ref: any, policyNs: string, polic
 function extServiceSetting(
   t: Translation,
   name: string,
-  ref: any,
-  policy: AnyObject,
+  ref: BackendRef,
+  policy: KubernetesObject,
   policyKind: string,
-  protocol: string,
-  envoyProxy: AnyObject | undefined,
+  protocol: AppProtocol,
+  envoyProxy: ProxyConfig | undefined,
 ): { ds: DestinationSetting } | { error: string } {
   const kind: string = ref.kind || 'Service';
   const policyNs: string = policy.metadata?.namespace ?? '';
   const ns: string = ref.namespace || policyNs;
   let ds: DestinationSetting;
   if (kind === 'Backend') {
-    ds = backendDestination(t, name, t.lookups.backend(ns, ref.name)!, protocol);
+    ds = backendDestination(name, t.lookups.backend(ns, ref.name)!, protocol);
   } else {
     const r = serviceDestination(t, name, ref, ns, protocol, kind, envoyProxy, undefined, true);
     if ('error' in r) return { error: r.error.message };
@@ -106,12 +108,12 @@ function extServiceSetting(
 }
 
 /** The :authority for an extension service: the Backend's FQDN, else `<name>.<namespace>:<port>`. */
-export function extServiceAuthority(t: Translation, ref: any, policyNs: string): string {
+export function extServiceAuthority(t: Translation, ref: BackendRef, policyNs: string): string {
   const ns: string = ref.namespace || policyNs;
   const kind: string = ref.kind || 'Service';
   if (kind === 'Backend') {
     const b = t.lookups.backend(ns, ref.name);
-    const fqdn = (b?.spec?.endpoints ?? []).find((e: any) => e.fqdn)?.fqdn;
+    const fqdn = (b?.spec?.endpoints ?? []).find((e) => e.fqdn)?.fqdn;
     if (fqdn) return `${fqdn.hostname}:${fqdn.port}`;
   }
   if (kind === 'Service' || kind === 'ServiceImport') return `${ref.name}.${ns}:${ref.port}`;

@@ -1,26 +1,39 @@
 // HTTPRoute and GRPCRoute filters: header modifiers, redirects, URL rewrites, mirrors, CORS and
 // Envoy Gateway's HTTPRouteFilter (extensionRef), turned into the IR pieces of a route.
+import type { HTTPRouteFilterSpec } from '../api/envoygateway/index.js';
+import type {
+  HTTPCORSFilter, HTTPHeaderFilter, HTTPRequestMirrorFilter, HTTPRequestRedirectFilter, HTTPRouteFilter, HTTPURLRewriteFilter, LocalObjectReference,
+} from '../api/gatewayapi/index.js';
+import type {
+  AddHeader, CORS, CredentialInjection, DirectResponse, HTTPPathModifier, HTTPRedirect, MirrorPolicy, URLRewrite,
+} from '../ir/xds.js';
 import type { RouteContext, RouteParentContext } from './contexts.js';
 import { processDestination, validateBackendRef } from './destinations.js';
 import { formatDuration } from './duration.js';
 import { Cond, Reason, RouteError, RouteErrors } from './status.js';
 import type { Translation } from './translation.js';
 
+/** The matches of an HTTPRouteFilter (cookies), ANDed with a rule's. */
+export type FilterMatch = NonNullable<HTTPRouteFilterSpec['matches']>[number];
+
 /** What a rule's filters contribute to its IR routes. */
 export interface FilterContext {
-  directResponse?: Record<string, any>;
-  redirect?: Record<string, any>;
-  credentialInjection?: Record<string, any>;
-  urlRewrite?: Record<string, any>;
-  addRequestHeaders: Record<string, any>[];
+  directResponse?: DirectResponse;
+  redirect?: HTTPRedirect;
+  credentialInjection?: CredentialInjection;
+  urlRewrite?: URLRewrite;
+  addRequestHeaders: AddHeader[];
   removeRequestHeaders: string[];
-  addResponseHeaders: Record<string, any>[];
+  addResponseHeaders: AddHeader[];
   removeResponseHeaders: string[];
-  mirrors?: Record<string, any>[];
-  cors?: Record<string, any>;
+  mirrors?: MirrorPolicy[];
+  cors?: CORS;
   /** Cookie matches of an HTTPRouteFilter, ANDed with the rule's matches. */
-  matches?: any[];
+  matches?: FilterMatch[];
 }
+
+/** A route filter: HTTPRoute's filters are a superset of GRPCRoute's. */
+export type RouteFilter = HTTPRouteFilter;
 
 function newContext(): FilterContext {
   return { addRequestHeaders: [], removeRequestHeaders: [], addResponseHeaders: [], removeResponseHeaders: [] };
@@ -32,7 +45,7 @@ const coreHTTPFilters = new Set(['RequestMirror', 'URLRewrite', 'RequestRedirect
 const coreGRPCFilters = new Set(['RequestMirror', 'RequestHeaderModifier', 'ResponseHeaderModifier']);
 
 /** Why a filter is not valid at all (unknown type, unknown extension kind), or undefined. */
-function filterError(f: any, core: Set<string>): string | undefined {
+function filterError(f: RouteFilter, core: Set<string>): string | undefined {
   if (core.has(f.type)) return undefined;
   if (f.type === 'ExtensionRef') {
     if (!f.extensionRef) return 'extensionRef must be set for an ExtensionRef filter';
@@ -50,14 +63,14 @@ export interface FilterScope {
 }
 
 /** Translates the filters of one rule (or one backendRef) of an HTTPRoute or GRPCRoute. */
-export function processFilters(scope: FilterScope, filters: readonly any[], grpc: boolean): { ctx: FilterContext; errors: RouteError[] } {
+export function processFilters(scope: FilterScope, filters: readonly RouteFilter[], grpc: boolean): { ctx: FilterContext; errors: RouteError[] } {
   const ctx = newContext();
   const errs = new RouteErrors();
   const core = grpc ? coreGRPCFilters : coreHTTPFilters;
   for (let i = 0; i < filters.length; i++) {
     // Once a filter answers directly (or failed), the others have nothing left to do.
     if (ctx.directResponse) break;
-    const f = filters[i];
+    const f = filters[i]!;
     const invalid = filterError(f, core);
     if (invalid) {
       ctx.directResponse = { statusCode: 500 };
@@ -109,18 +122,18 @@ export function hostnameError(h: string): string | undefined {
   return undefined;
 }
 
-function hasCoreRewrite(u: Record<string, any>): boolean {
+function hasCoreRewrite(u: URLRewrite): boolean {
   return !!(u.path?.fullReplace !== undefined || u.path?.prefixMatchReplace !== undefined || u.host?.name !== undefined);
 }
-function hasExtensionRewrite(u: Record<string, any>): boolean {
+function hasExtensionRewrite(u: URLRewrite): boolean {
   return !!(u.path?.regexMatchReplace || hasExtensionHostRewrite(u));
 }
 
-function hasExtensionHostRewrite(u: Record<string, any>): boolean {
+function hasExtensionHostRewrite(u: URLRewrite): boolean {
   return !!(u.host?.header !== undefined || u.host?.backend || u.host?.pathRegex);
 }
 
-function urlRewrite(rw: any, ctx: FilterContext): RouteError | undefined {
+function urlRewrite(rw: HTTPURLRewriteFilter | undefined, ctx: FilterContext): RouteError | undefined {
   if (!rw) return undefined;
   const cur = ctx.urlRewrite;
   if (cur) {
@@ -135,7 +148,7 @@ function urlRewrite(rw: any, ctx: FilterContext): RouteError | undefined {
     else ctx.urlRewrite.host ??= { name: rw.hostname };
   }
   if (rw.path) {
-    let path: Record<string, any>;
+    let path: HTTPPathModifier;
     switch (rw.path.type) {
       case 'ReplaceFullPath':
         if (rw.path.replacePrefixMatch != null) return acceptedError('replacePrefixMatch cannot be set when the path type is ReplaceFullPath');
@@ -156,10 +169,10 @@ function urlRewrite(rw: any, ctx: FilterContext): RouteError | undefined {
   return undefined;
 }
 
-function redirect(rd: any, ctx: FilterContext): RouteError | undefined {
+function redirect(rd: HTTPRequestRedirectFilter | undefined, ctx: FilterContext): RouteError | undefined {
   if (ctx.redirect) return acceptedError('a rule can have only one RequestRedirect');
   if (!rd) return undefined;
-  const r: Record<string, any> = {};
+  const r: HTTPRedirect = {};
   if (rd.scheme != null) {
     if (rd.scheme !== 'http' && rd.scheme !== 'https') return acceptedError(`redirect scheme ${rd.scheme} is not supported; use http or https`);
     r.scheme = rd.scheme;
@@ -199,11 +212,11 @@ function modifiable(name: string): boolean {
   return !name.includes('/') && !name.includes(':') && name.toLowerCase() !== 'host';
 }
 
-function headerModifier(hm: any, add: Record<string, any>[], remove: string[], what: string): RouteError | undefined {
+function headerModifier(hm: HTTPHeaderFilter | undefined, add: AddHeader[], remove: string[], what: string): RouteError | undefined {
   if (!hm) return undefined;
   let empty = true;
   const problems: string[] = [];
-  const addOrSet = (list: any[] | undefined, append: boolean) => {
+  const addOrSet = (list: readonly { name: string; value: string }[] | undefined, append: boolean) => {
     if (!list) return;
     if (list.length) empty = false;
     for (const h of list) {
@@ -228,7 +241,7 @@ function headerModifier(hm: any, add: Record<string, any>[], remove: string[], w
   addOrSet(hm.set, false);
   if (hm.remove) {
     if (hm.remove.length) empty = false;
-    for (const name of hm.remove as string[]) {
+    for (const name of hm.remove) {
       if (!name) {
         problems.push(`${what} cannot remove a header with an empty name`);
         continue;
@@ -248,7 +261,7 @@ function headerModifier(hm: any, add: Record<string, any>[], remove: string[], w
 
 // ---- mirrors and CORS --------------------------------------------------------------------------
 
-function mirror(scope: FilterScope, filterIdx: number, m: any, ctx: FilterContext): RouteError | undefined {
+function mirror(scope: FilterScope, filterIdx: number, m: HTTPRequestMirrorFilter | undefined, ctx: FilterContext): RouteError | undefined {
   if (!m) return undefined;
   const { t, pc, rc, ruleIdx } = scope;
   const ref = { ...m.backendRef, weight: 1 };
@@ -261,7 +274,7 @@ function mirror(scope: FilterScope, filterIdx: number, m: any, ctx: FilterContex
     if (error.reason === Reason.EndpointsNotFound) return new RouteError(`the RequestMirror backend has no endpoints: ${error.message}`, error.reason, Cond.BackendsAvailable);
     return error;
   }
-  const policy: Record<string, any> = { destination: { name: destName, settings: [ds] } };
+  const policy: MirrorPolicy = { destination: { name: destName, settings: [ds] } };
   if (m.fraction) policy.percentage = (100 * m.fraction.numerator) / (m.fraction.denominator ?? 100);
   else if (m.percent != null) policy.percentage = m.percent;
   (ctx.mirrors ??= []).push(policy);
@@ -273,10 +286,10 @@ export function wildcardToRegex(s: string): string {
   return s.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*');
 }
 
-function cors(c: any, ctx: FilterContext): void {
+function cors(c: HTTPCORSFilter | undefined, ctx: FilterContext): void {
   if (!c) return;
-  const allowOrigins = (c.allowOrigins ?? []).map((o: string) => (o.includes('*') ? { safeRegex: wildcardToRegex(o) } : { exact: o }));
-  const out: Record<string, any> = {
+  const allowOrigins = (c.allowOrigins ?? []).map((o) => (o.includes('*') ? { safeRegex: wildcardToRegex(o) } : { exact: o }));
+  const out: CORS = {
     allowOrigins,
     allowMethods: [...(c.allowMethods ?? [])],
     allowHeaders: [...(c.allowHeaders ?? [])],
@@ -299,13 +312,13 @@ function invalid(ctx: FilterContext, message: string): RouteError {
   return acceptedError(`invalid filter HTTPRouteFilter: ${message}`);
 }
 
-function httpRouteFilter(scope: FilterScope, ref: any, ctx: FilterContext): RouteError | undefined {
+function httpRouteFilter(scope: FilterScope, ref: LocalObjectReference | undefined, ctx: FilterContext): RouteError | undefined {
   if (!ref) return undefined;
   const { t, rc } = scope;
   const ns = rc.namespace;
   const hrf = t.lookups.httpFilter(ns, ref.name);
   if (!hrf) return unresolved(ctx, `HTTPRouteFilter ${ns}/${ref.name} not found`);
-  const spec = hrf.spec ?? {};
+  const spec: HTTPRouteFilterSpec = hrf.spec ?? {};
   if (spec.matches?.length) {
     if (ctx.matches?.length) return acceptedError('a rule can use only one HTTPRouteFilter with matches');
     ctx.matches = spec.matches;
@@ -327,7 +340,7 @@ function httpRouteFilter(scope: FilterScope, ref: any, ctx: FilterContext): Rout
       else ctx.urlRewrite.path ??= path;
     }
     if (rw.hostname) {
-      let host: Record<string, any> | undefined;
+      let host: URLRewrite['host'];
       if (rw.hostname.type === 'Header') {
         if (!rw.hostname.header) return acceptedError('header is required when the hostname rewrite type is Header');
         host = { header: rw.hostname.header };
@@ -350,13 +363,12 @@ function httpRouteFilter(scope: FilterScope, ref: any, ctx: FilterContext): Rout
   }
   if (spec.directResponse) {
     const d = spec.directResponse;
-    const dr: Record<string, any> = {};
+    const dr: DirectResponse = { statusCode: d.statusCode ?? 200 };
     if (d.body) {
       const body = customResponseBody(t, d.body, ns);
       if ('error' in body) return invalid(ctx, body.error);
       dr.body = body.body;
     }
-    dr.statusCode = d.statusCode ?? 200;
     if (scope.rc.kind === 'GRPCRoute' && dr.statusCode >= 200 && dr.statusCode < 300) {
       return acceptedError('a GRPCRoute cannot answer with a 2xx direct response: it carries no gRPC message; use a non-2xx status to deny the request');
     }
@@ -370,14 +382,14 @@ function httpRouteFilter(scope: FilterScope, ref: any, ctx: FilterContext): Rout
   }
   if (spec.credentialInjection) {
     const ci = spec.credentialInjection;
-    const vr = ci.credential?.valueRef ?? {};
+    const vr: Partial<typeof ci.credential.valueRef> = ci.credential?.valueRef ?? {};
     if (vr.group || (vr.kind && vr.kind !== 'Secret')) return invalid(ctx, 'the credential must reference a Secret');
     if (vr.namespace && vr.namespace !== ns) return invalid(ctx, `the credential Secret must be in namespace ${ns}`);
-    const secret = t.lookups.secret(ns, vr.name);
+    const secret = t.lookups.secret(ns, vr.name ?? '');
     if (!secret) return invalid(ctx, `Secret ${ns}/${vr.name} does not exist`);
     const cred = secret.data?.credential;
     if (!cred) return invalid(ctx, `Secret ${ns}/${vr.name} has no credential key`);
-    const inj: Record<string, any> = { name: `httproutefilter/${ns}/${hrf.metadata.name}`, credential: '[redacted]' };
+    const inj: CredentialInjection = { name: `httproutefilter/${ns}/${hrf.metadata.name}`, credential: '[redacted]' };
     if (ci.header) inj.header = ci.header;
     if (ci.overwrite !== undefined) inj.overwrite = ci.overwrite;
     ctx.credentialInjection = inj;
@@ -386,10 +398,12 @@ function httpRouteFilter(scope: FilterScope, ref: any, ctx: FilterContext): Rout
 }
 
 /** The body of a direct response, base64 as the IR holds bytes: inline, or from a ConfigMap. */
-function customResponseBody(t: Translation, body: any, ns: string): { body: string } | { error: string } {
+type CustomResponseBody = NonNullable<NonNullable<HTTPRouteFilterSpec['directResponse']>['body']>;
+
+function customResponseBody(t: Translation, body: CustomResponseBody, ns: string): { body: string } | { error: string } {
   const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
   if (body.type === 'ValueRef') {
-    const name = body.valueRef?.name;
+    const name = body.valueRef?.name ?? '';
     const cm = t.lookups.configMap(ns, name);
     if (!cm) return { error: `ConfigMap ${ns}/${name} not found` };
     const data: Record<string, string> = cm.data ?? {};
@@ -397,7 +411,7 @@ function customResponseBody(t: Translation, body: any, ns: string): { body: stri
     // Without a response.body key, the first value is the body (binary data as it is).
     const first = Object.values(data)[0];
     if (first !== undefined) return { body: b64(first) };
-    const bin = Object.values(cm.binaryData ?? {})[0] as string | undefined;
+    const bin = Object.values(cm.binaryData ?? {})[0];
     if (bin !== undefined) return { body: bin };
     return { error: `ConfigMap ${ns}/${name} has no response.body key` };
   }

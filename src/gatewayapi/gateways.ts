@@ -1,13 +1,15 @@
 // Which Gateways this GatewayClass translates, which EnvoyProxy configures each, and the empty
 // IR each one starts with.
-import type { AnyObject } from '../resources/resources.js';
-import { GatewayContext, GatewayGroup, withFreshStatus } from './contexts.js';
+import type { EnvoyProxy } from '../api/envoygateway/index.js';
+import type { GatewayClass } from '../api/gatewayapi/index.js';
+import type { InfraMetadata, ProxyInfra } from '../ir/infra.js';
+import { EnvoyGatewayGroup, GatewayContext, GatewayGroup, withFreshStatus, type WithStatus } from './contexts.js';
+import type { AncestorRef } from './policystatus.js';
 import { validateEnvoyProxy } from './envoyproxy.js';
 import { mergeBackendsEnabledFor } from './mergebackends.js';
 import { Reason, setCondition } from './status.js';
 import type { Translation } from './translation.js';
 
-export const EnvoyGatewayGroup = 'gateway.envoyproxy.io';
 export const OwningGatewayNameLabel = 'gateway.envoyproxy.io/owning-gateway-name';
 export const OwningGatewayNamespaceLabel = 'gateway.envoyproxy.io/owning-gateway-namespace';
 export const OwningGatewayClassLabel = 'gateway.envoyproxy.io/owning-gatewayclass';
@@ -18,9 +20,9 @@ export const OwningGatewayClassLabel = 'gateway.envoyproxy.io/owning-gatewayclas
  */
 export function processGateways(t: Translation): void {
   const { resources, settings } = t;
-  const proxies = new Map<string, AnyObject>();
+  const proxies = new Map<string, WithStatus<EnvoyProxy>>();
   const invalid = new Map<string, string>();
-  const proxiesOut: AnyObject[] = [];
+  const proxiesOut: WithStatus<EnvoyProxy>[] = [];
 
   // EnvoyProxies referenced by Gateways get statuses, so they are copied like every output.
   for (const ep of resources.envoyProxiesForGateways) {
@@ -32,12 +34,12 @@ export function processGateways(t: Translation): void {
   }
 
   const classProxy = resources.envoyProxyForGatewayClass;
-  let classProxyCopy: AnyObject | undefined;
+  let classProxyCopy: WithStatus<EnvoyProxy> | undefined;
   if (classProxy) {
     classProxyCopy = withFreshStatus(classProxy, { ...(classProxy.status ?? {}) });
     t.gatewayClassProxy = classProxyCopy;
     const gc = t.gatewayClass;
-    const ancestor = gc ? { group: GatewayGroup, kind: 'GatewayClass', name: gc.metadata.name } : undefined;
+    const ancestor: AncestorRef | undefined = gc ? { group: GatewayGroup, kind: 'GatewayClass', name: gc.metadata.name } : undefined;
     const err = validateEnvoyProxy(classProxyCopy);
     const k = `${classProxy.metadata.namespace}/${classProxy.metadata.name}`;
     if (err) {
@@ -66,23 +68,20 @@ export function processGateways(t: Translation): void {
     const ep = g.envoyProxy;
     if (ep) {
       const k = `${ep.metadata?.namespace}/${ep.metadata?.name}`;
-      const ancestor = g.envoyProxyFromGateway
-        ? { group: GatewayGroup, kind: 'Gateway', namespace: g.namespace, name: g.name }
-        : undefined;
+      const own = g.ownEnvoyProxy;
+      const ancestor: AncestorRef | undefined = own ? { group: GatewayGroup, kind: 'Gateway', namespace: g.namespace, name: g.name } : undefined;
       const err = invalid.get(k);
       if (err) {
         g.setCondition('Accepted', 'False', Reason.InvalidParameters, `Invalid parametersRef: ${err}`);
-        if (g.envoyProxyFromGateway) setEnvoyProxyAccepted(ep, ancestor, 'InvalidParameters', err);
+        if (own) setEnvoyProxyAccepted(own, ancestor, 'InvalidParameters', err);
         addProxyOutput(proxiesOut, g);
         t.failed.push(g);
         continue;
       }
-      if (g.envoyProxyFromGateway) setEnvoyProxyAccepted(ep, ancestor, 'Accepted', 'The EnvoyProxy is accepted');
+      if (own) setEnvoyProxyAccepted(own, ancestor, 'Accepted', 'The EnvoyProxy is accepted');
     }
 
-    const unsupported = (gateway.spec?.addresses ?? []).find(
-      (a: any) => a?.type && a.type !== 'IPAddress' && a.type !== 'Hostname',
-    );
+    const unsupported = (gateway.spec?.addresses ?? []).find((a) => a?.type && a.type !== 'IPAddress' && a.type !== 'Hostname');
     if (unsupported) {
       g.setCondition('Accepted', 'False', Reason.UnsupportedAddress, `The address type ${unsupported.type} is not supported`);
       addProxyOutput(proxiesOut, g);
@@ -98,21 +97,21 @@ export function processGateways(t: Translation): void {
 }
 
 /** EnvoyProxies that configure a Gateway directly are reported once each. */
-function addProxyOutput(out: AnyObject[], g: GatewayContext): void {
-  if (g.envoyProxyFromGateway && g.envoyProxy && !out.includes(g.envoyProxy)) out.push(g.envoyProxy);
+function addProxyOutput(out: WithStatus<EnvoyProxy>[], g: GatewayContext): void {
+  if (g.ownEnvoyProxy && !out.includes(g.ownEnvoyProxy)) out.push(g.ownEnvoyProxy);
 }
 
 /**
  * The EnvoyProxy of a Gateway: its own (infrastructure.parametersRef) when it exists and
  * gateways are not merged, else the GatewayClass's, else the EnvoyGateway default spec.
  */
-function attachEnvoyProxy(t: Translation, g: GatewayContext, proxies: Map<string, AnyObject>, classProxy?: AnyObject): void {
+function attachEnvoyProxy(t: Translation, g: GatewayContext, proxies: Map<string, WithStatus<EnvoyProxy>>, classProxy?: WithStatus<EnvoyProxy>): void {
   const ref = g.gateway.spec?.infrastructure?.parametersRef;
   if (ref && !t.mergeGateways && ref.group === EnvoyGatewayGroup && ref.kind === 'EnvoyProxy') {
     const ep = proxies.get(`${g.namespace}/${ref.name}`);
     if (ep) {
       g.envoyProxy = ep;
-      g.envoyProxyFromGateway = true;
+      g.ownEnvoyProxy = ep;
       return;
     }
   }
@@ -125,27 +124,26 @@ function attachEnvoyProxy(t: Translation, g: GatewayContext, proxies: Map<string
   }
 }
 
-export function setGatewayClassAccepted(gc: AnyObject, accepted: boolean, reason: string, message: string): void {
+export function setGatewayClassAccepted(gc: GatewayClass, accepted: boolean, reason: string, message: string): void {
   gc.status ??= {};
   gc.status.conditions ??= [];
   setCondition(gc.status.conditions, 'Accepted', accepted ? 'True' : 'False', reason, message);
 }
 
 /** EnvoyProxy status: one ancestor entry per GatewayClass/Gateway that uses it. */
-export function setEnvoyProxyAccepted(ep: AnyObject, ancestor: any, reason: string, message: string): void {
+export function setEnvoyProxyAccepted(ep: WithStatus<EnvoyProxy>, ancestor: AncestorRef | undefined, reason: string, message: string): void {
   // Without a GatewayClass object to name, there is no ancestor to report to.
   if (!ancestor) return;
-  ep.status ??= {};
-  const ancestors: any[] = (ep.status.ancestors ??= []);
+  const ancestors = (ep.status.ancestors ??= []);
   let entry = ancestors.find((a) => sameRef(a.ancestorRef, ancestor));
   if (!entry) {
     entry = { ancestorRef: ancestor, conditions: [] };
     ancestors.push(entry);
   }
-  setCondition(entry.conditions, 'Accepted', reason === 'Accepted' ? 'True' : 'False', reason, message);
+  setCondition((entry.conditions ??= []), 'Accepted', reason === 'Accepted' ? 'True' : 'False', reason, message);
 }
 
-function sameRef(a: any, b: any): boolean {
+function sameRef(a: AncestorRef, b: AncestorRef): boolean {
   return (a?.group ?? '') === (b?.group ?? '') && (a?.kind ?? '') === (b?.kind ?? '') && (a?.namespace ?? '') === (b?.namespace ?? '') && (a?.name ?? '') === (b?.name ?? '');
 }
 
@@ -160,9 +158,9 @@ export function initIRs(t: Translation): void {
       labels[OwningGatewayNameLabel] = g.name;
     }
     const annotations = g.gateway.spec?.infrastructure?.annotations;
-    const metadata: Record<string, any> = { labels };
+    const metadata: InfraMetadata = { labels };
     if (annotations && Object.keys(annotations).length) metadata.annotations = { ...annotations };
-    const proxy: Record<string, any> = {
+    const proxy: ProxyInfra = {
       metadata,
       name: key,
       namespace: t.settings.controllerNamespace,
@@ -192,7 +190,7 @@ export function processAddresses(t: Translation): void {
   }
 }
 
-function isIP(s: unknown): boolean {
+function isIP(s: unknown): s is string {
   if (typeof s !== 'string') return false;
   if (/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.test(s)) return s.split('.').every((p) => Number(p) <= 255 && String(Number(p)) === p);
   return s.includes(':') && /^[0-9a-fA-F:.]+$/.test(s);

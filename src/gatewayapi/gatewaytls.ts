@@ -1,14 +1,18 @@
 // Gateway-level TLS (spec.tls): the client certificate the proxy shows to backends, and the
 // validation of client certificates on TLS listeners (a default, and per port). Problems are
 // reported on the Gateway (and on the listeners that would use a broken validation).
-import type { AnyObject } from '../resources/resources.js';
+import type { Secret } from '../api/core/index.js';
+import type { GatewayTLSConfig, SecretObjectReference } from '../api/gatewayapi/index.js';
+import type { TLSCACertificate } from '../ir/xds.js';
 import { GatewayGroup, type GatewayContext, type ListenerContext } from './contexts.js';
 import { referenceAllowed } from './lookups.js';
 import { Cond, Reason } from './status.js';
 import type { Translation } from './translation.js';
 
-interface FrontendValidation {
-  caCertificate?: Record<string, any>;
+/** Client certificate validation a Gateway asks of a listener's clients (spec.tls.frontend). */
+export interface FrontendValidation {
+  caCertificate?: TLSCACertificate;
+  /** The IR's validation mode: RequireAndVerify, or Request (insecure fallback). */
   mode?: string;
   error?: { reason: string; message: string };
 }
@@ -16,7 +20,7 @@ interface FrontendValidation {
 /** What spec.tls resolved to, per Gateway. */
 export interface GatewayTLS {
   /** The backend client certificate Secret, when set and valid. */
-  clientCertificate?: AnyObject;
+  clientCertificate?: Secret;
   /** The backend client certificate was set but is not usable: no client certificate at all. */
   clientCertificateInvalid?: boolean;
   /** Validation by listener port; undefined for a port means the default applies. */
@@ -71,7 +75,7 @@ export function processGatewayTLS(t: Translation): void {
   }
 }
 
-function clientCertificate(t: Translation, g: GatewayContext, ref: any): { secret: AnyObject } | { error: { reason: string; message: string } } {
+function clientCertificate(t: Translation, g: GatewayContext, ref: SecretObjectReference): { secret: Secret } | { error: { reason: string; message: string } } {
   const bad = (message: string) => ({ error: { reason: 'InvalidClientCertificateRef', message } });
   if (ref.group) return bad(`client certificate reference group ${ref.group} is not supported`);
   if (ref.kind && ref.kind !== 'Secret') return bad(`client certificate reference kind ${ref.kind} is not supported`);
@@ -88,7 +92,9 @@ function clientCertificate(t: Translation, g: GatewayContext, ref: any): { secre
 
 const modeOf: Record<string, string> = { AllowValidOnly: 'RequireAndVerify', AllowInsecureFallback: 'Request' };
 
-function frontendValidation(t: Translation, g: GatewayContext, v: any, suffix: string): FrontendValidation {
+type FrontendTLSValidation = NonNullable<NonNullable<GatewayTLSConfig['frontend']>['default']['validation']>;
+
+function frontendValidation(t: Translation, g: GatewayContext, v: FrontendTLSValidation, suffix: string): FrontendValidation {
   const parts: string[] = [];
   for (const ref of v.caCertificateRefs ?? []) {
     const kind = ref.kind ?? 'ConfigMap';

@@ -2,6 +2,7 @@
 // Service (used by features that route back through the proxy), and the client certificate
 // the proxy shows Envoy Gateway's services (the rate limit service, the Wasm module server)
 // when some route uses them.
+import type { AppProtocol, Xds } from '../ir/xds.js';
 import { serviceDestination } from './destinations.js';
 import { OwningGatewayClassLabel, OwningGatewayNameLabel, OwningGatewayNamespaceLabel } from './gateways.js';
 import type { Translation } from './translation.js';
@@ -20,7 +21,9 @@ export function processGlobalResources(t: Translation): void {
     const port = svc.spec?.ports?.[0];
     if (!port) continue;
     const ref = { kind: 'Service', name: svc.metadata.name, namespace: svc.metadata.namespace, port: port.port };
-    const r = serviceDestination(t, key, ref, svc.metadata.namespace ?? ns, port.protocol || 'TCP', 'Service', t.resources.envoyProxyForGatewayClass);
+    // The Service port's protocol (TCP) is the cluster's protocol, as Envoy Gateway takes it.
+    const protocol = (port.protocol || 'TCP') as AppProtocol;
+    const r = serviceDestination(t, key, ref, svc.metadata.namespace ?? ns, protocol, 'Service', t.resources.envoyProxyForGatewayClass);
     if ('error' in r) continue;
     const gr = (t.xdsIR[key]!.globalResources ??= {});
     gr.proxyServiceCluster = { name: key, settings: [r.ds], metadata: r.ds.metadata };
@@ -37,6 +40,6 @@ export function processGlobalResources(t: Translation): void {
 /** The Secret (in the controller namespace) holding the proxies' client certificate. */
 const EnvoyClientSecret = 'envoy';
 
-function needsClientCertificate(xds: Record<string, any>): boolean {
-  return (xds.http ?? []).some((l: any) => (l.routes ?? []).some((r: any) => r.traffic?.rateLimit?.global || r.envoyExtensions?.wasms?.length));
+function needsClientCertificate(xds: Xds): boolean {
+  return (xds.http ?? []).some((l) => (l.routes ?? []).some((r) => r.traffic?.rateLimit?.global || r.envoyExtensions?.wasms?.length));
 }

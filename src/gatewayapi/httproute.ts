@@ -1,18 +1,24 @@
 // HTTPRoute and GRPCRoute: rules to IR HTTP routes (one per match and hostname), their
 // destinations, and the route's status per parentRef.
-import type { AnyObject } from '../resources/resources.js';
-import type { ListenerContext, RouteContext, RouteKind, RouteParentContext } from './contexts.js';
-import { processDestination, setServiceHostnames, type DestinationSetting } from './destinations.js';
+import type {
+  GRPCRoute, GRPCRouteMatch, GRPCRouteRule, HTTPRoute, HTTPRouteMatch, HTTPRouteRule,
+} from '../api/gatewayapi/index.js';
+import type * as ir from '../ir/xds.js';
+import type { ListenerContext, RouteContext, RouteParentContext } from './contexts.js';
+import { processDestination, setServiceHostnames, type BackendRefFilter, type DestinationSetting } from './destinations.js';
 import { formatDuration, parseDuration } from './duration.js';
-import { processFilters, validRegex, type FilterContext } from './filters.js';
+import { processFilters, validRegex, type FilterContext, type FilterMatch, type RouteFilter } from './filters.js';
 import { attachRoute, computeHosts, newRouteContext } from './parentrefs.js';
 import { resourceMetadata } from './destinations.js';
 import { Cond, Reason, RouteError, RouteErrors, toAcceptedReason } from './status.js';
 import type { Translation } from './translation.js';
 import { cloneIR } from '../ir/clone.js';
 
-export function processHTTPRoutes(t: Translation, kind: 'HTTPRoute' | 'GRPCRoute', routes: readonly AnyObject[]): RouteContext[] {
-  const out: RouteContext[] = [];
+/** A rule of an HTTPRoute or a GRPCRoute. */
+type Rule = HTTPRouteRule | GRPCRouteRule;
+
+export function processHTTPRoutes<R extends HTTPRoute | GRPCRoute>(t: Translation, kind: 'HTTPRoute' | 'GRPCRoute', routes: readonly R[]): RouteContext<R>[] {
+  const out: RouteContext<R>[] = [];
   for (const input of routes) {
     const rc = newRouteContext(kind, input);
     if (!attachRoute(t, rc)) continue;
@@ -36,7 +42,7 @@ export function guarded(rc: RouteContext, pc: RouteParentContext, f: () => void)
 
 function translateForParent(t: Translation, rc: RouteContext, pc: RouteParentContext): void {
   const { routes, errors, unaccepted } = translateRules(t, rc, pc);
-  const rules: any[] = rc.spec.rules ?? [];
+  const rules: readonly Rule[] = rc.spec.rules ?? [];
   for (const e of errors) {
     if (e.type === Cond.Accepted) {
       if (unaccepted.length === rules.length) {
@@ -53,7 +59,7 @@ function translateForParent(t: Translation, rc: RouteContext, pc: RouteParentCon
     pc.setCondition(Cond.ResolvedRefs, 'True', Reason.ResolvedRefs, 'All references of the route are resolved');
   }
   const attach = rc.kind === 'GRPCRoute' ? !pc.hasCondition(Cond.Accepted, 'False') : true;
-  if (attach && !addToListeners(t, rc, pc, routes)) {
+  if (attach && !addToListeners(rc, pc, routes)) {
     pc.setCondition(Cond.Accepted, 'False', Reason.NoMatchingListenerHostname, `No hostname of the ${rc.kind} intersects the hostnames of this parent's listeners`);
   }
   if (pc.hasCondition(Cond.Accepted, 'False')) return;
@@ -61,17 +67,17 @@ function translateForParent(t: Translation, rc: RouteContext, pc: RouteParentCon
 }
 
 /** IR routes of every rule; errors grouped by condition type; indexes of rules not accepted. */
-function translateRules(t: Translation, rc: RouteContext, pc: RouteParentContext): { routes: Record<string, any>[]; errors: RouteError[]; unaccepted: number[] } {
+function translateRules(t: Translation, rc: RouteContext, pc: RouteParentContext): { routes: ir.HTTPRoute[]; errors: RouteError[]; unaccepted: number[] } {
   const errs = new RouteErrors();
   const unaccepted = new Set<number>();
-  const routes: Record<string, any>[] = [];
-  const rules: any[] = rc.spec.rules ?? [];
+  const routes: ir.HTTPRoute[] = [];
+  const rules: readonly Rule[] = rc.spec.rules ?? [];
   const grpc = rc.kind === 'GRPCRoute';
   const statPattern = pc.gateway?.envoyProxy?.spec?.telemetry?.metrics?.clusterStatName;
 
   rules.forEach((rule, ruleIdx) => {
     const scope = { t, pc, rc, ruleIdx };
-    const { ctx, errors } = processFilters(scope, rule.filters ?? [], grpc);
+    const { ctx, errors } = processFilters(scope, (rule.filters ?? []) as readonly RouteFilter[], grpc);
     let filterFailed = false;
     for (const e of errors) {
       errs.add(e);
@@ -80,9 +86,9 @@ function translateRules(t: Translation, rc: RouteContext, pc: RouteParentContext
       if (e.type === Cond.Accepted) unaccepted.add(ruleIdx);
     }
     const metadata = resourceMetadata(rc.route, rule.name, rc.kind);
-    let ruleRoutes: Record<string, any>[];
+    let ruleRoutes: ir.HTTPRoute[];
     try {
-      ruleRoutes = grpc ? grpcRuleRoutes(rc, ruleIdx, rule, ctx, metadata) : httpRuleRoutes(rc, ruleIdx, rule, ctx, metadata);
+      ruleRoutes = grpc ? grpcRuleRoutes(rc, ruleIdx, rule as GRPCRouteRule, ctx, metadata) : httpRuleRoutes(rc, ruleIdx, rule as HTTPRouteRule, ctx, metadata);
     } catch (e) {
       if (!(e instanceof RouteError)) throw e;
       errs.add(new RouteError(`rule ${ruleIdx}: ${e.message}`, toAcceptedReason(e.reason), Cond.Accepted));
@@ -96,7 +102,7 @@ function translateRules(t: Translation, rc: RouteContext, pc: RouteParentContext
     let noEndpoints = false;
     let dynamicResolver = false;
     const backendNames: string[] = [];
-    (rule.backendRefs ?? []).forEach((br: any, i: number) => {
+    (rule.backendRefs ?? []).forEach((br, i) => {
       const { ds, error } = processDestination(t, `${destName}/backend/${i}`, br, br.filters, pc, rc, (filters) => destinationFilters(scope, filters, grpc), rule.name);
       if (error) {
         if (error.reason === Reason.EndpointsNotFound) {
@@ -123,7 +129,7 @@ function translateRules(t: Translation, rc: RouteContext, pc: RouteParentContext
     }
 
     const valid = validWeight(settings);
-    const skip = (r: Record<string, any>) => r.directResponse || r.redirect;
+    const skip = (r: ir.HTTPRoute) => r.directResponse || r.redirect;
     if (filterFailed) {
       for (const r of ruleRoutes) if (grpc ? !skip(r) : true) r.directResponse = { statusCode: 500 };
     } else if (destError && valid === 0) {
@@ -155,7 +161,7 @@ function validWeight(settings: readonly DestinationSetting[]): number {
   let w = 0;
   for (const ds of settings) {
     if (ds.invalid) continue;
-    if (ds.isDynamicResolver || (ds.endpoints && ds.endpoints.length > 0) || ds.isCustomBackend) w += ds.weight ?? 1;
+    if (ds.isDynamicResolver || (ds.endpoints && ds.endpoints.length > 0)) w += ds.weight ?? 1;
   }
   return w;
 }
@@ -171,10 +177,10 @@ function statName(pattern: string, rc: RouteContext, ruleName: string | undefine
 }
 
 /** Filters of a backendRef: only the header, credential and host-rewrite parts apply. */
-function destinationFilters(scope: { t: Translation; pc: RouteParentContext; rc: RouteContext; ruleIdx: number }, filters: any[], grpc: boolean): { destFilters?: Record<string, any>; error?: RouteError } {
-  const { ctx, errors } = processFilters({ ...scope, ruleIdx: 0 }, filters, grpc);
+function destinationFilters(scope: { t: Translation; pc: RouteParentContext; rc: RouteContext; ruleIdx: number }, filters: readonly BackendRefFilter[], grpc: boolean): { destFilters?: ir.DestinationFilters; error?: RouteError } {
+  const { ctx, errors } = processFilters({ ...scope, ruleIdx: 0 }, filters as readonly RouteFilter[], grpc);
   if (errors.length) return { error: new RouteError(errors.map((e) => e.message).join('; '), errors[0]!.reason) };
-  const f: Record<string, any> = {};
+  const f: ir.DestinationFilters = {};
   if (ctx.addRequestHeaders.length) f.addRequestHeaders = ctx.addRequestHeaders;
   if (ctx.removeRequestHeaders.length) f.removeRequestHeaders = ctx.removeRequestHeaders;
   if (ctx.addResponseHeaders.length) f.addResponseHeaders = ctx.addResponseHeaders;
@@ -184,7 +190,7 @@ function destinationFilters(scope: { t: Translation; pc: RouteParentContext; rc:
   return { destFilters: f };
 }
 
-function applyFilterContext(ctx: FilterContext, r: Record<string, any>): void {
+function applyFilterContext(ctx: FilterContext, r: ir.HTTPRoute): void {
   if (ctx.redirect) r.redirect = { ...ctx.redirect, ...(ctx.redirect.path ? { path: { ...ctx.redirect.path } } : {}) };
   if (ctx.directResponse) r.directResponse = ctx.directResponse;
   if (ctx.urlRewrite) r.urlRewrite = ctx.urlRewrite;
@@ -207,7 +213,7 @@ function checkRegex(v: string): void {
   if (!validRegex(v)) throw new RouteError(`"${v}" is not a valid regular expression`, Reason.UnsupportedValue);
 }
 
-function trafficFeatures(r: Record<string, any>, rule: any): void {
+function trafficFeatures(r: ir.HTTPRoute, rule: HTTPRouteRule): void {
   const to = rule.timeouts;
   if (to) {
     if (to.request != null) r.timeout = formatDuration(parseDuration(to.request) ?? 15000);
@@ -216,7 +222,7 @@ function trafficFeatures(r: Record<string, any>, rule: any): void {
   }
   const retry = rule.retry;
   if (retry) {
-    const res: Record<string, any> = {};
+    const res: ir.Retry = {};
     if (retry.attempts != null) res.numRetries = retry.attempts;
     if (retry.backoff != null) {
       const b = parseDuration(retry.backoff);
@@ -231,14 +237,14 @@ function trafficFeatures(r: Record<string, any>, rule: any): void {
   }
 }
 
-function sessionPersistence(rc: RouteContext, ruleIdx: number, rule: any): Record<string, any> | undefined {
+function sessionPersistence(rc: RouteContext, ruleIdx: number, rule: HTTPRouteRule): ir.SessionPersistence | undefined {
   const sp = rule.sessionPersistence;
   if (!sp) return undefined;
   if (sp.idleTimeout != null) throw new RouteError('session persistence idle timeout is not supported', Reason.UnsupportedValue);
   const name = sp.sessionName ?? `${rc.irPrefix}rule/${ruleIdx}`.replaceAll('/', '-');
   const type = sp.type ?? 'Cookie';
   if (type === 'Cookie') {
-    const cookie: Record<string, any> = { name };
+    const cookie: NonNullable<ir.SessionPersistence['cookie']> = { name };
     if (sp.absoluteTimeout != null && sp.cookieConfig?.lifetimeType === 'Permanent') {
       const ttl = parseDuration(sp.absoluteTimeout);
       if (ttl === undefined) throw new RouteError(`invalid absoluteTimeout ${sp.absoluteTimeout}`, Reason.UnsupportedValue);
@@ -250,15 +256,17 @@ function sessionPersistence(rc: RouteContext, ruleIdx: number, rule: any): Recor
   throw new RouteError(`session persistence type ${type} is not supported`, Reason.UnsupportedValue);
 }
 
+type Cookies = FilterMatch['cookies'];
+
 /** Matches of an HTTPRouteFilter are ANDed with the rule's: every combination is one route. */
-function combineMatches(ruleMatches: any[], filterMatches: any[]): { match: any; cookies?: any[] }[] {
-  const out: { match: any; cookies?: any[] }[] = [];
+function combineMatches<M extends object>(ruleMatches: readonly M[], filterMatches: readonly FilterMatch[]): { match: Partial<M>; cookies?: Cookies }[] {
+  const out: { match: Partial<M>; cookies?: Cookies }[] = [];
   if (filterMatches.length === 0) for (const m of ruleMatches) out.push({ match: m });
   else for (const m of ruleMatches.length ? ruleMatches : [{}]) for (const fm of filterMatches) out.push({ match: m, cookies: fm.cookies });
   return out;
 }
 
-function addCookieMatches(r: Record<string, any>, cookies: any[] | undefined): void {
+function addCookieMatches(r: ir.HTTPRoute, cookies: Cookies): void {
   for (const c of cookies ?? []) {
     const type = c.type ?? 'Exact';
     if (type === 'Exact') (r.cookieMatches ??= []).push({ name: c.name, exact: c.value });
@@ -269,19 +277,19 @@ function addCookieMatches(r: Record<string, any>, cookies: any[] | undefined): v
   }
 }
 
-function httpRuleRoutes(rc: RouteContext, ruleIdx: number, rule: any, ctx: FilterContext, metadata: Record<string, any>): Record<string, any>[] {
+function httpRuleRoutes(rc: RouteContext, ruleIdx: number, rule: HTTPRouteRule, ctx: FilterContext, metadata: ir.ResourceMetadata): ir.HTTPRoute[] {
   const persistence = sessionPersistence(rc, ruleIdx, rule);
-  const matches = combineMatches(rule.matches ?? [], ctx.matches ?? []);
+  const matches = combineMatches<HTTPRouteMatch>(rule.matches ?? [], ctx.matches ?? []);
 
-  const out: Record<string, any>[] = [];
+  const out: ir.HTTPRoute[] = [];
   if (matches.length === 0) {
-    const r: Record<string, any> = { name: routeName(rc, ruleIdx, -1), metadata };
+    const r: ir.HTTPRoute = { name: routeName(rc, ruleIdx, -1), hostname: '', metadata };
     trafficFeatures(r, rule);
     applyFilterContext(ctx, r);
     out.push(r);
   }
   matches.forEach(({ match, cookies }, matchIdx) => {
-    const r: Record<string, any> = { name: routeName(rc, ruleIdx, matchIdx), metadata };
+    const r: ir.HTTPRoute = { name: routeName(rc, ruleIdx, matchIdx), hostname: '', metadata };
     if (persistence) r.sessionPersistence = persistence;
     trafficFeatures(r, rule);
     if (match.path) {
@@ -294,7 +302,7 @@ function httpRuleRoutes(rc: RouteContext, ruleIdx: number, rule: any, ctx: Filte
           r.pathMatch = { exact: v };
           break;
         case 'RegularExpression':
-          checkRegex(v);
+          checkRegex(v ?? '');
           r.pathMatch = { safeRegex: v };
           break;
       }
@@ -319,11 +327,11 @@ function httpRuleRoutes(rc: RouteContext, ruleIdx: number, rule: any, ctx: Filte
     // A CORS preflight (OPTIONS) would not match a rule that matches another method: it gets a
     // route of its own. Browsers send no cookies with preflights, so cookie matches need none.
     if (ctx.cors && match.method && match.method !== 'OPTIONS' && !r.cookieMatches?.length) {
-      const pre: Record<string, any> = { name: `${routeName(rc, ruleIdx, matchIdx)}/cors-preflight`, metadata, cors: ctx.cors };
+      const pre: ir.HTTPRoute = { name: `${routeName(rc, ruleIdx, matchIdx)}/cors-preflight`, hostname: '', metadata, cors: ctx.cors };
       if (r.pathMatch) pre.pathMatch = r.pathMatch;
       if (r.queryParamMatches) pre.queryParamMatches = r.queryParamMatches;
       pre.headerMatches = [
-        ...(r.headerMatches ?? []).filter((h: any) => h.name !== ':method'),
+        ...(r.headerMatches ?? []).filter((h) => h.name !== ':method'),
         { name: ':method', exact: 'OPTIONS' },
         { name: 'origin', safeRegex: '.*' },
         { name: 'access-control-request-method', safeRegex: '.*' },
@@ -339,16 +347,16 @@ function httpRuleRoutes(rc: RouteContext, ruleIdx: number, rule: any, ctx: Filte
 const grpcServiceName = '(?i)\\.?[a-z_][a-z_0-9]*(\\.[a-z_][a-z_0-9]*)*';
 const grpcMethodName = '[A-Za-z_][A-Za-z_0-9]*';
 
-function grpcRuleRoutes(rc: RouteContext, ruleIdx: number, rule: any, ctx: FilterContext, metadata: Record<string, any>): Record<string, any>[] {
-  const combos = combineMatches(rule.matches ?? [], ctx.matches ?? []);
-  const out: Record<string, any>[] = [];
+function grpcRuleRoutes(rc: RouteContext, ruleIdx: number, rule: GRPCRouteRule, ctx: FilterContext, metadata: ir.ResourceMetadata): ir.HTTPRoute[] {
+  const combos = combineMatches<GRPCRouteMatch>(rule.matches ?? [], ctx.matches ?? []);
+  const out: ir.HTTPRoute[] = [];
   if (combos.length === 0) {
-    const r: Record<string, any> = { name: routeName(rc, ruleIdx, -1), metadata };
+    const r: ir.HTTPRoute = { name: routeName(rc, ruleIdx, -1), hostname: '', metadata };
     applyFilterContext(ctx, r);
     out.push(r);
   }
   combos.forEach(({ match, cookies }, matchIdx) => {
-    const r: Record<string, any> = { name: routeName(rc, ruleIdx, matchIdx), metadata };
+    const r: ir.HTTPRoute = { name: routeName(rc, ruleIdx, matchIdx), hostname: '', metadata };
     for (const h of match.headers ?? []) {
       if ((h.type ?? 'Exact') === 'RegularExpression') {
         checkRegex(h.value);
@@ -384,7 +392,7 @@ function grpcRuleRoutes(rc: RouteContext, ruleIdx: number, rule: any, ctx: Filte
  * Adds the route's IR routes to each listener it attaches to, once per hostname they share.
  * Returns whether any listener shares a hostname with the route.
  */
-function addToListeners(t: Translation, rc: RouteContext, pc: RouteParentContext, routes: Record<string, any>[]): boolean {
+function addToListeners(rc: RouteContext, pc: RouteParentContext, routes: ir.HTTPRoute[]): boolean {
   let intersects = pc.listeners.length === 0;
   for (const l of pc.listeners) {
     const hosts = computeHosts(rc.hostnames, l);
@@ -392,7 +400,7 @@ function addToListeners(t: Translation, rc: RouteContext, pc: RouteParentContext
     intersects = true;
     l.status.attachedRoutes++;
     if (!l.ready) continue;
-    const perHost: Record<string, any>[] = [];
+    const perHost: ir.HTTPRoute[] = [];
     for (const host of hosts) {
       for (const r of routes) {
         if (r.redirect && r.redirect.port === undefined) r.redirect.port = redirectPort(r.redirect.scheme, l);
@@ -410,7 +418,7 @@ function addToListeners(t: Translation, rc: RouteContext, pc: RouteParentContext
       ir.grpc.enableGRPCWeb = true;
       ir.grpc.enableGRPCStats ??= true;
     }
-    ir.routes.push(...perHost);
+    (ir.routes ??= []).push(...perHost);
   }
   return intersects;
 }
@@ -425,5 +433,3 @@ function redirectPort(scheme: string | undefined, l: ListenerContext): number {
       return l.port;
   }
 }
-
-export type { RouteKind };

@@ -1,7 +1,8 @@
 // TLSRoute, TCPRoute and UDPRoute: their backends become the destination of a TCP or UDP IR
 // route; TLS routes add the SNI hostnames they share with the listener.
-import type { AnyObject } from '../resources/resources.js';
-import type { RouteContext, RouteParentContext } from './contexts.js';
+import type { StreamRouteRule, TCPRoute, TLSRoute, UDPRoute } from '../api/gatewayapi/index.js';
+import type { TCPListener, TCPRoute as IRTCPRoute, TLS, UDPListener } from '../ir/xds.js';
+import type { GatewayContext, RouteContext, RouteParentContext } from './contexts.js';
 import { processDestination, resourceMetadata, type DestinationSetting } from './destinations.js';
 import { guarded } from './httproute.js';
 import { attachRoute, computeHosts, newRouteContext } from './parentrefs.js';
@@ -9,9 +10,10 @@ import { Cond, Reason, RouteError, combine } from './status.js';
 import type { Translation } from './translation.js';
 
 type L4Kind = 'TLSRoute' | 'TCPRoute' | 'UDPRoute';
+type L4Route = TLSRoute | TCPRoute | UDPRoute;
 
-export function processL4Routes(t: Translation, kind: L4Kind, routes: readonly AnyObject[]): RouteContext[] {
-  const out: RouteContext[] = [];
+export function processL4Routes<R extends L4Route>(t: Translation, kind: L4Kind, routes: readonly R[]): RouteContext<R>[] {
+  const out: RouteContext<R>[] = [];
   for (const input of routes) {
     const rc = newRouteContext(kind, input);
     if (!attachRoute(t, rc)) continue;
@@ -24,11 +26,11 @@ export function processL4Routes(t: Translation, kind: L4Kind, routes: readonly A
 }
 
 /** Destination settings of some rules' backendRefs; errors are collected, zero weights dropped. */
-function destinations(t: Translation, rc: RouteContext, pc: RouteParentContext, rules: any[], destName: string): { settings: DestinationSetting[]; errors: RouteError[] } {
+function destinations(t: Translation, rc: RouteContext, pc: RouteParentContext, rules: readonly StreamRouteRule[], destName: string): { settings: DestinationSetting[]; errors: RouteError[] } {
   const settings: DestinationSetting[] = [];
   const errors: RouteError[] = [];
   for (const rule of rules) {
-    (rule.backendRefs ?? []).forEach((br: any, i: number) => {
+    (rule.backendRefs ?? []).forEach((br, i) => {
       const { ds, error } = processDestination(t, `${destName}/backend/${i}`, br, undefined, pc, rc, () => ({}), rule.name);
       if (error) {
         errors.push(error);
@@ -49,9 +51,9 @@ function setResolvedRefs(pc: RouteParentContext, errors: RouteError[]): void {
   }
 }
 
-function tlsRoute(t: Translation, rc: RouteContext, pc: RouteParentContext): void {
+function tlsRoute(t: Translation, rc: RouteContext<L4Route>, pc: RouteParentContext): void {
   const destName = `${rc.irPrefix}rule/-1`;
-  const rules: any[] = rc.spec.rules ?? [];
+  const rules: readonly StreamRouteRule[] = rc.spec.rules ?? [];
   let { settings, errors } = destinations(t, rc, pc, rules, destName);
   // A dynamic resolver forwards to the host the client names: alone, and on passthrough only.
   const dynamic = settings.some((s) => s.isDynamicResolver);
@@ -60,7 +62,7 @@ function tlsRoute(t: Translation, rc: RouteContext, pc: RouteParentContext): voi
     errors.push(new RouteError('a dynamic resolver backend cannot be combined with other backendRefs', Reason.InvalidBackendRef));
     settings = [];
   }
-  const terminating = (l: { gateway: any; irName: string }) => !!tcpListener(t, l)?.tls;
+  const terminating = (l: ListenerRef) => !!tcpListener(t, l)?.tls;
   const dynamicOnTerminate = dynamic && pc.listeners.some(terminating);
   if (dynamicOnTerminate) errors.push(new RouteError('a dynamic resolver backend is only supported on TLS passthrough listeners', Reason.UnsupportedValue));
   setResolvedRefs(pc, errors);
@@ -75,8 +77,8 @@ function tlsRoute(t: Translation, rc: RouteContext, pc: RouteParentContext): voi
     const ir = tcpListener(t, l);
     if (!ir || (dynamic && ir.tls)) continue;
     // A listener with certificates terminates TLS; one without passes it through.
-    const tls: Record<string, any> = ir.tls ? { terminate: ir.tls, inspector: { snis: hosts } } : { inspector: { snis: hosts } };
-    ir.routes.push({
+    const tls: TLS = ir.tls ? { terminate: ir.tls, inspector: { snis: hosts } } : { inspector: { snis: hosts } };
+    (ir.routes ??= []).push({
       name: `${rc.kind.toLowerCase()}/${rc.namespace}/${rc.name}`,
       tls,
       destination: { name: destName, settings, metadata: resourceMetadata(rc.route, undefined, rc.kind) },
@@ -90,19 +92,25 @@ function tlsRoute(t: Translation, rc: RouteContext, pc: RouteParentContext): voi
   if (pc.status.conditions.length === 0) pc.setCondition(Cond.Accepted, 'True', Reason.Accepted, 'The route is accepted');
 }
 
-function tcpListener(t: Translation, l: { gateway: any; irName: string }): Record<string, any> | undefined {
-  const xds = t.xdsIR[t.irKey(l.gateway)];
-  return xds?.tcp?.find((x: any) => x.name === l.irName);
+/** A listener by its Gateway and IR name. */
+interface ListenerRef {
+  gateway: GatewayContext;
+  irName: string;
 }
 
-function udpListener(t: Translation, l: { gateway: any; irName: string }): Record<string, any> | undefined {
+function tcpListener(t: Translation, l: ListenerRef): TCPListener | undefined {
   const xds = t.xdsIR[t.irKey(l.gateway)];
-  return xds?.udp?.find((x: any) => x.name === l.irName);
+  return xds?.tcp?.find((x) => x.name === l.irName);
+}
+
+function udpListener(t: Translation, l: ListenerRef): UDPListener | undefined {
+  const xds = t.xdsIR[t.irKey(l.gateway)];
+  return xds?.udp?.find((x) => x.name === l.irName);
 }
 
 /** TCPRoute and UDPRoute: exactly one rule, one route per listener. */
-function singleRuleRoute(t: Translation, rc: RouteContext, pc: RouteParentContext, kind: 'TCPRoute' | 'UDPRoute'): void {
-  const rules: any[] = rc.spec.rules ?? [];
+function singleRuleRoute(t: Translation, rc: RouteContext<L4Route>, pc: RouteParentContext, kind: 'TCPRoute' | 'UDPRoute'): void {
+  const rules: readonly StreamRouteRule[] = rc.spec.rules ?? [];
   if (rules.length !== 1) {
     pc.setCondition(Cond.Accepted, 'False', Reason.InvalidRule, 'Only one rule is supported');
     return;
@@ -113,7 +121,7 @@ function singleRuleRoute(t: Translation, rc: RouteContext, pc: RouteParentContex
   if (pc.hasCondition(Cond.Accepted, 'False')) return;
 
   const name = `${kind.toLowerCase()}/${rc.namespace}/${rc.name}`;
-  const destination = { name: destName, settings, metadata: resourceMetadata(rc.route, rules[0].name, kind) };
+  const destination = { name: destName, settings, metadata: resourceMetadata(rc.route, rules[0]!.name, kind) };
   let accepted = false;
   for (const l of pc.listeners) {
     if (kind === 'UDPRoute') {
@@ -129,13 +137,13 @@ function singleRuleRoute(t: Translation, rc: RouteContext, pc: RouteParentContex
       if (!l.ready) continue;
       const ir = tcpListener(t, l);
       // A TCP listener forwards to one route: the first one attached.
-      if (!ir || ir.routes.length > 0) continue;
-      const route: Record<string, any> = { name, destination, metadata: resourceMetadata(rc.route, undefined, kind) };
+      if (!ir || (ir.routes?.length ?? 0) > 0) continue;
+      const route: IRTCPRoute = { name, destination, metadata: resourceMetadata(rc.route, undefined, kind) };
       if (ir.tls) {
         route.tls = { terminate: ir.tls };
         if (l.hostname) route.tls.inspector = { snis: [l.hostname] };
       }
-      ir.routes.push(route);
+      (ir.routes ??= []).push(route);
     }
   }
   if (!accepted) {

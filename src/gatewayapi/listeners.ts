@@ -1,7 +1,11 @@
 // Gateway listeners: validation of each listener, conflicts between listeners sharing a port,
 // their statuses, and the IR listeners (xDS and infra) of those that are ready.
+import type { Secret } from '../api/core/index.js';
+import type { RouteGroupKind as RequestedKind } from '../api/gatewayapi/index.js';
+import type { MapEntry, ResourceMetadata } from '../ir/common.js';
+import type { CoreListenerDetails, HTTPListener, SDSConfig, TCPListener, TLSCertificate, TLSConfig, Xds } from '../ir/xds.js';
 import { rememberPrivateKey } from '../ir/redacted.js';
-import { GatewayGroup, type GatewayContext, type ListenerContext, type RouteGroupKind } from './contexts.js';
+import { GatewayGroup, type GatewayContext, type ListenerContext, type ProxyConfig, type RouteGroupKind } from './contexts.js';
 import { selectorError } from './lookups.js';
 import { validateListenerTLS } from './listenertls.js';
 import { envoyIPFamily, preserveRouteOrder, requestIDAction, usesListenerPortAsContainerPort } from './envoyproxy.js';
@@ -99,14 +103,14 @@ export function listenerReason(l: ListenerContext, reason: string): string {
 
 function allowedRoutes(l: ListenerContext, kinds: string[]): boolean {
   const canSupport: RouteGroupKind[] = kinds.map((kind) => ({ group: GatewayGroup, kind }));
-  const requested: any[] = l.allowedRoutes?.kinds ?? [];
+  const requested: RequestedKind[] = l.allowedRoutes?.kinds ?? [];
   if (requested.length === 0) {
     l.setSupportedKinds(canSupport);
     return true;
   }
   let valid = true;
   const supported: RouteGroupKind[] = [];
-  const unsupported: any[] = [];
+  const unsupported: RequestedKind[] = [];
   for (const k of requested) {
     if (k.group !== undefined && k.group !== null && k.group !== GatewayGroup) {
       l.setCondition(Cond.ResolvedRefs, 'False', Reason.InvalidRouteKinds, `Group ${k.group} is not supported; use ${GatewayGroup}`);
@@ -280,7 +284,7 @@ function finalizeListenerConditions(l: ListenerContext): boolean {
 
 // ---- IR ----------------------------------------------------------------------------------------
 
-function processReadyListener(xds: Record<string, any>, envoyProxy: any): void {
+function processReadyListener(xds: Xds, envoyProxy: ProxyConfig | undefined): void {
   const family = envoyProxy?.spec?.ipFamily ?? 'IPv4';
   xds.readyListener = {
     address: family === 'IPv6' || family === 'DualStack' ? '::' : '0.0.0.0',
@@ -290,8 +294,8 @@ function processReadyListener(xds: Record<string, any>, envoyProxy: any): void {
   };
 }
 
-function listenerMetadata(g: GatewayContext, l: ListenerContext): Record<string, any> {
-  const md: Record<string, any> = {
+function listenerMetadata(g: GatewayContext, l: ListenerContext): ResourceMetadata {
+  const md: ResourceMetadata = {
     kind: g.gateway.kind ?? 'Gateway',
     name: g.name,
     namespace: g.namespace,
@@ -305,15 +309,15 @@ function listenerMetadata(g: GatewayContext, l: ListenerContext): Record<string,
 const egPrefix = 'gateway.envoyproxy.io/';
 
 /** Annotations with Envoy Gateway's prefix, prefix removed, as IR key/value pairs (sorted). */
-export function egAnnotations(annotations: Record<string, string> | undefined): { key: string; value: string }[] | undefined {
+export function egAnnotations(annotations: Record<string, string> | undefined): MapEntry[] | undefined {
   if (!annotations) return undefined;
-  const out: { key: string; value: string }[] = [];
+  const out: MapEntry[] = [];
   for (const [k, v] of Object.entries(annotations)) if (k.startsWith(egPrefix)) out.push({ key: k.slice(egPrefix.length), value: v });
   if (!out.length) return undefined;
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
-export function containerPort(t: Translation, port: number, envoyProxy: any): number {
+export function containerPort(t: Translation, port: number, envoyProxy: ProxyConfig | undefined): number {
   if (t.settings.runningOnHost) return port;
   if (envoyProxy && usesListenerPortAsContainerPort(envoyProxy)) return port;
   // Privileged ports are shifted so that the proxy needs no CAP_NET_BIND_SERVICE.
@@ -329,7 +333,7 @@ function addIRListener(t: Translation, g: GatewayContext, l: ListenerContext, fo
   const family = envoyIPFamily(g.envoyProxy);
   const address = family === 'IPv6' || family === 'DualStack' ? '::' : '0.0.0.0';
   const port = containerPort(t, l.port, g.envoyProxy);
-  const core: Record<string, any> = {
+  const core: CoreListenerDetails = {
     name: l.irName,
     address,
     port,
@@ -341,7 +345,7 @@ function addIRListener(t: Translation, g: GatewayContext, l: ListenerContext, fo
   switch (l.protocol) {
     case 'HTTP':
     case 'HTTPS': {
-      const ir: Record<string, any> = {
+      const ir: HTTPListener = {
         ...core,
         hostnames: [l.hostname ?? '*'],
         path: { mergeSlashes: true, escapedSlashesAction: 'UnescapeAndRedirect' },
@@ -361,7 +365,7 @@ function addIRListener(t: Translation, g: GatewayContext, l: ListenerContext, fo
     }
     case 'TCP':
     case 'TLS': {
-      const ir: Record<string, any> = { ...core, routes: [] };
+      const ir: TCPListener = { ...core, routes: [] };
       const tls = irTLSConfig(l);
       if (tls) {
         // TLS passthrough or terminate listeners of TCP routes do not negotiate ALPN.
@@ -383,17 +387,17 @@ function addIRListener(t: Translation, g: GatewayContext, l: ListenerContext, fo
   if (found.has(portKey)) return;
   found.add(portKey);
   const proto = infraProtocol[l.protocol]!;
-  t.infraIR[key]!.proxy.listeners.push({
+  (t.infraIR[key]!.proxy.listeners ??= []).push({
     name: l.irName,
     ports: [{ name: `${proto.toLowerCase()}-${l.port}`, protocol: proto, servicePort: l.port, containerPort: port }],
   });
 }
 
 /** The TLS part of an IR listener: its certificates and, with frontend validation, the CA. */
-export function irTLSConfig(l: ListenerContext): Record<string, any> | undefined {
+export function irTLSConfig(l: ListenerContext): TLSConfig | undefined {
   const fv = l.frontendValidation;
   if (l.tlsSecrets.length === 0 && !fv) return undefined;
-  const cfg: Record<string, any> = { certificates: l.tlsSecrets.map(tlsCertificate) };
+  const cfg: TLSConfig = { certificates: l.tlsSecrets.map(tlsCertificate) };
   if (fv && !fv.error) {
     cfg.caCertificate = fv.caCertificate;
     cfg.clientValidationEnabled = true;
@@ -404,12 +408,12 @@ export function irTLSConfig(l: ListenerContext): Record<string, any> | undefined
   return cfg;
 }
 
-export function tlsCertificate(secret: any): Record<string, any> {
+export function tlsCertificate(secret: Secret): TLSCertificate {
   const name = `${secret.metadata.namespace}/${secret.metadata.name}`;
   if (secret.type === 'gateway.envoyproxy.io/sds') {
     return { name, sds: sdsConfig(secret) };
   }
-  const cert: Record<string, any> = {
+  const cert: TLSCertificate = {
     name,
     certificate: secret.data?.['tls.crt'],
     privateKey: '[redacted]',
@@ -421,7 +425,7 @@ export function tlsCertificate(secret: any): Record<string, any> {
   return cert;
 }
 
-function sdsConfig(secret: any): Record<string, any> {
+function sdsConfig(secret: Secret): SDSConfig {
   const data = secret.data ?? {};
   const dec = (v: string | undefined) => (v ? Buffer.from(v, 'base64').toString('utf8') : '');
   const url = dec(data.url);

@@ -1,7 +1,7 @@
 // ListenerSets: extra listeners attached to a Gateway that allows them. Their listeners are
 // validated with the Gateway's own (which win conflicts); the set's status sums theirs up.
-import type { AnyObject } from '../resources/resources.js';
-import { GatewayGroup, ListenerContext, withFreshStatus, type GatewayContext, type ListenerSpec, type ListenerStatus } from './contexts.js';
+import type { Gateway, ListenerSet } from '../api/gatewayapi/index.js';
+import { GatewayGroup, ListenerContext, withFreshStatus, type GatewayContext, type ListenerStatus, type WithStatus } from './contexts.js';
 import { selectorMatches } from './lookups.js';
 import { Reason, setCondition } from './status.js';
 import type { Translation } from './translation.js';
@@ -14,7 +14,7 @@ export function processListenerSets(t: Translation): void {
   for (const input of t.resources.listenerSets) {
     const ls = withFreshStatus(input, {});
     t.listenerSets.push(ls);
-    const parent = ls.spec?.parentRef ?? {};
+    const parent: Partial<ListenerSet['spec']['parentRef']> = ls.spec?.parentRef ?? {};
     if ((parent.group ?? GatewayGroup) !== GatewayGroup || (parent.kind ?? 'Gateway') !== 'Gateway') continue;
     const ns = parent.namespace || ls.metadata.namespace;
     const g = byKey.get(`${ns}/${parent.name}`);
@@ -30,7 +30,7 @@ export function processListenerSets(t: Translation): void {
       continue;
     }
     const statuses: ListenerStatus[] = [];
-    for (const spec of (ls.spec?.listeners ?? []) as ListenerSpec[]) {
+    for (const spec of ls.spec?.listeners ?? []) {
       const st: ListenerStatus = { name: spec.name, supportedKinds: [], attachedRoutes: 0, conditions: [] };
       statuses.push(st);
       g.listeners.push(new ListenerContext(spec, g, st, ls));
@@ -40,14 +40,14 @@ export function processListenerSets(t: Translation): void {
   }
 }
 
-function setSetConditions(ls: AnyObject, accepted: boolean, acceptedReason: string, msg: string, programmed: boolean, programmedReason: string): void {
+function setSetConditions(ls: WithStatus<ListenerSet>, accepted: boolean, acceptedReason: string, msg: string, programmed: boolean, programmedReason: string): void {
   ls.status.conditions ??= [];
   setCondition(ls.status.conditions, 'Accepted', accepted ? 'True' : 'False', acceptedReason, msg);
   setCondition(ls.status.conditions, 'Programmed', programmed ? 'True' : 'False', programmedReason, programmed ? 'The ListenerSet is programmed' : 'The ListenerSet is not programmed');
 }
 
 /** spec.allowedListeners of the Gateway: None by default, else Same, All or a namespace selector. */
-function listenerSetAllowed(t: Translation, gateway: AnyObject, ls: AnyObject): boolean {
+function listenerSetAllowed(t: Translation, gateway: Gateway, ls: ListenerSet): boolean {
   const ns = gateway.spec?.allowedListeners?.namespaces;
   switch (ns?.from) {
     case 'All':
@@ -68,8 +68,8 @@ function listenerSetAllowed(t: Translation, gateway: AnyObject, ls: AnyObject): 
 export function processListenerSetStatus(t: Translation): void {
   for (const ls of t.listenerSets) {
     if (!ls.status.listeners) continue;
-    if ((ls.status.conditions ?? []).some((c: any) => c.type === 'Accepted' && c.status === 'False')) continue;
-    const listeners: ListenerStatus[] = ls.status.listeners;
+    if ((ls.status.conditions ?? []).some((c) => c.type === 'Accepted' && c.status === 'False')) continue;
+    const listeners = ls.status.listeners as ListenerStatus[];
     const is = (st: ListenerStatus, type: string) => st.conditions.some((c) => c.type === type && c.status === 'True');
     const allAccepted = listeners.every((l) => is(l, 'Accepted'));
     const anyAccepted = listeners.some((l) => is(l, 'Accepted'));

@@ -1,7 +1,7 @@
 // TLS of a listener: the mode its protocol allows, the certificate Secrets it references (with
 // ReferenceGrants for other namespaces), and the certificates themselves.
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
-import type { AnyObject } from '../resources/resources.js';
+import type { Secret } from '../api/core/index.js';
 import { GatewayGroup, type ListenerContext } from './contexts.js';
 import { applyFrontendValidation } from './gatewaytls.js';
 import { setInvalid } from './listeners.js';
@@ -66,13 +66,13 @@ interface CertError {
 }
 
 function resolveCertificates(t: Translation, l: ListenerContext): boolean {
-  const refs: any[] = l.tls?.certificateRefs ?? [];
+  const refs = l.tls?.certificateRefs ?? [];
   if (refs.length === 0) {
     setInvalid(l, 'The listener needs at least one certificate');
     return false;
   }
   const errors: CertError[] = [];
-  const secrets: AnyObject[] = [];
+  const secrets: Secret[] = [];
   const fromNamespace = l.listenerSet?.metadata.namespace ?? l.gateway.namespace;
   const fromKind = l.listenerSet ? 'ListenerSet' : 'Gateway';
   for (const ref of refs) {
@@ -129,7 +129,7 @@ function resolveCertificates(t: Translation, l: ListenerContext): boolean {
   return true;
 }
 
-function sdsError(secret: AnyObject): string | undefined {
+function sdsError(secret: Secret): string | undefined {
   const data = secret.data ?? {};
   const name = `${secret.metadata.namespace}/${secret.metadata.name}`;
   if (!data.url) return `SDS Secret ${name} has no url`;
@@ -143,8 +143,8 @@ function sdsError(secret: AnyObject): string | undefined {
  * Parses each certificate and key, keeping the Secrets whose certificate is well-formed, whose key
  * matches it, and whose (public key algorithm, domain) pair is not already served by another.
  */
-export function checkCertificates(secrets: readonly AnyObject[]): { valid: AnyObject[]; dnsNames: string[]; errors: CertError[] } {
-  const valid: AnyObject[] = [];
+export function checkCertificates(secrets: readonly Secret[]): { valid: Secret[]; dnsNames: string[]; errors: CertError[] } {
+  const valid: Secret[] = [];
   const dnsNames: string[] = [];
   const errors: CertError[] = [];
   const taken = new Set<string>();
@@ -154,7 +154,7 @@ export function checkCertificates(secrets: readonly AnyObject[]): { valid: AnyOb
       continue;
     }
     const name = `${s.metadata.namespace}/${s.metadata.name}`;
-    const parsed = parseKeyPair(s.data['tls.crt'], s.data['tls.key']);
+    const parsed = parseKeyPair(s.data?.['tls.crt'] ?? '', s.data?.['tls.key'] ?? '');
     if ('error' in parsed) {
       errors.push({ reason: Reason.InvalidCertificateRef, message: `${name}: ${parsed.error}` });
       continue;

@@ -1,11 +1,15 @@
 // Indexes over the Resources bundle, built once per translation so that every reference
 // (a backendRef to a Service, a certificateRef to a Secret, ...) resolves in constant time.
-import type { AnyObject, Resources } from '../resources/resources.js';
+import type { ClusterTrustBundle, ConfigMap, EndpointSlice, Namespace, Secret, Service, ServiceImport } from '../api/core/index.js';
+import type { Backend, HTTPRouteFilter } from '../api/envoygateway/index.js';
+import type { LabelSelector, ReferenceGrant } from '../api/gatewayapi/index.js';
+import type { KubernetesObject } from '../api/meta.js';
+import type { Resources } from '../resources/resources.js';
 
 const key = (namespace: string | undefined, name: string) => `${namespace ?? ''}/${name}`;
 
-function index(list: readonly AnyObject[]): Map<string, AnyObject> {
-  const m = new Map<string, AnyObject>();
+function index<T extends KubernetesObject>(list: readonly T[]): Map<string, T> {
+  const m = new Map<string, T>();
   // Should a name appear twice, the later object replaces the earlier one.
   for (const o of list) m.set(key(o.metadata?.namespace, o.metadata?.name), o);
   return m;
@@ -15,17 +19,17 @@ export const ServiceNameLabel = 'kubernetes.io/service-name';
 export const MultiClusterServiceNameLabel = 'multicluster.kubernetes.io/service-name';
 
 export class Lookups {
-  private readonly namespaces: Map<string, AnyObject>;
-  private readonly services: Map<string, AnyObject>;
-  private readonly serviceImports: Map<string, AnyObject>;
-  private readonly backends: Map<string, AnyObject>;
-  private readonly secrets: Map<string, AnyObject>;
-  private readonly configMaps: Map<string, AnyObject>;
-  private readonly clusterTrustBundles: Map<string, AnyObject>;
-  private readonly httpFilters: Map<string, AnyObject>;
-  private readonly slicesByService = new Map<string, AnyObject[]>();
-  private readonly slicesByServiceImport = new Map<string, AnyObject[]>();
-  readonly referenceGrants: readonly AnyObject[];
+  private readonly namespaces: Map<string, Namespace>;
+  private readonly services: Map<string, Service>;
+  private readonly serviceImports: Map<string, ServiceImport>;
+  private readonly backends: Map<string, Backend>;
+  private readonly secrets: Map<string, Secret>;
+  private readonly configMaps: Map<string, ConfigMap>;
+  private readonly clusterTrustBundles: Map<string, ClusterTrustBundle>;
+  private readonly httpFilters: Map<string, HTTPRouteFilter>;
+  private readonly slicesByService = new Map<string, EndpointSlice[]>();
+  private readonly slicesByServiceImport = new Map<string, EndpointSlice[]>();
+  readonly referenceGrants: readonly ReferenceGrant[];
 
   constructor(readonly resources: Resources) {
     this.namespaces = index(resources.namespaces);
@@ -45,32 +49,32 @@ export class Lookups {
     }
   }
 
-  namespace(name: string): AnyObject | undefined {
+  namespace(name: string): Namespace | undefined {
     return this.namespaces.get(key(undefined, name));
   }
-  service(namespace: string, name: string): AnyObject | undefined {
+  service(namespace: string, name: string): Service | undefined {
     return this.services.get(key(namespace, name));
   }
-  serviceImport(namespace: string, name: string): AnyObject | undefined {
+  serviceImport(namespace: string, name: string): ServiceImport | undefined {
     return this.serviceImports.get(key(namespace, name));
   }
-  backend(namespace: string, name: string): AnyObject | undefined {
+  backend(namespace: string, name: string): Backend | undefined {
     return this.backends.get(key(namespace, name));
   }
-  secret(namespace: string, name: string): AnyObject | undefined {
+  secret(namespace: string, name: string): Secret | undefined {
     return this.secrets.get(key(namespace, name));
   }
-  configMap(namespace: string, name: string): AnyObject | undefined {
+  configMap(namespace: string, name: string): ConfigMap | undefined {
     return this.configMaps.get(key(namespace, name));
   }
-  clusterTrustBundle(name: string): AnyObject | undefined {
+  clusterTrustBundle(name: string): ClusterTrustBundle | undefined {
     return this.clusterTrustBundles.get(key(undefined, name));
   }
-  httpFilter(namespace: string, name: string): AnyObject | undefined {
+  httpFilter(namespace: string, name: string): HTTPRouteFilter | undefined {
     return this.httpFilters.get(key(namespace, name));
   }
   /** The EndpointSlices of a Service (or of a ServiceImport, by the multi-cluster label). */
-  endpointSlices(namespace: string, name: string, kind: string): AnyObject[] {
+  endpointSlices(namespace: string, name: string, kind: string): EndpointSlice[] {
     const m = kind === 'ServiceImport' ? this.slicesByServiceImport : this.slicesByService;
     return m.get(key(namespace, name)) ?? [];
   }
@@ -98,24 +102,20 @@ export interface RefTo {
 }
 
 /** Whether some ReferenceGrant in the target namespace allows this cross-namespace reference. */
-export function referenceAllowed(grants: readonly AnyObject[], from: RefFrom, to: RefTo): boolean {
+export function referenceAllowed(grants: readonly ReferenceGrant[], from: RefFrom, to: RefTo): boolean {
   for (const g of grants) {
     if (g.metadata?.namespace !== to.namespace) continue;
-    const spec = g.spec ?? {};
-    const fromOk = (spec.from ?? []).some(
-      (f: any) => (f.namespace ?? '') === from.namespace && (f.group ?? '') === from.group && (f.kind ?? '') === from.kind,
-    );
+    const spec: Partial<ReferenceGrant['spec']> = g.spec ?? {};
+    const fromOk = (spec.from ?? []).some((f) => (f.namespace ?? '') === from.namespace && (f.group ?? '') === from.group && (f.kind ?? '') === from.kind);
     if (!fromOk) continue;
-    const toOk = (spec.to ?? []).some(
-      (t: any) => (t.group ?? '') === to.group && (t.kind ?? '') === to.kind && (!t.name || t.name === to.name),
-    );
+    const toOk = (spec.to ?? []).some((t) => (t.group ?? '') === to.group && (t.kind ?? '') === to.kind && (!t.name || t.name === to.name));
     if (toOk) return true;
   }
   return false;
 }
 
 /** Whether a label selector (matchLabels + matchExpressions) selects these labels. */
-export function selectorMatches(selector: any, labels: Record<string, string> | undefined): boolean {
+export function selectorMatches(selector: LabelSelector | undefined, labels: Record<string, string> | undefined): boolean {
   const l = labels ?? {};
   for (const [k, v] of Object.entries(selector?.matchLabels ?? {})) if (l[k] !== v) return false;
   for (const e of selector?.matchExpressions ?? []) {
@@ -142,7 +142,7 @@ export function selectorMatches(selector: any, labels: Record<string, string> | 
 }
 
 /** A selector the API server would reject (unknown operator, values where none are allowed...). */
-export function selectorError(selector: any): string | undefined {
+export function selectorError(selector: LabelSelector | undefined): string | undefined {
   for (const e of selector?.matchExpressions ?? []) {
     const values: unknown[] = e.values ?? [];
     switch (e.operator) {

@@ -2,12 +2,14 @@
 // IR, named after the backend) instead of one cluster per route rule. A destination only merges
 // when sharing cannot change its behaviour: no per-backend filters, no traffic splitting that
 // relies on host affinity, no fallback priorities, no dynamic resolution.
+import type { LabelSelector } from '../api/gatewayapi/index.js';
+import type { BackendCluster, BackendClusterRef, DestinationSetting, RouteDestination } from '../ir/xds.js';
 import type { GatewayContext } from './contexts.js';
 import { selectorMatches } from './lookups.js';
-import { mergeBackendsConfig, type Translation } from './translation.js';
+import { mergeBackendsConfig, type MergeBackends, type Translation } from './translation.js';
 
 /** The mergeBackends setting of a Gateway's proxy: its EnvoyProxy's, else the class-wide one. */
-function configFor(t: Translation, g: GatewayContext): Record<string, any> | undefined {
+function configFor(t: Translation, g: GatewayContext): MergeBackends | undefined {
   return g.envoyProxy?.spec?.mergeBackends ?? mergeBackendsConfig(t.resources);
 }
 
@@ -15,7 +17,7 @@ export function mergeBackendsEnabledFor(t: Translation, g: GatewayContext): bool
   return !!configFor(t, g);
 }
 
-type Setting = Record<string, any>;
+type Setting = DestinationSetting;
 
 /** Merges the eligible destinations of every proxy whose Gateways enable mergeBackends. */
 export function mergeBackendClusters(t: Translation): void {
@@ -28,7 +30,7 @@ export function mergeBackendClusters(t: Translation): void {
     if (!cfg) continue;
     const xds = t.xdsIR[key];
     if (!xds) continue;
-    const clusters = new Map<string, Record<string, any>>();
+    const clusters = new Map<string, BackendCluster>();
     const selected = (s: Setting) => backendSelected(t, s, cfg.selector);
     for (const l of xds.http ?? []) {
       for (const r of l.routes ?? []) {
@@ -44,7 +46,7 @@ export function mergeBackendClusters(t: Translation): void {
 
 /** The shared cluster name of a setting: `<kind>/<namespace>/<name>/<section>/<protocol>`. */
 function clusterName(s: Setting): string | undefined {
-  if (s.isDynamicResolver || s.isCustomBackend || s.invalid || s.filters) return undefined;
+  if (s.isDynamicResolver || s.invalid || s.filters) return undefined;
   const md = s.metadata;
   if (!md?.kind || !md.name) return undefined;
   let name = `${md.kind.toLowerCase()}/${md.namespace ?? ''}/${md.name}`;
@@ -53,8 +55,8 @@ function clusterName(s: Setting): string | undefined {
   return name;
 }
 
-function mergeDestination(d: Record<string, any> | undefined, clusters: Map<string, Record<string, any>>, selected: (s: Setting) => boolean, splitsByAffinity: boolean, weighted: boolean): void {
-  const settings: Setting[] | undefined = d?.settings;
+function mergeDestination(d: RouteDestination | undefined, clusters: Map<string, BackendCluster>, selected: (s: Setting) => boolean, splitsByAffinity: boolean, weighted: boolean): void {
+  const settings = d?.settings;
   if (!d || !settings?.length) return;
   // Fallback priorities and dynamic resolution only work within one cluster.
   if (settings.some((s) => s.priority !== undefined || s.isDynamicResolver)) return;
@@ -64,7 +66,7 @@ function mergeDestination(d: Record<string, any> | undefined, clusters: Map<stri
     // TCP and UDP route to a single cluster: several backends merge only into the same one.
     if (!weighted && (names.some((n) => !n) || new Set(names).size > 1)) return;
   }
-  const refs: Record<string, any>[] = [];
+  const refs: BackendClusterRef[] = [];
   const kept: Setting[] = [];
   settings.forEach((s, i) => {
     const name = names[i];
@@ -85,17 +87,19 @@ function mergeDestination(d: Record<string, any> | undefined, clusters: Map<stri
 }
 
 /** Whether the backend of a setting is selected by the mergeBackends selector (all when none). */
-function backendSelected(t: Translation, s: Setting, selector: any): boolean {
+function backendSelected(t: Translation, s: Setting, selector: LabelSelector | undefined): boolean {
   if (!selector) return true;
   const md = s.metadata;
   if (!md) return false;
+  const ns = md.namespace ?? '';
+  const name = md.name ?? '';
   const obj =
     md.kind === 'Service'
-      ? t.lookups.service(md.namespace, md.name)
+      ? t.lookups.service(ns, name)
       : md.kind === 'ServiceImport'
-        ? t.lookups.serviceImport(md.namespace, md.name)
+        ? t.lookups.serviceImport(ns, name)
         : md.kind === 'Backend'
-          ? t.lookups.backend(md.namespace, md.name)
+          ? t.lookups.backend(ns, name)
           : undefined;
   return !!obj && selectorMatches(selector, obj.metadata?.labels);
 }

@@ -14,8 +14,3 @@ export function hashedName(s: string, n: number): string {
   }
   return `${r}-${hash}`;
 }
-
-/** The name of the proxy resources (Deployment, Service...) of a Gateway or a merged class. */
-export function proxyResourceName(key: string): string {
-  return `envoy-${hashedName(key, 48)}`;
-}

@@ -1,19 +1,24 @@
 // Proxy telemetry from the EnvoyProxy: access logs, tracing and metrics sinks, with the backends
 // they send to resolved like route backends. A backend that does not resolve rejects the Gateway.
-import type { AnyObject } from '../resources/resources.js';
-import type { GatewayContext } from './contexts.js';
+import type { BackendCluster, ProxyTelemetry } from '../api/envoygateway/index.js';
+import type { Fraction } from '../api/gatewayapi/index.js';
+import type { Infra, ResolvedMetricSink } from '../ir/infra.js';
+import type * as ir from '../ir/xds.js';
+import type { GatewayContext, ProxyConfig } from './contexts.js';
 import { backendDestination, resourceMetadata, serviceDestination, endpoint, type DestinationSetting } from './destinations.js';
 import { targetedByBackendTLSPolicy, validateBackend } from './backends.js';
 import { Reason } from './status.js';
-import { SettingsError, trafficFeatures } from './traffic.js';
+import { clusterTraffic, SettingError } from './clustersettings.js';
 import { telemetryBackendTLS } from './backendtls.js';
-import type { InfraIR, Translation, XdsIR } from './translation.js';
+import type { Translation } from './translation.js';
 import { isIPAddress } from './backends.js';
 
 class TelemetryError extends Error {}
 
-export function processProxyObservability(t: Translation, g: GatewayContext, xds: XdsIR, infra: InfraIR): void {
-  const ep = infra.proxy.config as AnyObject | undefined;
+type Tracing = NonNullable<ProxyTelemetry['tracing']>;
+
+export function processProxyObservability(t: Translation, g: GatewayContext, xds: ir.Xds, infra: Infra): void {
+  const ep = g.envoyProxy;
   try {
     const al = accessLog(t, ep);
     if (al) xds.accessLog = al;
@@ -40,16 +45,16 @@ export function processProxyObservability(t: Translation, g: GatewayContext, xds
 }
 
 function reject(g: GatewayContext, e: unknown, what: string): void {
-  if (!(e instanceof TelemetryError) && !(e instanceof SettingsError)) throw e;
+  if (!(e instanceof TelemetryError) && !(e instanceof SettingError)) throw e;
   g.setCondition('Accepted', 'False', Reason.InvalidParameters, `Invalid ${what} backendRefs in the referenced EnvoyProxy: ${(e as Error).message}`);
 }
 
-function accessLog(t: Translation, ep: AnyObject | undefined): Record<string, any> | undefined {
+function accessLog(t: Translation, ep: ProxyConfig | undefined): ir.AccessLog | undefined {
   const al = ep?.spec?.telemetry?.accessLog;
   if (!al || (!al.disable && !(al.settings ?? []).length)) return { json: [{ path: '/dev/stdout' }] };
   if (al.disable) return undefined;
-  const out: Record<string, any> = {};
-  (al.settings ?? []).forEach((s: any, i: number) => {
+  const out: ir.AccessLog = {};
+  (al.settings ?? []).forEach((s, i) => {
     const logType = s.type === 'Route' || s.type === 'Listener' ? s.type : undefined;
     const format = s.format ?? { type: 'JSON' };
     const celMatches: string[] = [];
@@ -57,7 +62,7 @@ function accessLog(t: Translation, ep: AnyObject | undefined): Record<string, an
       if (!validCEL(expr)) throw new TelemetryError(`invalid CEL expression: ${expr}`);
       celMatches.push(expr);
     }
-    const common = (o: Record<string, any>) => {
+    const common = <T extends ir.TextAccessLog | ir.JSONAccessLog | ir.ALSAccessLog | ir.OpenTelemetryAccessLog>(o: T): T => {
       if (celMatches.length) o.celMatches = celMatches;
       if (logType) o.logType = logType;
       return o;
@@ -66,7 +71,7 @@ function accessLog(t: Translation, ep: AnyObject | undefined): Record<string, an
     if (!(s.sinks ?? []).length) {
       (out.json ??= []).push(common({ ...(jsonAttrs ? { json: jsonAttrs } : {}), path: '/dev/stdout' }));
     }
-    (s.sinks ?? []).forEach((sink: any, j: number) => {
+    (s.sinks ?? []).forEach((sink, j) => {
       switch (sink.type) {
         case 'File': {
           if (!sink.file) return;
@@ -79,7 +84,7 @@ function accessLog(t: Translation, ep: AnyObject | undefined): Record<string, an
           const destName = `accesslog_als_${i}_${j}`;
           const { settings, traffic } = telemetryBackends(t, `${destName}/backend/-1`, sink.als, ep!);
           for (const d of settings) d.protocol = 'GRPC';
-          const a: Record<string, any> = {
+          const a: ir.ALSAccessLog = {
             name: sink.als.logName ?? `${ep!.metadata.namespace}/${ep!.metadata.name}`,
             destination: { name: destName, settings, metadata: resourceMetadata(ep!, undefined, 'EnvoyProxy') },
             type: sink.als.type,
@@ -106,9 +111,8 @@ function accessLog(t: Translation, ep: AnyObject | undefined): Record<string, an
             settings = hostPortSetting(settingName, o.host ?? '', o.port ?? 0);
             authority = o.host ?? '';
           }
-          const a: Record<string, any> = {
-            destination: { name: destName, settings, metadata: resourceMetadata(ep!, undefined, 'EnvoyProxy') },
-          };
+          // The authority is left out when there is none (the IR's JSON omits an empty one).
+          const a = { destination: { name: destName, settings, metadata: resourceMetadata(ep!, undefined, 'EnvoyProxy') } } as ir.OpenTelemetryAccessLog;
           if (authority) a.authority = authority;
           const res = mapToSlice(o.resourceAttributes ?? o.resources);
           if (res) a.resourceAttributes = res;
@@ -126,10 +130,10 @@ function accessLog(t: Translation, ep: AnyObject | undefined): Record<string, an
   return out;
 }
 
-function tracing(t: Translation, g: GatewayContext, ep: AnyObject | undefined): Record<string, any> | undefined {
+function tracing(t: Translation, g: GatewayContext, ep: ProxyConfig | undefined): ir.Tracing | undefined {
   const tr = ep?.spec?.telemetry?.tracing;
   if (!tr) return undefined;
-  const provider = tr.provider ?? {};
+  const provider: Partial<Tracing['provider']> = tr.provider ?? {};
   const settingName = 'tracing/backend/-1';
   let { settings, traffic } = telemetryBackends(t, settingName, provider, ep!);
   if (provider.type === 'OpenTelemetry') for (const d of settings) d.protocol = 'GRPC';
@@ -140,19 +144,18 @@ function tracing(t: Translation, g: GatewayContext, ep: AnyObject | undefined): 
   }
   let serviceName = t.mergeGateways ? g.gateway.spec?.gatewayClassName : `${g.name}.${g.namespace}`;
   if (provider.serviceName) serviceName = provider.serviceName;
-  const out: Record<string, any> = {
+  const out: ir.Tracing = {
     serviceName,
     samplingRate: samplingRate(tr),
     destination: { name: 'tracing', settings, metadata: resourceMetadata(ep!, undefined, 'EnvoyProxy') },
-    provider,
+    // The provider goes in as written.
+    provider: provider as ir.TracingProvider,
   };
   if (authority) out.authority = authority;
   if (tr.clientSamplingFraction) out.clientSamplingRate = fractionRate(tr.clientSamplingFraction);
   if (tr.overallSamplingFraction) out.overallSamplingRate = fractionRate(tr.overallSamplingFraction);
   if (tr.customTags) out.customTags = customTags(tr.customTags);
-  const tags = mapToSlice(tr.tags);
-  if (tags) out.tags = tags;
-  const ra = mapToSlice(provider.openTelemetry?.resourceAttributes);
+  const ra = mapToSlice((provider.openTelemetry as { resourceAttributes?: Record<string, string> } | undefined)?.resourceAttributes);
   if (ra) out.resourceAttributes = ra;
   if (traffic) out.traffic = traffic;
   if (provider.openTelemetry?.headers) out.headers = provider.openTelemetry.headers;
@@ -164,42 +167,43 @@ function tracing(t: Translation, g: GatewayContext, ep: AnyObject | undefined): 
  * Health check event logging. No matches logs every failure and success; otherwise Failure and
  * Success turn those on (transitions are always logged). Events go to the File sinks, or stdout.
  */
-function healthCheckLog(ep: AnyObject | undefined): Record<string, any> | undefined {
+function healthCheckLog(ep: ProxyConfig | undefined): ir.HealthCheckLog | undefined {
   const h = ep?.spec?.telemetry?.healthCheckLog;
   if (!h) return undefined;
   const matches: string[] = h.matches ?? [];
-  const out: Record<string, any> = {};
+  const out: ir.HealthCheckLog = {};
   if (!matches.length || matches.includes('Failure')) out.alwaysLogHealthCheckFailures = true;
   if (!matches.length || matches.includes('Success')) out.alwaysLogHealthCheckSuccess = true;
-  const files = (h.sinks ?? []).filter((s: any) => s.type === 'File' && s.file?.path).map((s: any) => ({ path: s.file.path }));
+  const files = (h.sinks ?? []).flatMap((s) => (s.type === 'File' && s.file?.path ? [{ path: s.file.path }] : []));
   out.fileSinks = files.length ? files : [{ path: '/dev/stdout' }];
   return out;
 }
 
-function customTags(tags: Record<string, any>): { key: string; value: any }[] {
+function customTags(tags: NonNullable<Tracing['customTags']>): ir.CustomTag[] {
   return Object.keys(tags)
     .sort()
-    .map((key) => ({ key, value: tags[key] }));
+    // The tag goes in as written (its type defaults to Literal).
+    .map((key) => ({ key, value: tags[key] as ir.CustomTag['value'] }));
 }
 
-function samplingRate(tr: any): number {
+function samplingRate(tr: Tracing): number {
   if (tr.samplingRate != null) return tr.samplingRate;
   if (tr.samplingFraction) return fractionRate(tr.samplingFraction);
   return 100;
 }
 
 /** A fraction as a percentage in [0, 100]. */
-function fractionRate(f: any): number {
+function fractionRate(f: Fraction): number {
   const rate = (f.numerator * 100) / (f.denominator ?? 100);
   return Math.min(100, Math.max(0, rate));
 }
 
-function metrics(t: Translation, ep: AnyObject | undefined): { metrics: Record<string, any>; sinks: Record<string, any>[] } | undefined {
+function metrics(t: Translation, ep: ProxyConfig | undefined): { metrics: ir.Metrics; sinks: ResolvedMetricSink[] } | undefined {
   const m = ep?.spec?.telemetry?.metrics;
   if (!m) return undefined;
-  const sinks: Record<string, any>[] = [];
+  const sinks: ResolvedMetricSink[] = [];
   const seen = new Set<string>();
-  (m.sinks ?? []).forEach((sink: any, i: number) => {
+  (m.sinks ?? []).forEach((sink, i) => {
     const o = sink.openTelemetry;
     if (!o) return;
     const destName = `metrics_otel_${i}`;
@@ -216,15 +220,13 @@ function metrics(t: Translation, ep: AnyObject | undefined): { metrics: Record<s
     const addr = `${first.host}:${first.port}`;
     if (seen.has(addr)) return;
     seen.add(addr);
-    const s: Record<string, any> = { destination: { name: destName, settings, metadata: resourceMetadata(ep!, undefined, 'EnvoyProxy') } };
+    const s: ResolvedMetricSink = { destination: { name: destName, settings, metadata: resourceMetadata(ep!, undefined, 'EnvoyProxy') } };
     if (authority) s.authority = authority;
-    if (o.headers) s.headers = o.headers;
-    if (o.resourceAttributes) s.resourceAttributes = o.resourceAttributes;
     if (o.reportCountersAsDeltas) s.reportCountersAsDeltas = true;
     if (o.reportHistogramsAsDeltas) s.reportHistogramsAsDeltas = true;
     sinks.push(s);
   });
-  const metricsIR: Record<string, any> = {};
+  const metricsIR: ir.Metrics = {};
   if (m.enableVirtualHostStats) metricsIR.enableVirtualHostStats = true;
   if (m.enablePerEndpointStats) metricsIR.enablePerEndpointStats = true;
   if (m.enableRequestResponseSizesStats) metricsIR.enableRequestResponseSizesStats = true;
@@ -232,8 +234,8 @@ function metrics(t: Translation, ep: AnyObject | undefined): { metrics: Record<s
 }
 
 /** Destination settings of a telemetry sink's backendRefs (Services or Backends). */
-function telemetryBackends(t: Translation, name: string, cluster: any, ep: AnyObject): { settings: DestinationSetting[]; traffic?: Record<string, any> } {
-  const traffic = trafficFeatures(cluster.backendSettings);
+function telemetryBackends(t: Translation, name: string, cluster: BackendCluster, ep: ProxyConfig): { settings: DestinationSetting[]; traffic?: ir.TrafficFeatures } {
+  const traffic = clusterTraffic(cluster.backendSettings);
   const settings: DestinationSetting[] = [];
   const epNamespace = ep.metadata.namespace ?? '';
   for (const ref of cluster.backendRefs ?? []) {
@@ -243,7 +245,7 @@ function telemetryBackends(t: Translation, name: string, cluster: any, ep: AnyOb
       const svc = t.lookups.service(ns, ref.name);
       if (!svc) throw new TelemetryError(`service ${ns}/${ref.name} not found`);
       if (ref.port == null) throw new TelemetryError('a port is required for a Service backendRef');
-      if (!(svc.spec?.ports ?? []).some((p: any) => p.port === ref.port && (p.protocol || 'TCP') === 'TCP')) {
+      if (!(svc.spec?.ports ?? []).some((p) => p.port === ref.port && (p.protocol || 'TCP') === 'TCP')) {
         throw new TelemetryError(`TCP port ${ref.port} not found on service ${ns}/${ref.name}`);
       }
       const r = serviceDestination(t, name, ref, ns, 'TCP', 'Service', ep);
@@ -255,7 +257,7 @@ function telemetryBackends(t: Translation, name: string, cluster: any, ep: AnyOb
       if (!b) throw new TelemetryError(`backend ${ns}/${ref.name} not found`);
       const err = validateBackend(b, !!t.settings.runningOnHost, targetedByBackendTLSPolicy(t, b));
       if (err) throw new TelemetryError(err.message);
-      const ds = backendDestination(t, name, b, 'TCP');
+      const ds = backendDestination(name, b, 'TCP');
       if (ds.isDynamicResolver) throw new TelemetryError('dynamic resolver backends are not supported for telemetry');
       const tls = telemetryBackendTLS(t, b);
       if (tls.error) throw new TelemetryError(tls.error);
@@ -289,7 +291,7 @@ function hostPortSetting(name: string, host: string, port: number): DestinationS
   return [{ name, weight: 1, protocol: 'GRPC', addressType: isIPAddress(host) ? 'IP' : 'FQDN', endpoints: [endpoint(host, port)] }];
 }
 
-function mapToSlice(m: Record<string, string> | undefined): { key: string; value: string }[] | undefined {
+function mapToSlice(m: Record<string, string> | undefined): ir.MapEntry[] | undefined {
   if (!m || !Object.keys(m).length) return undefined;
   return Object.keys(m)
     .sort()

@@ -1,22 +1,26 @@
 // How a route attaches: which of its parentRefs name our Gateways (or their ListenerSets), which
 // listeners each selects and allows, and the hostnames a route and a listener have in common.
-import type { AnyObject } from '../resources/resources.js';
-import { GatewayGroup, RouteContext, RouteParentContext, type GatewayContext, type ListenerContext, type RouteKind } from './contexts.js';
+import type { Namespace } from '../api/core/index.js';
+import type { ParentReference } from '../api/gatewayapi/index.js';
+import {
+  GatewayGroup, RouteContext, RouteParentContext, type GatewayContext, type ListenerContext, type ParentStatus, type Route, type RouteKind,
+  type TranslatedRoute,
+} from './contexts.js';
 import { selectorMatches } from './lookups.js';
 import { Cond, Reason } from './status.js';
 import type { Translation } from './translation.js';
 
-function isListenerSetRef(ref: any): boolean {
+function isListenerSetRef(ref: ParentReference): boolean {
   return ref.kind === 'ListenerSet' && ref.group === GatewayGroup;
 }
 
-function isGatewayRef(routeNamespace: string, ref: any, g: GatewayContext): boolean {
+function isGatewayRef(routeNamespace: string, ref: ParentReference, g: GatewayContext): boolean {
   if (ref.group !== undefined && ref.group !== null && ref.group !== GatewayGroup) return false;
   if (ref.kind !== undefined && ref.kind !== null && ref.kind !== 'Gateway') return false;
   return (ref.namespace ?? routeNamespace) === g.namespace && ref.name === g.name;
 }
 
-function refSelects(ref: any, l: ListenerContext): boolean {
+function refSelects(ref: ParentReference, l: ListenerContext): boolean {
   return (ref.sectionName == null || ref.sectionName === l.name) && (ref.port == null || ref.port === l.port);
 }
 
@@ -24,7 +28,7 @@ function refSelects(ref: any, l: ListenerContext): boolean {
  * Whether a parentRef names one of our Gateways (or one of their ListenerSets), and the listeners
  * it selects there (all of them, or the one its sectionName/port picks).
  */
-export function referencedListeners(routeNamespace: string, ref: any, gateways: readonly GatewayContext[]): { ours: boolean; listeners: ListenerContext[] } {
+export function referencedListeners(routeNamespace: string, ref: ParentReference, gateways: readonly GatewayContext[]): { ours: boolean; listeners: ListenerContext[] } {
   const listeners: ListenerContext[] = [];
   if (isListenerSetRef(ref)) {
     const ns = ref.namespace ?? routeNamespace;
@@ -48,7 +52,7 @@ export function referencedListeners(routeNamespace: string, ref: any, gateways: 
 }
 
 /** Parent references are equal with defaults applied (group, kind, namespace). */
-export function sameParentRef(a: any, b: any, routeNamespace: string): boolean {
+export function sameParentRef(a: ParentReference, b: ParentReference, routeNamespace: string): boolean {
   return (
     (a.group ?? GatewayGroup) === (b.group ?? GatewayGroup) &&
     (a.kind ?? 'Gateway') === (b.kind ?? 'Gateway') &&
@@ -60,17 +64,17 @@ export function sameParentRef(a: any, b: any, routeNamespace: string): boolean {
 }
 
 /** Wraps a route, giving it a fresh status that keeps the parents of other controllers. */
-export function newRouteContext(kind: RouteKind, input: AnyObject): RouteContext {
-  const parents = (input.status?.parents ?? []).map((p: any) => ({ ...p, conditions: [...(p.conditions ?? [])] }));
-  const route = { ...input, status: { ...(input.status ?? {}), parents } };
+export function newRouteContext<R extends Route>(kind: RouteKind, input: R): RouteContext<R> {
+  const parents: ParentStatus[] = (input.status?.parents ?? []).map((p) => ({ ...p, conditions: [...(p.conditions ?? [])] }));
+  const route: TranslatedRoute<R> = { ...input, status: { ...(input.status ?? {}), parents } };
   return new RouteContext(kind, route);
 }
 
 /** The status entry of one parentRef: reused from the input when present, else appended. */
-function parentContext(t: Translation, rc: RouteContext, ref: any): RouteParentContext {
+function parentContext(t: Translation, rc: RouteContext, ref: ParentReference): RouteParentContext {
   const existing = rc.parents.find((p) => sameParentRef(p.ref, ref, rc.namespace));
   if (existing) return existing;
-  const parents: any[] = rc.route.status.parents;
+  const parents = rc.route.status.parents;
   let status = parents.find((p) => sameParentRef(p.parentRef ?? {}, ref, rc.namespace));
   if (!status) {
     status = { parentRef: ref, controllerName: t.settings.gatewayControllerName, conditions: [] };
@@ -110,7 +114,7 @@ export function attachRoute(t: Translation, rc: RouteContext): boolean {
   return relevant;
 }
 
-function allowsNamespace(l: ListenerContext, ns: AnyObject | undefined): boolean {
+function allowsNamespace(l: ListenerContext, ns: Namespace | undefined): boolean {
   if (!ns) return false;
   const own = l.listenerSet?.metadata.namespace ?? l.gateway.namespace;
   const from = l.allowedRoutes?.namespaces?.from;

@@ -3,18 +3,26 @@
 // Gateways, taken in that order so that the most specific policy configures a route first. Two
 // policies for one target conflict (the older wins); a route's policy may merge onto the policy of
 // its listener's scope (spec.mergeType). A handler per kind does the translation itself.
-import type { AnyObject } from '../resources/resources.js';
-import { GatewayGroup, withFreshStatus, type GatewayContext, type ListenerContext, type RouteContext } from './contexts.js';
+import type { ListenerSet } from '../api/gatewayapi/index.js';
+import { GatewayGroup, withFreshStatus, type GatewayContext, type ListenerContext, type RouteContext, type WithStatus } from './contexts.js';
 import { mergeSpecs, type MergeType } from './policymerge.js';
 import {
   gatewayListenerScope, gatewayScope, listenerSetListenerScope, listenerSetScope, routeScope, ScopeGraph, type ScopeKey,
 } from './policyscopes.js';
-import { groupOf, isListenerSetKind, policyTargets, type PolicyTarget, type TargetCandidate } from './policytargets.js';
-import { setAncestorCondition, setPolicyAccepted, setPolicyRejected, truncateAncestors, type AncestorRef } from './policystatus.js';
+import { groupOf, isListenerSetKind, policyTargets, type PolicyTarget, type TargetCandidate, type TargetingPolicy } from './policytargets.js';
+import { setAncestorCondition, setPolicyAccepted, setPolicyRejected, truncateAncestors, type AncestorRef, type StatusPolicy } from './policystatus.js';
 import type { Translation } from './translation.js';
 
+/** A policy kind that attaches to routes and Gateways, and may merge onto its parent's policy. */
+export interface AttachedPolicy extends TargetingPolicy, StatusPolicy {
+  spec: NonNullable<TargetingPolicy['spec']> & { mergeType?: MergeType };
+}
+
+/** The spec of a policy kind. */
+export type SpecOf<P extends AttachedPolicy> = P['spec'];
+
 /** What a policy kind does once its targets are resolved. */
-export interface PolicyHandler {
+export interface PolicyHandler<P extends AttachedPolicy> {
   kind: string;
   /** The plural the Overridden/Merged messages use, e.g. "backendTrafficPolicies". */
   plural: string;
@@ -22,14 +30,14 @@ export interface PolicyHandler {
    * Applies a policy's spec (possibly merged onto `parent`'s) to the IR of a route: every proxy,
    * or one listener's. Returns the problems found.
    */
-  applyToRoute(policy: AnyObject, spec: any, rc: RouteContext, tg: PolicyTarget, l?: ListenerContext, parent?: AnyObject): string[];
+  applyToRoute(policy: WithStatus<P>, spec: SpecOf<P>, rc: RouteContext, tg: PolicyTarget, l?: ListenerContext, parent?: P): string[];
   /** Applies a policy to the routes of some listeners of a Gateway. */
-  applyToListeners(policy: AnyObject, g: GatewayContext, listeners: readonly ListenerContext[]): string[];
+  applyToListeners(policy: WithStatus<P>, g: GatewayContext, listeners: readonly ListenerContext[]): string[];
   /** Why the policy cannot apply to a route at all (checked before anything is applied). */
-  validateForRoute?(policy: AnyObject, spec: any, tg: PolicyTarget): string | undefined;
+  validateForRoute?(policy: WithStatus<P>, spec: SpecOf<P>, tg: PolicyTarget): string | undefined;
   /** The merged spec of a route policy onto its parent's (default: per spec.mergeType). */
-  merge?(parent: AnyObject, policy: AnyObject, type: MergeType): any;
-  deprecations(policy: AnyObject): string[];
+  merge?(parent: P, policy: WithStatus<P>, type: MergeType): SpecOf<P>;
+  deprecations(policy: WithStatus<P>): string[];
 }
 
 const routeKinds = new Set(['HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute']);
@@ -41,7 +49,7 @@ interface RouteTarget {
 }
 
 interface ListenerSetTarget {
-  ls: AnyObject;
+  ls: WithStatus<ListenerSet>;
   gateway?: GatewayContext;
   attached: boolean;
   listeners: Set<string>;
@@ -56,17 +64,17 @@ interface GatewayTarget {
 const key2 = (ns: string, name: string) => `${ns}/${name}`;
 
 /** Processes the policies of one kind; returns their output copies with statuses. */
-export function processPolicies(t: Translation, policies: readonly AnyObject[], routes: readonly RouteContext[], h: PolicyHandler): AnyObject[] {
+export function processPolicies<P extends AttachedPolicy>(t: Translation, policies: readonly P[], routes: readonly RouteContext[], h: PolicyHandler<P>): WithStatus<P>[] {
   if (policies.length === 0) return [];
   const s = new State(t, routes, h);
-  const out: AnyObject[] = [];
+  const out: WithStatus<P>[] = [];
   // Policies are known by namespace/name: a second one of the same name acts as the first.
-  const copies = new Map<string, AnyObject>();
-  const copyOf = (p: AnyObject): AnyObject => {
+  const copies = new Map<string, WithStatus<P>>();
+  const copyOf = (p: P): WithStatus<P> => {
     const key = `${p.metadata?.namespace ?? ''}/${p.metadata?.name}`;
     let c = copies.get(key);
     if (!c) {
-      c = withFreshStatus(p, { ...(p.status ?? {}), ancestors: [] });
+      c = withFreshStatus<P>(p, { ...p.status, ancestors: [] });
       copies.set(key, c);
       out.push(c);
     }
@@ -82,7 +90,7 @@ export function processPolicies(t: Translation, policies: readonly AnyObject[], 
     });
   }
 
-  const phase = (accept: (tg: PolicyTarget) => boolean, run: (policy: AnyObject, tg: PolicyTarget) => void) => {
+  const phase = (accept: (tg: PolicyTarget) => boolean, run: (policy: WithStatus<P>, tg: PolicyTarget) => void) => {
     policies.forEach((input, i) => {
       for (const tg of targets[i]!) if (accept(tg)) run(copyOf(input), tg);
     });
@@ -99,21 +107,21 @@ export function processPolicies(t: Translation, policies: readonly AnyObject[], 
   return out;
 }
 
-class State {
+class State<P extends AttachedPolicy> {
   readonly candidates: TargetCandidate[] = [];
   private readonly routes = new Map<string, RouteTarget>();
   private readonly gateways = new Map<string, GatewayTarget>();
   private readonly listenerSets = new Map<string, ListenerSetTarget>();
   /** The first policy for each Gateway (or Gateway listener), for routes that merge onto it. */
-  private readonly gatewayPolicies = new Map<string, AnyObject>();
-  private readonly listenerSetPolicies = new Map<string, AnyObject>();
+  private readonly gatewayPolicies = new Map<string, P>();
+  private readonly listenerSetPolicies = new Map<string, P>();
   private readonly overrides = new ScopeGraph();
   private readonly merged = new ScopeGraph();
 
   constructor(
     readonly t: Translation,
     routes: readonly RouteContext[],
-    private readonly h: PolicyHandler,
+    private readonly h: PolicyHandler<P>,
   ) {
     for (const rc of routes) {
       this.routes.set(`${rc.kind}/${rc.namespace}/${rc.name}`, { rc, attached: false, rules: new Set() });
@@ -124,8 +132,8 @@ class State {
       this.candidates.push({ group: GatewayGroup, kind: 'Gateway', object: g.gateway });
     }
     for (const ls of t.listenerSets) {
-      const parent = ls.spec?.parentRef ?? {};
-      const gw = this.gateways.get(key2(parent.namespace || ls.metadata.namespace, parent.name))?.g;
+      const parent: Partial<ListenerSet['spec']['parentRef']> = ls.spec?.parentRef ?? {};
+      const gw = this.gateways.get(key2(parent.namespace || ls.metadata.namespace || '', parent.name ?? ''))?.g;
       this.listenerSets.set(key2(ls.metadata.namespace ?? "", ls.metadata.name), { ls, gateway: gw, attached: false, listeners: new Set() });
       this.candidates.push({ group: groupOf(ls), kind: ls.kind ?? 'ListenerSet', object: ls });
     }
@@ -135,7 +143,7 @@ class State {
     return this.listenerSets.has(key2(tg.namespace, tg.name));
   }
 
-  buildParentPolicyMaps(policies: readonly AnyObject[], targets: readonly PolicyTarget[][]): void {
+  buildParentPolicyMaps(policies: readonly P[], targets: readonly PolicyTarget[][]): void {
     policies.forEach((p, i) => {
       for (const tg of targets[i]!) {
         const key = key2(tg.namespace, tg.name);
@@ -148,7 +156,7 @@ class State {
         } else if (isListenerSetKind(tg.kind)) {
           const ls = this.listenerSets.get(key);
           if (!ls) continue;
-          if (tg.sectionName !== undefined && !(ls.ls.spec?.listeners ?? []).some((l: any) => l.name === tg.sectionName)) continue;
+          if (tg.sectionName !== undefined && !(ls.ls.spec?.listeners ?? []).some((l) => l.name === tg.sectionName)) continue;
           const k = `${key}/${tg.sectionName ?? ''}`;
           if (!this.listenerSetPolicies.has(k)) this.listenerSetPolicies.set(k, p);
         }
@@ -158,7 +166,7 @@ class State {
 
   // ---- routes ---------------------------------------------------------------------------------
 
-  forRoute(policy: AnyObject, tg: PolicyTarget): void {
+  forRoute(policy: WithStatus<P>, tg: PolicyTarget): void {
     const t = this.t;
     const target = this.routes.get(`${tg.kind}/${tg.namespace}/${tg.name}`);
     if (!target) return;
@@ -185,25 +193,25 @@ class State {
       for (const a of ancestors) setPolicyRejected(t, policy, a, conflict.reason, conflict.message);
       return;
     }
-    const invalid = this.h.validateForRoute?.(policy, policy.spec ?? {}, tg);
+    const invalid = this.h.validateForRoute?.(policy, policy.spec, tg);
     if (invalid) {
       for (const a of ancestors) setPolicyRejected(t, policy, a, 'Invalid', invalid);
       return;
     }
     const mergeType: MergeType | undefined = policy.spec?.mergeType ?? undefined;
     if (!mergeType) {
-      const errs = this.h.applyToRoute(policy, policy.spec ?? {}, rc, tg);
+      const errs = this.h.applyToRoute(policy, policy.spec, rc, tg);
       if (errs.length) for (const a of ancestors) setPolicyRejected(t, policy, a, 'Invalid', errs.join('\n'));
     } else {
       for (const pc of rc.parents) {
         for (const l of pc.listeners) {
           const { parent, scope, ancestor } = this.parentPolicyOf(l);
           if (!parent) {
-            const errs = this.h.applyToRoute(policy, policy.spec ?? {}, rc, tg, l);
+            const errs = this.h.applyToRoute(policy, policy.spec, rc, tg, l);
             if (errs.length) setAncestorCondition(t, policy, ancestor, 'Accepted', 'False', 'Invalid', errs.join('\n'));
             continue;
           }
-          const spec = this.h.merge ? this.h.merge(parent, policy, mergeType) : mergeSpecs(parent.spec ?? {}, policy.spec ?? {}, mergeType);
+          const spec = this.h.merge ? this.h.merge(parent, policy, mergeType) : mergeSpecs(parent.spec, policy.spec, mergeType);
           const invalidMerged = this.h.validateForRoute?.(policy, spec, tg);
           const errs = invalidMerged ? [invalidMerged] : this.h.applyToRoute(policy, spec, rc, tg, l, parent);
           if (errs.length) {
@@ -225,7 +233,8 @@ class State {
   private claimRoute(target: RouteTarget, tg: PolicyTarget): { reason: string; message: string } | undefined {
     const rc = target.rc;
     if (tg.sectionName !== undefined) {
-      if (!(rc.spec.rules ?? []).some((r: any) => r.name === tg.sectionName)) {
+      const rules: { name?: string }[] = rc.spec.rules ?? [];
+      if (!rules.some((r) => r.name === tg.sectionName)) {
         return { reason: 'TargetNotFound', message: `No section name ${tg.sectionName} found for ${rc.kind} ${rc.namespace}/${rc.name}` };
       }
       if (target.rules.has(tg.sectionName)) {
@@ -240,7 +249,7 @@ class State {
   }
 
   /** The closest policy a route's policy merges onto for one listener, and where it sits. */
-  private parentPolicyOf(l: ListenerContext): { parent?: AnyObject; scope?: ScopeKey; ancestor: AncestorRef } {
+  private parentPolicyOf(l: ListenerContext): { parent?: P; scope?: ScopeKey; ancestor: AncestorRef } {
     const g = l.gateway;
     if (l.listenerSet) {
       const ls = l.listenerSet.metadata as { namespace: string; name: string };
@@ -263,14 +272,14 @@ class State {
 
   // ---- ListenerSets and Gateways --------------------------------------------------------------
 
-  forListenerSet(policy: AnyObject, tg: PolicyTarget): void {
+  forListenerSet(policy: WithStatus<P>, tg: PolicyTarget): void {
     const t = this.t;
     const target = this.listenerSets.get(key2(tg.namespace, tg.name));
     if (!target?.gateway) return;
     const g = target.gateway;
     const ls = target.ls;
     const ancestor = ancestorRef(tg.group, tg.kind, tg.namespace, tg.name, tg.sectionName);
-    const conflict = claim(target, tg, (ls.spec?.listeners ?? []).some((l: any) => l.name === tg.sectionName), `ListenerSet ${tg.namespace}/${tg.name}`);
+    const conflict = claim(target, tg, (ls.spec?.listeners ?? []).some((l) => l.name === tg.sectionName), `ListenerSet ${tg.namespace}/${tg.name}`);
     if (conflict) {
       setPolicyRejected(t, policy, ancestor, conflict.reason, conflict.message);
       return;
@@ -289,7 +298,7 @@ class State {
     this.reportChildren(policy, ancestor, own);
   }
 
-  forGateway(policy: AnyObject, tg: PolicyTarget): void {
+  forGateway(policy: WithStatus<P>, tg: PolicyTarget): void {
     const t = this.t;
     const target = this.gateways.get(key2(tg.namespace, tg.name));
     if (!target) return;
@@ -310,7 +319,7 @@ class State {
   }
 
   /** Merged / Overridden on a parent-scope policy, from the routes and scopes under it. */
-  private reportChildren(policy: AnyObject, ancestor: AncestorRef, own: ScopeKey): void {
+  private reportChildren(policy: WithStatus<P>, ancestor: AncestorRef, own: ScopeKey): void {
     const merged = this.merged.directChildren(own);
     const overridden = [...this.overrides.descendants(own)].filter((s) => !merged.has(s));
     if (merged.size) setAncestorCondition(this.t, policy, ancestor, 'Merged', 'True', 'Merged', `This policy is being merged by other ${this.h.plural} for ${describe([...merged])}`);

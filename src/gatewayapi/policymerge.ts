@@ -4,20 +4,23 @@
 
 export type MergeType = 'StrategicMerge' | 'JSONMerge';
 
-export function mergeSpecs(parent: any, patch: any, type: MergeType): any {
-  return merge(parent, patch, type === 'StrategicMerge');
+/** The parent's spec with the patch merged onto it (both are left as they are). */
+export function mergeSpecs<T>(parent: T, patch: T, type: MergeType): T {
+  return merge(parent, patch, type === 'StrategicMerge') as T;
 }
 
 /** Lists whose items are merged by a key rather than by whole value. */
 const mergeKeys: Record<string, string> = { contextExtensions: 'name' };
 
-function isObject(v: unknown): v is Record<string, any> {
+type JSONObject = Record<string, unknown>;
+
+function isObject(v: unknown): v is JSONObject {
   return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 
-function merge(base: any, patch: any, lists: boolean, field?: string): any {
+function merge(base: unknown, patch: unknown, lists: boolean, field?: string): unknown {
   if (isObject(patch)) {
-    const out: Record<string, any> = isObject(base) ? { ...base } : {};
+    const out: JSONObject = isObject(base) ? { ...base } : {};
     for (const [k, v] of Object.entries(patch)) {
       if (v === null) delete out[k];
       else out[k] = k in out ? merge(out[k], v, lists, k) : clone(v);

@@ -1,12 +1,13 @@
 // What an Envoy Gateway policy targets: the objects named by targetRefs (or the deprecated
 // targetRef), always in the policy's namespace, and the objects its targetSelectors pick by
 // label — from other namespaces too when the selector says so and a ReferenceGrant allows it.
-import type { AnyObject } from '../resources/resources.js';
-import { GatewayGroup } from './contexts.js';
+import type { TargetSelector } from '../api/envoygateway/index.js';
+import type { LocalPolicyTargetReferenceWithSectionName } from '../api/gatewayapi/index.js';
+import type { KubernetesObject } from '../api/meta.js';
+import { EnvoyGatewayGroup, GatewayGroup } from './contexts.js';
 import { referenceAllowed, selectorMatches } from './lookups.js';
 import type { Translation } from './translation.js';
 
-export const EnvoyGatewayGroup = 'gateway.envoyproxy.io';
 
 /** One resolved target of a policy. */
 export interface PolicyTarget {
@@ -21,13 +22,22 @@ export interface PolicyTarget {
 export interface TargetCandidate {
   group: string;
   kind: string;
-  object: AnyObject;
+  object: KubernetesObject;
+}
+
+/** A policy's targeting fields, as every Envoy Gateway policy kind has them. */
+export interface TargetingPolicy extends KubernetesObject {
+  spec?: {
+    targetRef?: LocalPolicyTargetReferenceWithSectionName;
+    targetRefs?: LocalPolicyTargetReferenceWithSectionName[];
+    targetSelectors?: TargetSelector[];
+  };
 }
 
 /** The targets a policy names explicitly (targetRefs, else the deprecated targetRef). */
-export function namedTargets(policy: AnyObject): PolicyTarget[] {
+export function namedTargets(policy: TargetingPolicy): PolicyTarget[] {
   const spec = policy.spec ?? {};
-  const refs: any[] = spec.targetRefs?.length ? spec.targetRefs : spec.targetRef ? [spec.targetRef] : [];
+  const refs = spec.targetRefs?.length ? spec.targetRefs : spec.targetRef ? [spec.targetRef] : [];
   const ns = policy.metadata?.namespace ?? '';
   return refs.map((r) => {
     const out: PolicyTarget = { group: r.group ?? GatewayGroup, kind: r.kind, name: r.name, namespace: ns };
@@ -40,7 +50,7 @@ export function namedTargets(policy: AnyObject): PolicyTarget[] {
  * Every target of a policy: those its selectors pick among the candidates (in candidate order,
  * each once), then those it names.
  */
-export function policyTargets(t: Translation, policy: AnyObject, policyKind: string, candidates: readonly TargetCandidate[]): PolicyTarget[] {
+export function policyTargets(t: Translation, policy: TargetingPolicy, policyKind: string, candidates: readonly TargetCandidate[]): PolicyTarget[] {
   const selected: PolicyTarget[] = [];
   const seen = new Set<string>();
   const policyNs = policy.metadata?.namespace ?? '';
@@ -65,7 +75,7 @@ export function policyTargets(t: Translation, policy: AnyObject, policyKind: str
   return [...selected, ...namedTargets(policy)];
 }
 
-function namespaceSelected(t: Translation, from: any, policyNs: string, ns: string): boolean {
+function namespaceSelected(t: Translation, from: TargetSelector['namespaces'], policyNs: string, ns: string): boolean {
   switch (from?.from) {
     case 'All':
       return true;
@@ -84,7 +94,7 @@ export function isListenerSetKind(kind: string | undefined): boolean {
 }
 
 /** The group a ListenerSet object is known by, from its apiVersion. */
-export function groupOf(o: AnyObject): string {
+export function groupOf(o: KubernetesObject): string {
   const av: string = o.apiVersion ?? '';
   const i = av.indexOf('/');
   return i < 0 ? '' : av.slice(0, i);

@@ -1,36 +1,41 @@
 // The IR security features of a SecurityPolicy: CORS, CSRF, JWT, OIDC, basic auth, API keys,
 // external authorization and authorization rules. References resolve in the namespace of the
 // policy that gave the field (with a merged spec, the route's or its parent's).
-import type { AnyObject } from '../resources/resources.js';
+import type { Secret } from '../api/core/index.js';
+import type { SecurityPolicy, SecurityPolicySpec } from '../api/envoygateway/index.js';
+import type * as ir from '../ir/xds.js';
 import { SettingError, clusterTraffic } from './clustersettings.js';
+import { EnvoyGatewayGroup, type ProxyConfig } from './contexts.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { extServiceAuthority, extServiceDestination } from './extservice.js';
 import { validRegex } from './filters.js';
 import { referenceAllowed } from './lookups.js';
-import { EnvoyGatewayGroup } from './policytargets.js';
 import type { Translation } from './translation.js';
 
 const Kind = 'SecurityPolicy';
 
+type Policy = SecurityPolicy;
+type Field<K extends keyof SecurityPolicySpec> = NonNullable<SecurityPolicySpec[K]>;
+
 /** Which policy gave each field of a (possibly merged) spec. */
 export interface Owners {
-  basicAuth: AnyObject;
-  apiKeyAuth: AnyObject;
-  authorization: AnyObject;
-  extAuth: AnyObject;
-  extAuthBackendRefs: AnyObject;
-  contextExtensions: Map<string, AnyObject>;
-  oidc: AnyObject;
-  oidcProvider: AnyObject;
-  oidcClientIDRef: AnyObject;
-  oidcClientSecret: AnyObject;
-  jwt: AnyObject;
+  basicAuth: Policy;
+  apiKeyAuth: Policy;
+  authorization: Policy;
+  extAuth: Policy;
+  extAuthBackendRefs: Policy;
+  contextExtensions: Map<string, Policy>;
+  oidc: Policy;
+  oidcProvider: Policy;
+  oidcClientIDRef: Policy;
+  oidcClientSecret: Policy;
+  jwt: Policy;
 }
 
-export function ownersOf(policy: AnyObject, parent?: AnyObject): Owners {
-  const pick = (has: (s: any) => boolean) => (!parent || has(policy.spec ?? {}) ? policy : parent);
-  const hasRefs = (e: any) => !!e && (!!e.http?.backendRefs?.length || !!e.http?.backendRef || !!e.grpc?.backendRefs?.length || !!e.grpc?.backendRef);
-  const ctx = new Map<string, AnyObject>();
+export function ownersOf(policy: Policy, parent?: Policy): Owners {
+  const pick = (has: (s: Partial<SecurityPolicySpec>) => boolean) => (!parent || has(policy.spec ?? {}) ? policy : parent);
+  const hasRefs = (e: SecurityPolicySpec['extAuth']) => !!e && (!!e.http?.backendRefs?.length || !!e.http?.backendRef || !!e.grpc?.backendRefs?.length || !!e.grpc?.backendRef);
+  const ctx = new Map<string, Policy>();
   if (parent) for (const e of parent.spec?.extAuth?.contextExtensions ?? []) ctx.set(e.name, parent);
   for (const e of policy.spec?.extAuth?.contextExtensions ?? []) ctx.set(e.name, policy);
   return {
@@ -48,20 +53,20 @@ export function ownersOf(policy: AnyObject, parent?: AnyObject): Owners {
   };
 }
 
-const configName = (p: AnyObject) => `securitypolicy/${p.metadata.namespace}/${p.metadata.name}`;
-const nsOf = (p: AnyObject): string => p.metadata?.namespace ?? '';
+const configName = (p: Policy) => `securitypolicy/${p.metadata.namespace}/${p.metadata.name}`;
+const nsOf = (p: Policy): string => p.metadata?.namespace ?? '';
 
 /** A Secret a policy refers to, checked against ReferenceGrants. */
-function secretRef(t: Translation, owner: AnyObject, ref: any): AnyObject {
+function secretRef(t: Translation, owner: Policy, ref: { group?: string; kind?: string; name: string; namespace?: string } | undefined): Secret {
   const ns: string = ref?.namespace || nsOf(owner);
   if ((ref?.group ?? '') !== '' || (ref?.kind ?? 'Secret') !== 'Secret') throw new SettingError(`unsupported secret reference kind ${ref?.kind}`);
   if (ns !== nsOf(owner)) {
     const from = { group: EnvoyGatewayGroup, kind: Kind, namespace: nsOf(owner) };
-    if (!referenceAllowed(t.lookups.referenceGrants, from, { group: '', kind: 'Secret', namespace: ns, name: ref.name })) {
-      throw new SettingError(`secret ref ${ns}/${ref.name} is not permitted by any ReferenceGrant`);
+    if (!referenceAllowed(t.lookups.referenceGrants, from, { group: '', kind: 'Secret', namespace: ns, name: ref?.name ?? '' })) {
+      throw new SettingError(`secret ref ${ns}/${ref?.name} is not permitted by any ReferenceGrant`);
     }
   }
-  const s = t.lookups.secret(ns, ref?.name);
+  const s = t.lookups.secret(ns, ref?.name ?? '');
   if (!s) throw new SettingError(`secret ${ns}/${ref?.name} does not exist`);
   return s;
 }
@@ -70,27 +75,27 @@ const decode = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
 
 // ---- CORS, CSRF -------------------------------------------------------------------------------
 
-function originMatch(origin: string): Record<string, any> {
+function originMatch(origin: string): ir.StringMatch {
   return origin.includes('*') ? { safeRegex: origin.replaceAll('.', '\\.').replaceAll('*', '.*') } : { exact: origin };
 }
 
 /** CSRF compares the Origin header's host (and port): the scheme is left out. */
-function csrfOriginMatch(origin: string): Record<string, any> {
+function csrfOriginMatch(origin: string): ir.StringMatch {
   return originMatch(origin.replace(/^[a-z][a-z0-9+.-]*:\/\//i, ''));
 }
 
-export function cors(c: any): Record<string, any> {
-  const out: Record<string, any> = {};
+export function cors(c: Field<'cors'>): ir.CORS {
+  const out: ir.CORS = {};
   if (c.allowOrigins?.length) out.allowOrigins = c.allowOrigins.map(originMatch);
-  for (const k of ['allowMethods', 'allowHeaders', 'exposeHeaders']) if (c[k]?.length) out[k] = [...c[k]];
+  for (const k of ['allowMethods', 'allowHeaders', 'exposeHeaders'] as const) if (c[k]?.length) out[k] = [...c[k]!];
   if (c.allowCredentials) out.allowCredentials = true;
   const maxAge = parseDuration(c.maxAge);
   if (maxAge !== undefined) out.maxAge = formatDuration(maxAge);
   return out;
 }
 
-export function csrf(c: any): Record<string, any> {
-  const out: Record<string, any> = {};
+export function csrf(c: Field<'csrf'>): ir.CSRF {
+  const out: ir.CSRF = {};
   if (c.additionalOrigins?.length) out.additionalOrigins = c.additionalOrigins.map(csrfOriginMatch);
   if (c.shadowFraction) out.shadowFraction = { ...c.shadowFraction };
   return out;
@@ -100,7 +105,9 @@ export function csrf(c: any): Record<string, any> {
 
 const qualifiedName = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 
-function validateJWTProviders(providers: any[]): void {
+type JWTProvider = Field<'jwt'>['providers'][number];
+
+function validateJWTProviders(providers: readonly JWTProvider[]): void {
   const errs: string[] = [];
   const names = new Set<string>();
   for (const p of providers) {
@@ -133,36 +140,36 @@ function validateJWTProviders(providers: any[]): void {
   if (errs.length) throw new SettingError(errs.join('\n'));
 }
 
-export function jwt(t: Translation, spec: any, owner: AnyObject, envoyProxy: AnyObject | undefined): Record<string, any> {
-  const providers: any[] = spec.providers ?? [];
+export function jwt(t: Translation, spec: Field<'jwt'>, owner: Policy, envoyProxy: ProxyConfig | undefined): ir.JWT {
+  const providers = spec.providers ?? [];
   validateJWTProviders(providers);
   const out = providers.map((p, i) => {
-    const prov: Record<string, any> = { name: p.name };
+    const prov: ir.JWTProvider = { name: p.name };
     if (p.issuer) prov.issuer = p.issuer;
     if (p.audiences?.length) prov.audiences = [...p.audiences];
-    if (p.claimToHeaders?.length) prov.claimToHeaders = p.claimToHeaders.map((c: any) => ({ header: c.header, claim: c.claim }));
+    if (p.claimToHeaders?.length) prov.claimToHeaders = p.claimToHeaders.map((c) => ({ header: c.header, claim: c.claim }));
     if (p.recomputeRoute !== undefined && p.recomputeRoute !== null) prov.recomputeRoute = p.recomputeRoute;
     if (p.extractFrom) prov.extractFrom = structuredClone(p.extractFrom);
     if (p.remoteJWKS) prov.remoteJWKS = remoteJWKS(t, p.remoteJWKS, i, owner, envoyProxy);
-    else prov.localJWKS = localJWKS(t, p.localJWKS, owner);
+    else prov.localJWKS = localJWKS(t, p.localJWKS!, owner);
     return prov;
   });
-  const r: Record<string, any> = { providers: out };
+  const r: ir.JWT = { providers: out };
   if (spec.optional) r.allowMissing = true;
   return r;
 }
 
-function remoteJWKS(t: Translation, r: any, index: number, owner: AnyObject, envoyProxy: AnyObject | undefined): Record<string, any> {
-  const out: Record<string, any> = { uri: r.uri };
+function remoteJWKS(t: Translation, r: NonNullable<JWTProvider['remoteJWKS']>, index: number, owner: Policy, envoyProxy: ProxyConfig | undefined): ir.RemoteJWKS {
+  const out: ir.RemoteJWKS = { uri: r.uri };
   const protocol = r.uri.startsWith('https') ? 'HTTPS' : 'HTTP';
   if (r.backendRefs?.length || r.backendRef) {
-    const d = extServiceDestination(t, owner, Kind, r.backendRefs?.length ? r.backendRefs : [r.backendRef], protocol, envoyProxy, 'jwt', index);
+    const d = extServiceDestination(t, owner, Kind, r.backendRefs?.length ? r.backendRefs : [r.backendRef!], protocol, envoyProxy, 'jwt', index);
     if ('error' in d) throw new SettingError(d.error);
     out.destination = d.destination;
   }
   const traffic = clusterTraffic(r.backendSettings);
   if (traffic) out.traffic = traffic;
-  for (const k of ['cacheDuration', 'failedRefetchDuration']) {
+  for (const k of ['cacheDuration', 'failedRefetchDuration'] as const) {
     if (r[k] === undefined || r[k] === null) continue;
     const d = parseDuration(r[k]);
     if (d === undefined) throw new SettingError(`invalid ${k} ${r[k]}`);
@@ -171,10 +178,10 @@ function remoteJWKS(t: Translation, r: any, index: number, owner: AnyObject, env
   return out;
 }
 
-function localJWKS(t: Translation, l: any, owner: AnyObject): string {
+function localJWKS(t: Translation, l: NonNullable<JWTProvider['localJWKS']>, owner: Policy): string {
   if ((l.type ?? 'Inline') !== 'ValueRef') return l.inline ?? '';
   const ns = nsOf(owner);
-  const cm = t.lookups.configMap(ns, l.valueRef?.name);
+  const cm = t.lookups.configMap(ns, l.valueRef?.name ?? '');
   if (!cm) throw new SettingError(`local JWKS ConfigMap ${ns}/${l.valueRef?.name} not found`);
   const data: Record<string, string> = cm.data ?? {};
   if (data.jwks !== undefined) return data.jwks;
@@ -215,7 +222,7 @@ const duration = (v: unknown, what: string) => {
   return formatDuration(d);
 };
 
-export function oidc(t: Translation, o: any, owners: Owners, envoyProxy: AnyObject | undefined): Record<string, any> {
+export function oidc(t: Translation, o: Field<'oidc'>, owners: Owners, envoyProxy: ProxyConfig | undefined): ir.OIDC {
   const provider = oidcProvider(t, o.provider ?? {}, owners.oidcProvider, envoyProxy);
   let clientID: string;
   if (o.clientID) clientID = o.clientID;
@@ -234,7 +241,7 @@ export function oidc(t: Translation, o: any, owners: Owners, envoyProxy: AnyObje
   const redirectURL: string = o.redirectURL ?? defaultRedirectURL;
   const redirectPath = o.redirectURL ? redirectPathOf(o.redirectURL) : '/oauth2/callback';
   const owner = owners.oidc;
-  const out: Record<string, any> = {
+  const out: ir.OIDC = {
     name: configName(owner),
     provider,
     clientID,
@@ -265,10 +272,10 @@ export function oidc(t: Translation, o: any, owners: Owners, envoyProxy: AnyObje
   return out;
 }
 
-function oidcProvider(t: Translation, p: any, owner: AnyObject, envoyProxy: AnyObject | undefined): Record<string, any> {
+function oidcProvider(t: Translation, p: Partial<Field<'oidc'>['provider']>, owner: Policy, envoyProxy: ProxyConfig | undefined): ir.OIDCProvider {
   const url: string = p.tokenEndpoint ?? p.issuer ?? '';
   const protocol = url.startsWith('https') ? 'HTTPS' : 'HTTP';
-  const out: Record<string, any> = {};
+  const out = {} as ir.OIDCProvider;
   if (p.backendRefs?.length) {
     const d = extServiceDestination(t, owner, Kind, p.backendRefs, protocol, envoyProxy, 'oidc', 0);
     if ('error' in d) throw new SettingError(d.error);
@@ -291,7 +298,7 @@ function oidcProvider(t: Translation, p: any, owner: AnyObject, envoyProxy: AnyO
 
 // ---- basic auth, API keys ---------------------------------------------------------------------
 
-export function basicAuth(t: Translation, b: any, owner: AnyObject): Record<string, any> {
+export function basicAuth(t: Translation, b: Field<'basicAuth'>, owner: Policy): ir.BasicAuth {
   const s = secretRef(t, owner, b.users);
   const raw = s.data?.['.htpasswd'];
   if (!raw) throw new SettingError(`secret ${s.metadata.namespace}/${s.metadata.name} must contain a non-empty ".htpasswd" key`);
@@ -306,17 +313,17 @@ export function basicAuth(t: Translation, b: any, owner: AnyObject): Record<stri
     const sha = pw.slice(5);
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(sha) || Buffer.from(sha, 'base64').length !== 20) throw new SettingError('invalid htpasswd format: {SHA} must be SHA1 (20 bytes)');
   }
-  const out: Record<string, any> = { name: configName(owner), users: '[redacted]' };
+  const out: ir.BasicAuth = { name: configName(owner), users: '[redacted]' };
   if (b.forwardUsernameHeader) out.forwardUsernameHeader = b.forwardUsernameHeader;
   return out;
 }
 
-export function apiKeyAuth(t: Translation, a: any, owner: AnyObject): Record<string, any> {
+export function apiKeyAuth(t: Translation, a: Field<'apiKeyAuth'>, owner: Policy): ir.APIKeyAuth {
   for (const e of a.extractFrom ?? []) {
     const given = [e.headers?.length, e.params?.length, e.cookies?.length].filter(Boolean).length;
     if (given > 1) throw new SettingError('only one of headers, params or cookies must be specified');
   }
-  const creds: Record<string, any>[] = [];
+  const creds: ir.APIKeyAuth['credentials'] = [];
   const keys = new Set<string>();
   const clients = new Set<string>();
   for (const ref of a.credentialRefs ?? []) {
@@ -331,11 +338,11 @@ export function apiKeyAuth(t: Translation, a: any, owner: AnyObject): Record<str
       creds.push({ client: Buffer.from(client, 'utf8').toString('base64'), key: '[redacted]' });
     }
   }
-  const out: Record<string, any> = {
+  const out: ir.APIKeyAuth = {
     credentials: creds,
-    extractFrom: (a.extractFrom ?? []).map((e: any) => {
-      const x: Record<string, any> = {};
-      for (const k of ['headers', 'cookies', 'params']) if (e[k]?.length) x[k] = [...e[k]];
+    extractFrom: (a.extractFrom ?? []).map((e) => {
+      const x: ir.APIKeyAuth['extractFrom'][number] = {};
+      for (const k of ['headers', 'cookies', 'params'] as const) if (e[k]?.length) x[k] = [...e[k]!];
       return x;
     }),
   };
@@ -346,17 +353,17 @@ export function apiKeyAuth(t: Translation, a: any, owner: AnyObject): Record<str
 
 // ---- external authorization -------------------------------------------------------------------
 
-export function extAuth(t: Translation, e: any, owners: Owners, envoyProxy: AnyObject | undefined): Record<string, any> {
+export function extAuth(t: Translation, e: Field<'extAuth'>, owners: Owners, envoyProxy: ProxyConfig | undefined): ir.ExtAuth {
   if (!e.http && !e.grpc) throw new SettingError('one of grpc or http must be specified');
   if (e.http && e.grpc) throw new SettingError('only one of grpc or http can be specified');
-  const svc = e.http ?? e.grpc;
-  const refs: any[] = svc.backendRefs?.length ? svc.backendRefs : svc.backendRef ? [svc.backendRef] : [];
+  const svc = (e.http ?? e.grpc)!;
+  const refs = svc.backendRefs?.length ? svc.backendRefs : svc.backendRef ? [svc.backendRef] : [];
   if (!refs.length) throw new SettingError(`${e.http ? 'http' : 'grpc'} backend refs must be specified`);
   const refsOwner = owners.extAuthBackendRefs;
   const d = extServiceDestination(t, refsOwner, Kind, refs, e.http ? 'HTTP' : 'GRPC', envoyProxy, 'extauth', 0);
   if ('error' in d) throw new SettingError(d.error);
-  const authority = extServiceAuthority(t, refs[0], nsOf(refsOwner));
-  const out: Record<string, any> = { name: configName(owners.extAuth) };
+  const authority = extServiceAuthority(t, refs[0]!, nsOf(refsOwner));
+  const out: ir.ExtAuth = { name: configName(owners.extAuth) };
   if (e.headersToExtAuth?.length) out.headersToExtAuth = [...e.headersToExtAuth];
   const ctx = contextExtensions(t, e.contextExtensions, owners);
   if (ctx) out.contextExtensions = ctx;
@@ -369,7 +376,7 @@ export function extAuth(t: Translation, e: any, owners: Owners, envoyProxy: AnyO
   if (timeout !== undefined) out.timeout = formatDuration(timeout);
   if (e.statusOnError !== undefined && e.statusOnError !== null) out.statusOnError = e.statusOnError;
   if (e.http) {
-    const h: Record<string, any> = { destination: d.destination, authority };
+    const h: NonNullable<ir.ExtAuth['http']> = { destination: d.destination, authority };
     if (e.http.path) h.path = e.http.path;
     if (e.http.pathOverride) h.pathOverride = e.http.pathOverride;
     if (e.http.headersToBackend?.length) h.headersToBackend = [...e.http.headersToBackend];
@@ -379,21 +386,21 @@ export function extAuth(t: Translation, e: any, owners: Owners, envoyProxy: AnyO
   return out;
 }
 
-function contextExtensions(t: Translation, exts: any[] | undefined, owners: Owners): Record<string, any>[] | undefined {
+function contextExtensions(t: Translation, exts: Field<'extAuth'>['contextExtensions'], owners: Owners): ir.ExtAuth['contextExtensions'] {
   if (!exts?.length) return undefined;
   return exts.map((x) => {
     if (x.type === 'ValueRef') {
       const owner = owners.contextExtensions.get(x.name) ?? owners.extAuth;
       const ns = nsOf(owner);
-      const ref = x.valueRef ?? {};
+      const ref: Partial<NonNullable<typeof x.valueRef>> = x.valueRef ?? {};
       if (ref.kind === 'ConfigMap') {
-        const cm = t.lookups.configMap(ns, ref.name);
+        const cm = t.lookups.configMap(ns, ref.name ?? '');
         if (!cm) throw new SettingError(`can't find the referenced configmap "${ref.name}" in namespace "${ns}"`);
-        if (cm.data?.[ref.key] === undefined) throw new SettingError(`can't find the key "${ref.key}" in the referenced configmap "${ref.name}"`);
+        if (cm.data?.[ref.key ?? ''] === undefined) throw new SettingError(`can't find the key "${ref.key}" in the referenced configmap "${ref.name}"`);
       } else if (ref.kind === 'Secret') {
-        const s = t.lookups.secret(ns, ref.name);
+        const s = t.lookups.secret(ns, ref.name ?? '');
         if (!s) throw new SettingError(`can't find the referenced secret "${ref.name}" in namespace "${ns}"`);
-        if (s.data?.[ref.key] === undefined) throw new SettingError(`can't find the key "${ref.key}" in the referenced secret "${ref.name}"`);
+        if (s.data?.[ref.key ?? ''] === undefined) throw new SettingError(`can't find the key "${ref.key}" in the referenced secret "${ref.name}"`);
       } else throw new SettingError(`unexpected reference to kind "${ref.kind}"`);
     }
     return { name: x.name, value: '[redacted]' };
@@ -402,7 +409,7 @@ function contextExtensions(t: Translation, exts: any[] | undefined, owners: Owne
 
 // ---- authorization ----------------------------------------------------------------------------
 
-export function cidrMatch(cidr: string): Record<string, any> {
+export function cidrMatch(cidr: string): ir.CIDRMatch {
   const m = /^(.+)\/(\d+)$/.exec(cidr);
   if (!m) throw new SettingError(`invalid CIDR ${cidr}`);
   const isIPv6 = m[1]!.includes(':');
@@ -411,18 +418,18 @@ export function cidrMatch(cidr: string): Record<string, any> {
   return { cidr, isIPv6, maskLen: len, distinct: false, invert: false };
 }
 
-export function authorization(a: any, owner: AnyObject): Record<string, any> {
-  const out: Record<string, any> = { defaultAction: a.defaultAction ?? 'Deny' };
-  const rules = (a.rules ?? []).map((r: any, i: number) => {
-    const principal: Record<string, any> = {};
-    const p = r.principal ?? {};
-    if (p.clientCIDRs?.length) principal.clientCIDRs = p.clientCIDRs.map((c: string) => cidrMatch(c));
+export function authorization(a: Field<'authorization'>, owner: Policy): ir.Authorization {
+  const out: ir.Authorization = { defaultAction: a.defaultAction ?? 'Deny' };
+  const rules = (a.rules ?? []).map((r, i) => {
+    const principal: ir.Principal = {};
+    const p: NonNullable<typeof r.principal> = r.principal ?? {};
+    if (p.clientCIDRs?.length) principal.clientCIDRs = p.clientCIDRs.map((c) => cidrMatch(c));
     if (p.jwt) principal.jwt = structuredClone(p.jwt);
     if (p.headers?.length) principal.headers = structuredClone(p.headers);
     if (p.clientIPGeoLocations?.length) principal.clientIPGeoLocations = structuredClone(p.clientIPGeoLocations);
     const path = r.operation?.path;
     if (path && (path.type ?? 'PathPrefix') === 'RegularExpression' && !validRegex(path.value)) throw new SettingError(`invalid regex ${path.value}`);
-    const rule: Record<string, any> = { name: r.name || `${configName(owner)}/authorization/rule/${i}`, action: r.action, principal };
+    const rule: ir.AuthorizationRule = { name: r.name || `${configName(owner)}/authorization/rule/${i}`, action: r.action, principal };
     if (r.operation) rule.operation = structuredClone(r.operation);
     if (r.cel) rule.cel = r.cel;
     return rule;
@@ -432,7 +439,7 @@ export function authorization(a: any, owner: AnyObject): Record<string, any> {
 }
 
 /** What the authorization rules need from the GeoIP databases, and whether they use GeoIP at all. */
-export function geoIPNeeds(auth: Record<string, any> | undefined): { used: boolean; country: boolean; region: boolean; city: boolean; asn: boolean; isp: boolean; anonymous: boolean } {
+export function geoIPNeeds(auth: ir.Authorization | undefined): { used: boolean; country: boolean; region: boolean; city: boolean; asn: boolean; isp: boolean; anonymous: boolean } {
   const n = { used: false, country: false, region: false, city: false, asn: false, isp: false, anonymous: false };
   for (const r of auth?.rules ?? []) {
     for (const g of r.principal?.clientIPGeoLocations ?? []) {
@@ -449,17 +456,17 @@ export function geoIPNeeds(auth: Record<string, any> | undefined): { used: boole
 }
 
 /** The GeoIP provider a listener needs for authorization by client location, or why it cannot have one. */
-export function geoIPProvider(auth: Record<string, any>, envoyProxy: AnyObject | undefined, clientIPDetection: any): { provider: Record<string, any> } | { error: string } {
+export function geoIPProvider(auth: ir.Authorization, envoyProxy: ProxyConfig | undefined, clientIPDetection: ir.ClientIPDetection | undefined): { provider: ir.GeoIPProvider } | { error: string } {
   if (!clientIPDetection) return { error: 'authorization clientIPGeoLocations requires ClientTrafficPolicy.spec.clientIPDetection to be configured' };
-  const modes = ['xForwardedFor', 'customHeader', 'directSourceIP'].filter((k) => clientIPDetection[k]).length;
+  const modes = (['xForwardedFor', 'customHeader', 'directSourceIP'] as const).filter((k) => clientIPDetection[k]).length;
   if (modes !== 1) return { error: 'authorization clientIPGeoLocations requires exactly one of ClientTrafficPolicy.spec.clientIPDetection.{xForwardedFor,customHeader,directSourceIP}' };
   if (clientIPDetection.xForwardedFor?.trustedCIDRs?.length) return { error: 'authorization clientIPGeoLocations does not support ClientIPDetection.XForwardedFor.TrustedCIDRs' };
   const p = envoyProxy?.spec?.geoIP?.provider;
   if (!p || p.type !== 'MaxMind' || !p.maxMind) return { error: 'authorization clientIPGeoLocations requires EnvoyProxy.spec.geoIP.provider to be configured' };
   const mm = p.maxMind;
-  const path = (src: any) => src?.local?.path as string | undefined;
-  const maxMind: Record<string, any> = {};
-  const set = (k: string, v: string | undefined) => v !== undefined && (maxMind[k] = v);
+  const path = (src: { local?: { path?: string } } | undefined) => src?.local?.path;
+  const maxMind: NonNullable<ir.GeoIPProvider['maxMind']> = {};
+  const set = (k: keyof typeof maxMind, v: string | undefined) => v !== undefined && (maxMind[k] = v);
   set('cityDbPath', path(mm.cityDbSource));
   set('countryDbPath', path(mm.countryDbSource));
   set('asnDbPath', path(mm.asnDbSource));

@@ -13,10 +13,6 @@ export function setCondition(conditions: Condition[], type: string, status: Cond
   else conditions.push(cond);
 }
 
-export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
-  return conditions?.find((c) => c.type === type);
-}
-
 export function hasCondition(conditions: readonly Condition[] | undefined, type: string, status: ConditionStatus): boolean {
   return !!conditions?.some((c) => c.type === type && c.status === status);
 }

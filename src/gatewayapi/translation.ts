@@ -1,21 +1,25 @@
 // The state of one run of the translator: settings, indexes over the input, the IR being built,
 // and the contexts of the Gateways being translated. Every stage module works on it.
-import type { AnyObject, Resources } from '../resources/resources.js';
+import type { Backend, EnvoyProxy, EnvoyProxySpec } from '../api/envoygateway/index.js';
+import type { BackendTLSPolicy, GatewayClass, ListenerSet } from '../api/gatewayapi/index.js';
+import type { Infra } from '../ir/infra.js';
+import type { Xds } from '../ir/xds.js';
+import type { Resources } from '../resources/resources.js';
 import type { RoutingTypeIndex } from './btpindex.js';
-import type { GatewayContext } from './contexts.js';
+import type { GatewayContext, WithStatus } from './contexts.js';
 import { Lookups } from './lookups.js';
 import type { TranslatorSettings } from './settings.js';
 import type { RouteError } from './status.js';
 
-/** One proxy's xDS IR (Envoy Gateway's `ir.Xds`), built as plain data. */
-export type XdsIR = Record<string, any>;
-/** One proxy's infrastructure IR (Envoy Gateway's `ir.Infra`). */
-export type InfraIR = { proxy: Record<string, any> };
+/** The mergeBackends setting of an EnvoyProxy. */
+export type MergeBackends = NonNullable<EnvoyProxySpec['mergeBackends']>;
 
 export class Translation {
   readonly lookups: Lookups;
-  readonly xdsIR: Record<string, XdsIR> = {};
-  readonly infraIR: Record<string, InfraIR> = {};
+  /** One xDS IR per proxy (Envoy Gateway's `ir.Xds`), keyed by irKey. */
+  readonly xdsIR: Record<string, Xds> = {};
+  /** One infrastructure IR per proxy (Envoy Gateway's `ir.Infra`). */
+  readonly infraIR: Record<string, Infra> = {};
   /** Gateways of our class that translate, in input order. */
   accepted: GatewayContext[] = [];
   /** Gateways of our class that were rejected as a whole (they still get an empty IR). */
@@ -23,23 +27,23 @@ export class Translation {
   /** Gateways share one proxy (EnvoyProxy spec.mergeGateways). */
   readonly mergeGateways: boolean;
   /** The GatewayClass (with its status), when the input has it. */
-  readonly gatewayClass?: AnyObject;
+  readonly gatewayClass?: WithStatus<GatewayClass>;
   /** The GatewayClass's EnvoyProxy with its status. */
-  gatewayClassProxy?: AnyObject;
+  gatewayClassProxy?: WithStatus<EnvoyProxy>;
   /** EnvoyProxies referenced by Gateways, with their statuses. */
-  gatewayProxies: AnyObject[] = [];
+  gatewayProxies: WithStatus<EnvoyProxy>[] = [];
   /** ListenerSets with their statuses, in input order. */
-  listenerSets: AnyObject[] = [];
+  listenerSets: WithStatus<ListenerSet>[] = [];
   /** The Gateway each attached ListenerSet belongs to. */
-  readonly listenerSetParents = new Map<AnyObject, GatewayContext>();
+  readonly listenerSetParents = new Map<ListenerSet, GatewayContext>();
   /** BackendTLSPolicies with their statuses, in input order. */
-  backendTLSPolicies: AnyObject[] = [];
+  backendTLSPolicies: WithStatus<BackendTLSPolicy>[] = [];
   /** Why a Backend is not valid, by input object. */
-  readonly backendErrors = new Map<AnyObject, RouteError>();
+  readonly backendErrors = new Map<Backend, RouteError>();
   /** Routing types chosen by BackendTrafficPolicies, once Gateways are known. */
   routingTypes?: RoutingTypeIndex;
   /** The output copy of each Backend, by input object. */
-  readonly backendCopies = new Map<AnyObject, AnyObject>();
+  readonly backendCopies = new Map<Backend, WithStatus<Backend>>();
 
   constructor(
     readonly resources: Resources,
@@ -68,7 +72,7 @@ export function mergeGatewaysEnabled(resources: Resources): boolean {
 }
 
 /** The mergeBackends setting of the GatewayClass's EnvoyProxy (or the default spec), if any. */
-export function mergeBackendsConfig(resources: Resources): AnyObject | undefined {
+export function mergeBackendsConfig(resources: Resources): MergeBackends | undefined {
   const gc = resources.envoyProxyForGatewayClass?.spec?.mergeBackends;
   if (gc) return gc;
   return resources.envoyProxyDefaultSpec?.mergeBackends ?? undefined;

@@ -1,7 +1,9 @@
 // The Gateway API translator: Resources → statuses + infra IR + xDS IR. A pure function: the
 // input bundle is not modified; every object that gets a status is returned as a copy with it.
-import type { AnyObject, Resources } from '../resources/resources.js';
-import type { RouteContext } from './contexts.js';
+import type { EnvoyProxy } from '../api/envoygateway/index.js';
+import type { GatewayClass } from '../api/gatewayapi/index.js';
+import type { ResourceList, Resources, ResourceTypes } from '../resources/resources.js';
+import type { Route, RouteContext } from './contexts.js';
 import { processBackends } from './backends.js';
 import { processBackendTrafficPolicies } from './backendtrafficpolicy.js';
 import { RoutingTypeIndex } from './btpindex.js';
@@ -24,9 +26,15 @@ import type { Infra } from '../ir/infra.js';
 import type { Xds } from '../ir/xds.js';
 import { Translation } from './translation.js';
 
+/** The objects of a bundle that have a status, each a copy with it. */
+export type TranslatedResources = { [K in ResourceList]?: ResourceTypes[K][] } & {
+  gatewayClass?: GatewayClass;
+  envoyProxyForGatewayClass?: EnvoyProxy;
+};
+
 export interface TranslateResult {
   /** The input resources that have a status, each with it (keys as in the Resources bundle). */
-  resources: Partial<Record<keyof Resources, AnyObject | AnyObject[]>>;
+  resources: TranslatedResources;
   /** One xDS IR per proxy, keyed `<namespace>/<gateway>` (or the GatewayClass, when merged). */
   xdsIR: Record<string, Xds>;
   infraIR: Record<string, Infra>;
@@ -67,7 +75,7 @@ export function translate(resources: Resources, settings: TranslatorSettings): T
     if (order) t.xdsIR[t.irKey(g)]!.filterOrder = order;
   }
 
-  const out: TranslateResult['resources'] = {};
+  const out: TranslatedResources = {};
   if (t.gatewayClass) {
     out.gatewayClass = t.gatewayClass;
     if (t.gatewayClassProxy) out.envoyProxyForGatewayClass = t.gatewayClassProxy;
@@ -75,7 +83,7 @@ export function translate(resources: Resources, settings: TranslatorSettings): T
   const gateways = [...t.accepted, ...t.failed].map((g) => g.gateway);
   if (gateways.length) out.gateways = gateways;
   if (t.gatewayProxies.length) out.envoyProxiesForGateways = t.gatewayProxies;
-  const routes = (list: RouteContext[]) => list.map((rc) => rc.route);
+  const routes = <R extends Route>(list: RouteContext<R>[]) => list.map((rc) => rc.route);
   if (httpRoutes.length) out.httpRoutes = routes(httpRoutes);
   if (grpcRoutes.length) out.grpcRoutes = routes(grpcRoutes);
   if (tlsRoutes.length) out.tlsRoutes = routes(tlsRoutes);
@@ -89,6 +97,5 @@ export function translate(resources: Resources, settings: TranslatorSettings): T
   if (backendTrafficPolicies.length) out.backendTrafficPolicies = backendTrafficPolicies;
   if (securityPolicies.length) out.securityPolicies = securityPolicies;
   if (envoyExtensionPolicies.length) out.envoyExtensionPolicies = envoyExtensionPolicies;
-  // The IR is built as plain data in Envoy Gateway's JSON form; these are its types.
-  return { resources: out, xdsIR: t.xdsIR as Record<string, Xds>, infraIR: t.infraIR as unknown as Record<string, Infra> };
+  return { resources: out, xdsIR: t.xdsIR, infraIR: t.infraIR };
 }

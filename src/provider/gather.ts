@@ -5,12 +5,14 @@
 // the translator decides what applies). Namespaces are those declared plus, as on a cluster,
 // every namespace an object lives in (with the `kubernetes.io/metadata.name` label the API
 // server puts on each), so that namespace selectors work without Namespace manifests.
-import { emptyResources, listOfKind, sortResources, compareByAge, type Resources } from '../resources/resources.js';
+import type { EnvoyProxy } from '../api/envoygateway/index.js';
+import type { GatewayClass } from '../api/gatewayapi/index.js';
+import type { Namespace } from '../api/core/index.js';
+import { addObject, emptyResources, listOfKind, sortResources, compareByAge, type Resources } from '../resources/resources.js';
 import type { AnyObject } from './object.js';
 
 const GatewayGroup = 'gateway.networking.k8s.io';
 const EnvoyGatewayGroup = 'gateway.envoyproxy.io';
-const routeLists = ['httpRoutes', 'grpcRoutes', 'tlsRoutes', 'tcpRoutes', 'udpRoutes'] as const;
 const nameLabel = 'kubernetes.io/metadata.name';
 
 export interface GatheredClass {
@@ -47,12 +49,12 @@ export function gatherResources(objects: Iterable<AnyObject>, controllerName: st
       continue;
     }
     const list = listOfKind[o.kind ?? ''];
-    if (list) shared[list].push(o);
+    if (list) addObject(shared, list, o);
   }
   for (const ns of usedNamespaces) {
     if (!namespaces.has(ns)) namespaces.set(ns, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { [nameLabel]: ns } } });
   }
-  shared.namespaces = [...namespaces.values()];
+  shared.namespaces = [...namespaces.values()] as Namespace[];
   // Sorted once here; every bundle takes ordered subsets of these lists.
   sortResources(shared);
 
@@ -71,11 +73,11 @@ function bundleFor(gatewayClass: AnyObject, shared: Resources, envoyProxies: Map
     const v = shared[k];
     if (Array.isArray(v)) (r as any)[k] = v;
   }
-  r.gatewayClass = gatewayClass;
+  r.gatewayClass = gatewayClass as GatewayClass;
   const ref = gatewayClass.spec?.parametersRef;
   if (ref && ref.group === EnvoyGatewayGroup && ref.kind === 'EnvoyProxy') {
     const ep = envoyProxies.get(`${ref.namespace ?? ''}/${ref.name}`);
-    if (ep) r.envoyProxyForGatewayClass = ep;
+    if (ep) r.envoyProxyForGatewayClass = ep as EnvoyProxy;
   }
 
   const className = gatewayClass.metadata.name;
@@ -88,7 +90,7 @@ function bundleFor(gatewayClass: AnyObject, shared: Resources, envoyProxies: Map
     const ep = envoyProxies.get(`${g.metadata.namespace}/${p.name}`);
     if (ep && !proxies.includes(ep)) proxies.push(ep);
   }
-  r.envoyProxiesForGateways = proxies.sort(compareByAge);
+  r.envoyProxiesForGateways = proxies.sort(compareByAge) as EnvoyProxy[];
 
   r.listenerSets = shared.listenerSets.filter((ls) => {
     const p = ls.spec?.parentRef;
@@ -102,6 +104,10 @@ function bundleFor(gatewayClass: AnyObject, shared: Resources, envoyProxies: Map
       if (kind === 'Gateway') return (p.group ?? GatewayGroup) === GatewayGroup && gateways.has(`${ns}/${p.name}`);
       return listenerSets.has(`${kind}/${ns}/${p.name}`);
     });
-  for (const list of routeLists) r[list] = shared[list].filter(attached);
+  r.httpRoutes = shared.httpRoutes.filter(attached);
+  r.grpcRoutes = shared.grpcRoutes.filter(attached);
+  r.tlsRoutes = shared.tlsRoutes.filter(attached);
+  r.tcpRoutes = shared.tcpRoutes.filter(attached);
+  r.udpRoutes = shared.udpRoutes.filter(attached);
   return r;
 }

@@ -1,6 +1,14 @@
 // The Resources bundle: everything one GatewayClass needs to be translated, gathered by a provider
 // (file, Kubernetes, the golden corpus) into one value. The field names are those of Envoy
 // Gateway's resource bundle, which is also the keyed-list form of the golden corpus inputs.
+import type { ClusterTrustBundle, ConfigMap, EndpointSlice, Namespace, Secret, Service, ServiceImport } from '../api/core/index.js';
+import type {
+  Backend, BackendTrafficPolicy, ClientTrafficPolicy, EnvoyExtensionPolicy, EnvoyPatchPolicy, EnvoyProxy, EnvoyProxySpec,
+  HTTPRouteFilter, SecurityPolicy,
+} from '../api/envoygateway/index.js';
+import type {
+  BackendTLSPolicy, Gateway, GatewayClass, GRPCRoute, HTTPRoute, ListenerSet, ReferenceGrant, TCPRoute, TLSRoute, UDPRoute,
+} from '../api/gatewayapi/index.js';
 import type { KubernetesObject } from '../api/meta.js';
 
 /** Any Kubernetes object as it was read: metadata typed, everything else kept as written. */
@@ -42,12 +50,59 @@ export const resourceLists = [
 
 export type ResourceList = (typeof resourceLists)[number];
 
-export type Resources = { [K in ResourceList]: AnyObject[] } & {
-  gatewayClass?: AnyObject;
-  envoyProxyForGatewayClass?: AnyObject;
+/**
+ * The kind each list holds, as the API types describe it (the input form: defaults not applied).
+ * Extension server policies and extension filters belong to an extension server: unstructured.
+ */
+export interface ResourceTypes {
+  envoyProxiesForGateways: EnvoyProxy;
+  gateways: Gateway;
+  httpRoutes: HTTPRoute;
+  grpcRoutes: GRPCRoute;
+  tlsRoutes: TLSRoute;
+  tcpRoutes: TCPRoute;
+  udpRoutes: UDPRoute;
+  referenceGrants: ReferenceGrant;
+  namespaces: Namespace;
+  services: Service;
+  serviceImports: ServiceImport;
+  endpointSlices: EndpointSlice;
+  secrets: Secret;
+  configMaps: ConfigMap;
+  clusterTrustBundles: ClusterTrustBundle;
+  extensionRefFilters: AnyObject;
+  envoyPatchPolicies: EnvoyPatchPolicy;
+  clientTrafficPolicies: ClientTrafficPolicy;
+  backendTrafficPolicies: BackendTrafficPolicy;
+  securityPolicies: SecurityPolicy;
+  backendTLSPolicies: BackendTLSPolicy;
+  envoyExtensionPolicies: EnvoyExtensionPolicy;
+  extensionServerPolicies: AnyObject;
+  backends: Backend;
+  httpFilters: HTTPRouteFilter;
+  listenerSets: ListenerSet;
+}
+
+export type Resources = { [K in ResourceList]: ResourceTypes[K][] } & {
+  gatewayClass?: GatewayClass;
+  envoyProxyForGatewayClass?: EnvoyProxy;
   /** The EnvoyProxy spec the EnvoyGateway configuration sets for every GatewayClass. */
-  envoyProxyDefaultSpec?: Record<string, any>;
+  envoyProxyDefaultSpec?: EnvoyProxySpec;
 };
+
+/**
+ * Adds an object read from a manifest to its list. Objects are checked against their kind's schema
+ * where they are read (providers) or taken as written (golden cases); either way they are the
+ * kind's input form from here on.
+ */
+export function addObject(r: Resources, list: ResourceList, o: KubernetesObject): void {
+  listsOf(r)[list].push(o);
+}
+
+/** The bundle's lists seen as plain objects, for what works on every kind alike. */
+function listsOf(r: Resources): Record<ResourceList, KubernetesObject[]> {
+  return r as unknown as Record<ResourceList, KubernetesObject[]>;
+}
 
 /** The kind each list holds, for providers that read plain Kubernetes manifests. */
 export const listOfKind: Record<string, ResourceList> = {
@@ -107,10 +162,11 @@ export function addKeyedLists(into: Resources, doc: Record<string, unknown>): st
       continue;
     }
     if (value == null) continue;
-    if (field === 'gatewayClass' || field === 'envoyProxyForGatewayClass' || field === 'envoyProxyDefaultSpec') {
-      (into as any)[field] = value;
-    } else if (Array.isArray(value)) {
-      into[field].push(...(value as AnyObject[]));
+    if (field === 'gatewayClass') into.gatewayClass = value as GatewayClass;
+    else if (field === 'envoyProxyForGatewayClass') into.envoyProxyForGatewayClass = value as EnvoyProxy;
+    else if (field === 'envoyProxyDefaultSpec') into.envoyProxyDefaultSpec = value as EnvoyProxySpec;
+    else if (Array.isArray(value)) {
+      listsOf(into)[field].push(...(value as KubernetesObject[]));
     } else {
       unknown.push(key);
     }
@@ -118,7 +174,7 @@ export function addKeyedLists(into: Resources, doc: Record<string, unknown>): st
   return unknown;
 }
 
-function creationTime(o: AnyObject): number {
+function creationTime(o: KubernetesObject): number {
   const t = o.metadata?.creationTimestamp;
   if (!t) return 0;
   const ms = t instanceof Date ? t.getTime() : Date.parse(String(t));
@@ -126,7 +182,7 @@ function creationTime(o: AnyObject): number {
 }
 
 /** Oldest first, then by namespace/name: the order in which conflicts are resolved. */
-export function compareByAge(a: AnyObject, b: AnyObject): number {
+export function compareByAge(a: KubernetesObject, b: KubernetesObject): number {
   const d = creationTime(a) - creationTime(b);
   if (d !== 0) return d;
   const an = `${a.metadata.namespace ?? ''}/${a.metadata.name}`;
@@ -138,7 +194,7 @@ export function compareByAge(a: AnyObject, b: AnyObject): number {
  * Sorts objects as compareByAge does, each object's keys computed once rather than in every
  * comparison (parsing timestamps in the comparator dominated gathering 10,000 routes).
  */
-export function sortByAge<T extends AnyObject>(list: T[]): T[] {
+export function sortByAge<T extends KubernetesObject>(list: T[]): T[] {
   if (list.length < 2) return list;
   const keyed = list.map((o) => ({ o, t: creationTime(o), n: `${o.metadata.namespace ?? ''}/${o.metadata.name}` }));
   keyed.sort((a, b) => a.t - b.t || (a.n < b.n ? -1 : a.n > b.n ? 1 : 0));
@@ -148,13 +204,15 @@ export function sortByAge<T extends AnyObject>(list: T[]): T[] {
 
 /** Sorts every list of the bundle by creation time, then namespace/name (as providers hand it over). */
 export function sortResources(r: Resources): Resources {
-  for (const k of resourceLists) sortByAge(r[k]);
+  const lists = listsOf(r);
+  for (const k of resourceLists) sortByAge(lists[k]);
   return r;
 }
 
 /** Replaces every object of the bundle (lists, GatewayClass, its EnvoyProxy) by f of it. */
-export function mapResources(r: Resources, f: (o: AnyObject) => AnyObject): void {
-  for (const k of resourceLists) r[k] = r[k].map(f);
+export function mapResources(r: Resources, f: <T extends KubernetesObject>(o: T) => T): void {
+  const lists = listsOf(r);
+  for (const k of resourceLists) lists[k] = lists[k].map(f);
   if (r.gatewayClass) r.gatewayClass = f(r.gatewayClass);
   if (r.envoyProxyForGatewayClass) r.envoyProxyForGatewayClass = f(r.envoyProxyForGatewayClass);
 }

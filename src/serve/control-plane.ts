@@ -9,6 +9,7 @@
 // handled, so a burst of edits costs one translation per affected key, and one Gateway's
 // failure never holds up the others. The admin server reads the status book and the xDS cache.
 import type { AddressInfo } from 'node:net';
+import type { ObjectMeta } from '../api/meta.js';
 import type { Problem } from '../api/place.js';
 import { formatProblem } from '../api/place.js';
 import { FileProvider, type ProviderSnapshot } from '../provider/file/provider.js';
@@ -314,7 +315,8 @@ const shortType = (typeUrl: string) => typeUrl.slice(typeUrl.lastIndexOf('.') + 
 function fingerprint(resources: ClassResources['resources']): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(resources)) {
-    const list = Array.isArray(v) ? v : v ? [v] : [];
+    // The default EnvoyProxy spec has no metadata: it counts as one anonymous entry.
+    const list = (Array.isArray(v) ? v : v ? [v] : []) as { metadata?: Partial<ObjectMeta> }[];
     for (const o of list) parts.push(`${k}:${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}@${o.metadata?.resourceVersion ?? o.metadata?.generation ?? ''}`);
   }
   return parts.join('\n');

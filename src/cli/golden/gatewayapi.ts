@@ -10,7 +10,8 @@ import { mergeGatewaysEnabled } from '../../gatewayapi/translation.js';
 import { translate } from '../../gatewayapi/translator.js';
 import { decodeResource } from '../../resources/decode.js';
 import { parseYAML } from '../../resources/load.js';
-import { addKeyedLists, emptyResources, mapResources, type AnyObject, type Resources } from '../../resources/resources.js';
+import type { EndpointSlice, Secret, Service } from '../../api/core/index.js';
+import { addKeyedLists, emptyResources, mapResources, type Resources } from '../../resources/resources.js';
 import { settingsFor, type Harness } from './harness.js';
 import type { Suite } from './main.js';
 
@@ -23,7 +24,7 @@ const ServiceNameLabel = 'kubernetes.io/service-name';
  * The ports of the numbered fixture Services (service-1 .. service-N), as harness.yaml describes
  * them: one per protocol family the corpus exercises.
  */
-const numberedServicePorts = [
+const numberedServicePorts: PortSpec[] = [
   { name: 'http', port: 8080, protocol: 'TCP' },
   { name: 'https', port: 8443, protocol: 'TCP' },
   { name: 'tcp', port: 8163, protocol: 'TCP' },
@@ -36,11 +37,11 @@ const zoneDiscoveryMarker = 'enable-zone-discovery';
 interface PortSpec {
   name: string;
   port: number;
-  protocol: string;
+  protocol: 'TCP' | 'UDP';
   appProtocol?: string;
 }
 
-function service(namespace: string, name: string, clusterIP: string, ports: PortSpec[], labels?: Record<string, string>): AnyObject {
+function service(namespace: string, name: string, clusterIP: string, ports: PortSpec[], labels?: Record<string, string>): Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
@@ -52,7 +53,7 @@ function service(namespace: string, name: string, clusterIP: string, ports: Port
   };
 }
 
-function endpointSlice(namespace: string, name: string, serviceName: string, ports: PortSpec[], address: string, zone?: string, extraLabels?: Record<string, string>): AnyObject {
+function endpointSlice(namespace: string, name: string, serviceName: string, ports: PortSpec[], address: string, zone?: string, extraLabels?: Record<string, string>): EndpointSlice {
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
@@ -63,14 +64,22 @@ function endpointSlice(namespace: string, name: string, serviceName: string, por
   };
 }
 
+/** The fixtures section of harness.yaml (gatewayapi.fixtures), as it reads. */
+export interface Fixtures {
+  numberedServices?: { count: number; namespace: string; clusterIP: string; endpoint: string };
+  services?: { namespace: string; name: string; clusterIP: string; ports: PortSpec[]; endpoint: string }[];
+  proxyService?: { port: number; clusterIP: string; endpoint: string; zone?: string };
+  namespaces?: string[];
+}
+
 /** Adds the fixture Services, EndpointSlices and Namespaces that harness.yaml describes. */
-export function addFixtures(r: Resources, fixtures: any, caseName: string, settings: TranslatorSettings): void {
+export function addFixtures(r: Resources, fixtures: Fixtures | undefined, caseName: string, settings: TranslatorSettings): void {
   const numbered = fixtures?.numberedServices;
   if (numbered) {
     const zoned = caseName.includes(zoneDiscoveryMarker);
     for (let i = 1; i <= numbered.count; i++) {
       const svc = service(numbered.namespace, `service-${i}`, numbered.clusterIP, numberedServicePorts);
-      if (zoned) svc.spec.trafficDistribution = 'PreferClose';
+      if (zoned) svc.spec = { ...svc.spec, trafficDistribution: 'PreferClose' };
       r.services.push(svc);
       const zone = zoned ? `antarctica-east1${String.fromCharCode('a'.charCodeAt(0) + i)}` : undefined;
       r.endpointSlices.push(endpointSlice(numbered.namespace, `endpointslice-${i}`, `service-${i}`, numberedServicePorts, numbered.endpoint, zone));
@@ -82,7 +91,7 @@ export function addFixtures(r: Resources, fixtures: any, caseName: string, setti
   }
   const ps = fixtures?.proxyService;
   if (ps) {
-    const ports = [{ name: 'http', port: ps.port, protocol: 'TCP' }];
+    const ports: PortSpec[] = [{ name: 'http', port: ps.port, protocol: 'TCP' }];
     const add = (namespace: string, name: string, labels: Record<string, string>) => {
       r.services.push(service(namespace, name, ps.clusterIP, ports, labels));
       r.endpointSlices.push(endpointSlice(namespace, name, name, ports, ps.endpoint, ps.zone, labels));
@@ -101,9 +110,9 @@ export function addFixtures(r: Resources, fixtures: any, caseName: string, setti
   for (const n of fixtures?.namespaces ?? []) r.namespaces.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: n } });
 }
 
-const baseCache = new Map<string, AnyObject[]>();
+const baseCache = new Map<string, Secret[]>();
 
-function baseSecrets(casesDir: string): AnyObject[] {
+function baseSecrets(casesDir: string): Secret[] {
   let s = baseCache.get(casesDir);
   if (!s) {
     const path = join(casesDir, '..', 'gatewayapi-base.yaml');
@@ -113,11 +122,12 @@ function baseSecrets(casesDir: string): AnyObject[] {
   return s!;
 }
 
-export function translatorSettings(raw: Record<string, any>): TranslatorSettings {
+/** The translator settings harness.yaml gives (YAML data: names as strings, flags as booleans). */
+export function translatorSettings(raw: Record<string, unknown>): TranslatorSettings {
   return {
-    gatewayControllerName: raw.gatewayControllerName,
-    gatewayClassName: raw.gatewayClassName,
-    controllerNamespace: raw.controllerNamespace,
+    gatewayControllerName: String(raw.gatewayControllerName ?? ''),
+    gatewayClassName: String(raw.gatewayClassName ?? ''),
+    controllerNamespace: String(raw.controllerNamespace ?? ''),
     globalRateLimitEnabled: !!raw.globalRateLimitEnabled,
     envoyPatchPolicyEnabled: !!raw.envoyPatchPolicyEnabled,
     backendEnabled: !!raw.backendEnabled,
@@ -137,9 +147,9 @@ export function caseResources(name: string, input: string, harness: Harness, cas
   mapResources(resources, decodeResource);
   resources.secrets.push(...baseSecrets(casesDir));
   const settings = translatorSettings(settingsFor(harness, 'gatewayapi', name));
-  const wasmPrefix = (harness.gatewayapi as any)?.wasm?.servedUrlPrefix;
+  const wasmPrefix: unknown = harness.gatewayapi?.wasm?.servedUrlPrefix;
   if (typeof wasmPrefix === 'string') settings.wasmServedUrlPrefix = wasmPrefix;
-  addFixtures(resources, harness.gatewayapi?.fixtures, name, settings);
+  addFixtures(resources, harness.gatewayapi?.fixtures as Fixtures | undefined, name, settings);
   return { resources, settings };
 }
 
