@@ -10,6 +10,7 @@ import { formatDuration, parseDuration } from './duration.js';
 import { processFilters, validRegex, type FilterContext, type FilterMatch, type RouteFilter } from './filters.js';
 import { attachRoute, computeHosts, newRouteContext } from './parentrefs.js';
 import { resourceMetadata } from './destinations.js';
+import { routeRetry } from './routeretry.js';
 import { Cond, Reason, RouteError, RouteErrors, toAcceptedReason } from './status.js';
 import type { Translation } from './translation.js';
 import { cloneIR } from '../ir/clone.js';
@@ -220,21 +221,8 @@ function trafficFeatures(r: ir.HTTPRoute, rule: HTTPRouteRule): void {
     // Without retries, the backend request timeout bounds the whole request; with them, each try.
     if (to.backendRequest != null && !rule.retry) r.timeout = formatDuration(parseDuration(to.backendRequest) ?? 15000);
   }
-  const retry = rule.retry;
-  if (retry) {
-    const res: ir.Retry = {};
-    if (retry.attempts != null) res.numRetries = retry.attempts;
-    if (retry.backoff != null) {
-      const b = parseDuration(retry.backoff);
-      if (b !== undefined) {
-        res.perRetry = { backOff: { baseInterval: formatDuration(b) } };
-        const br = parseDuration(rule.timeouts?.backendRequest);
-        if (br !== undefined) res.perRetry.timeout = formatDuration(br);
-      }
-    }
-    if (retry.codes?.length) res.retryOn = { httpStatusCodes: [...retry.codes] };
-    r.retry = res;
-  }
+  const retry = routeRetry(rule);
+  if (retry) r.retry = retry;
 }
 
 function sessionPersistence(rc: RouteContext, ruleIdx: number, rule: HTTPRouteRule): ir.SessionPersistence | undefined {

@@ -296,9 +296,8 @@ ${routes()}`;
     assert.equal((await get('timeout.example.com', '/')).status, 200);
   });
 
-  // HTTPRoute retry (GEP-1731) needs the Gateway API translator to carry rules[].retry into the
-  // IR; until it does, retries are covered with Envoy configuration in http_routing.test.ts.
-  test('HTTPRouteRetry: retried on the configured codes', { todo: 'HTTPRoute retry is not translated yet' }, async () => {
+  // HTTPRoute retry (GEP-1731): attempts 2 on 503, so two failures are hidden and three are not.
+  test('HTTPRouteRetry: retried on the configured codes', async () => {
     const key = `conf-${Date.now()}`;
     assert.equal((await get('retry.example.com', '/', { headers: { 'x-echo-fail-times': '2', 'x-echo-fail-key': key } })).status, 200);
     const key2 = `conf2-${Date.now()}`;

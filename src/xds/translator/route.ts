@@ -271,7 +271,8 @@ export function buildRoute(r: HTTPRoute, opts: RouteOptions): Msg {
       a.hashPolicy = hash;
       if (a.weightedClusters) a.weightedClusters.useHashPolicy = true;
     }
-    const retry = buildRetryPolicy(r.traffic?.retry);
+    // An HTTPRoute rule's own retry (GEP-1731) wins over a BackendTrafficPolicy's.
+    const retry = buildRetryPolicy(r.retry ?? r.traffic?.retry);
     if (retry) a.retryPolicy = retry;
     applyUpgrades(a, r);
     route.route = a;
