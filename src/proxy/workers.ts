@@ -67,15 +67,16 @@ class WorkerHandle {
 
   /**
    * Asks the worker once it is ready (a message sent before it listens would be lost); resolves
-   * with `fallback` if it dies first.
+   * with `fallback` if it dies first, or does not answer within `timeoutMs` (when given).
    */
-  async request<T>(msg: DistributiveOmit<Extract<ToWorker, { seq: number }>, 'seq'>, fallback: T): Promise<T> {
+  async request<T>(msg: DistributiveOmit<Extract<ToWorker, { seq: number }>, 'seq'>, fallback: T, timeoutMs = 0): Promise<T> {
     await this.ready;
     const w = this.worker;
     if (!w || !w.isConnected()) return fallback;
     const seq = ++this.seq;
     const v = await new Promise<unknown>((resolve) => {
       this.pending.set(seq, resolve);
+      if (timeoutMs) setTimeout(() => this.reply(seq, undefined), timeoutMs).unref();
       w.send({ ...msg, seq } as ToWorker);
     });
     return v === undefined ? fallback : (v as T);
@@ -112,7 +113,9 @@ export class ControlProxy extends Proxy {
 
   /** Forks the workers and waits until each is ready. */
   async start(): Promise<void> {
-    cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker_main.js', import.meta.url)), args: [], serialization: 'advanced' });
+    // JSON messages: Node 20's 'advanced' IPC deserializer can stall on a message split across
+    // reads (nodejs/node#55834), and everything sent here is plain JSON anyway.
+    cluster.setupPrimary({ exec: fileURLToPath(new URL('./worker_main.js', import.meta.url)), args: [], serialization: 'json' });
     for (let i = 0; i < this.concurrency; i++) this.handles.push(new WorkerHandle(i));
     await Promise.all(this.handles.map((h) => this.spawn(h)));
   }
@@ -180,13 +183,14 @@ export class ControlProxy extends Proxy {
   async stats(): Promise<StatsSnapshot> {
     const snap = takeSnapshot(this, 'control');
     snap.gauges['server.concurrency'] = this.concurrency;
-    const parts = await Promise.all(this.handles.map((h) => h.request<StatsSnapshot | undefined>({ t: 'stats' }, undefined)));
+    // A worker that does not answer in time is left out rather than holding the admin endpoint.
+    const parts = await Promise.all(this.handles.map((h) => h.request<StatsSnapshot | undefined>({ t: 'stats' }, undefined, 5000)));
     for (const p of parts) if (p) mergeSnapshot(snap, p);
     return snap;
   }
 
   private async collectOutlierCounts(clusterName: string): Promise<Map<string, IntervalCounts>> {
-    const parts = await Promise.all(this.handles.map((h) => h.request<[string, IntervalCounts][] | undefined>({ t: 'outlier', cluster: clusterName }, undefined)));
+    const parts = await Promise.all(this.handles.map((h) => h.request<[string, IntervalCounts][] | undefined>({ t: 'outlier', cluster: clusterName }, undefined, 5000)));
     const out = new Map<string, IntervalCounts>();
     for (const p of parts) {
       for (const [key, c] of p ?? []) {

@@ -201,8 +201,9 @@ function startAdsProxy(xds: number, key: string): Promise<Proc> {
   proc.stderr.on('data', (d) => { out += d; });
   const p: Proc = { proc, output: () => out, close: () => new Promise((r) => { if (proc.exitCode !== null) r(); else { proc.once('exit', () => r()); proc.kill('SIGKILL'); } }) };
   return new Promise((resolve, reject) => {
-    proc.stderr.on('data', () => { if (out.includes('egts proxy: ready')) resolve(p); });
-    proc.once('exit', (code) => reject(new Error(`proxy exited ${code}: ${out}`)));
+    const timer = setTimeout(() => { void p.close(); reject(new Error(`proxy not ready in time: ${out}`)); }, 15000);
+    proc.stderr.on('data', () => { if (out.includes('egts proxy: ready')) { clearTimeout(timer); resolve(p); } });
+    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`proxy exited ${code}: ${out}`)); });
   });
 }
 
