@@ -119,6 +119,41 @@ describe('Envoy Gateway kinds', () => {
     assert.deepEqual(p.spec.targetRefs, [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'r' }]);
   });
 
+  const btp = (spec: Record<string, unknown>) => ({
+    apiVersion: 'gateway.envoyproxy.io/v1alpha1',
+    kind: 'BackendTrafficPolicy',
+    metadata: meta,
+    spec: { targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'r' }], ...spec },
+  });
+
+  it('health checks and circuit breakers get their CRD defaults', () => {
+    const p = admit(btp({ healthCheck: { active: { type: 'TCP', tcp: {}, interval: '5s' }, passive: {} }, circuitBreaker: { perEndpoint: {} } }));
+    assert.deepEqual(p.spec.healthCheck.active, { type: 'TCP', tcp: {}, interval: '5s', timeout: '1s', unhealthyThreshold: 3, healthyThreshold: 1 });
+    assert.deepEqual(p.spec.healthCheck.passive, {
+      splitExternalLocalOriginErrors: false,
+      interval: '3s',
+      consecutiveLocalOriginFailures: 5,
+      consecutiveGatewayErrors: 0,
+      consecutive5XxErrors: 5,
+      baseEjectionTime: '30s',
+      maxEjectionPercent: 10,
+    });
+    assert.deepEqual(p.spec.circuitBreaker, { perEndpoint: { maxConnections: 1024 }, maxConnections: 1024, maxPendingRequests: 1024, maxParallelRequests: 1024, maxParallelRetries: 1024 });
+  });
+
+  it('a bandwidth limit has no default unit: it must be given', () => {
+    assert.equal(validateObject(btp({ bandwidthLimit: { request: { limit: { value: '10Mi' } } } })).ok, false);
+    assert.equal(admit(btp({ bandwidthLimit: { request: { limit: { value: '10Mi', unit: 'Minute' } } } })).spec.bandwidthLimit.request.limit.unit, 'Minute');
+  });
+
+  it('rate limit matches: headers Exact, paths PathPrefix /, not inverted', () => {
+    const p = admit(btp({ rateLimit: { type: 'Local', local: { rules: [{ clientSelectors: [{ headers: [{ name: 'x', value: 'y' }], path: {} }], limit: { requests: 1, unit: 'Second' } }] } } }));
+    assert.deepEqual(p.spec.rateLimit.local.rules[0].clientSelectors[0], {
+      headers: [{ name: 'x', value: 'y', type: 'Exact', invert: false }],
+      path: { type: 'PathPrefix', value: '/', invert: false },
+    });
+  });
+
   it('an EnvoyProxy logs at warn level by default', () => {
     const p = admit({ apiVersion: 'gateway.envoyproxy.io/v1alpha1', kind: 'EnvoyProxy', metadata: meta, spec: {} });
     assert.deepEqual(p.spec.logging, { level: { default: 'warn' } });

@@ -76,7 +76,7 @@ export const ResponseOverride = z
     }),
   );
 
-const BandwidthLimit = z.strictObject({ value: Quantity, unit: z.enum(['Second', 'Minute', 'Hour']).default('Second') });
+const BandwidthLimit = z.strictObject({ value: Quantity, unit: z.enum(['Second', 'Minute', 'Hour']) });
 
 export const BackendTrafficPolicySpec = z
   .strictObject({

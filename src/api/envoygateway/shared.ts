@@ -207,11 +207,11 @@ export const HTTPActiveHealthChecker = z.strictObject({
 
 export const ActiveHealthCheck = z
   .strictObject({
-    timeout: GoDuration.optional(),
-    interval: GoDuration.optional(),
+    timeout: GoDuration.default('1s'),
+    interval: GoDuration.default('3s'),
     initialJitter: GoDuration.optional(),
-    unhealthyThreshold: uint32().optional(),
-    healthyThreshold: uint32().optional(),
+    unhealthyThreshold: uint32().default(3),
+    healthyThreshold: uint32().default(1),
     type: z.enum(['HTTP', 'TCP', 'GRPC']),
     http: HTTPActiveHealthChecker.optional(),
     tcp: z.strictObject({ send: ActiveHealthCheckPayload.optional(), receive: ActiveHealthCheckPayload.optional() }).optional(),
@@ -229,13 +229,13 @@ export const ActiveHealthCheck = z
   );
 
 export const PassiveHealthCheck = z.strictObject({
-  splitExternalLocalOriginErrors: z.boolean().optional(),
-  interval: GoDuration.optional(),
-  consecutiveLocalOriginFailures: uint32().optional(),
-  consecutiveGatewayErrors: uint32().optional(),
-  consecutive5XxErrors: uint32().optional(),
-  baseEjectionTime: GoDuration.optional(),
-  maxEjectionPercent: int32(0, 100).optional(),
+  splitExternalLocalOriginErrors: z.boolean().default(false),
+  interval: GoDuration.default('3s'),
+  consecutiveLocalOriginFailures: uint32().default(5),
+  consecutiveGatewayErrors: uint32().default(0),
+  consecutive5XxErrors: uint32().default(5),
+  baseEjectionTime: GoDuration.default('30s'),
+  maxEjectionPercent: int32(0, 100).default(10),
   failurePercentageThreshold: int32(0, 100).optional(),
 });
 
@@ -247,12 +247,12 @@ export const HealthCheck = z.strictObject({
 export type HealthCheck = z.input<typeof HealthCheck>;
 
 export const CircuitBreaker = z.strictObject({
-  maxConnections: uint32().optional(),
-  maxPendingRequests: uint32().optional(),
-  maxParallelRequests: uint32().optional(),
-  maxParallelRetries: uint32().optional(),
+  maxConnections: uint32().default(1024),
+  maxPendingRequests: uint32().default(1024),
+  maxParallelRequests: uint32().default(1024),
+  maxParallelRetries: uint32().default(1024),
   maxRequestsPerConnection: uint32().optional(),
-  perEndpoint: z.strictObject({ maxConnections: uint32().optional() }).optional(),
+  perEndpoint: z.strictObject({ maxConnections: uint32().default(1024) }).optional(),
   retryBudget: z.strictObject({ percent: Fraction.optional(), minRetryConcurrency: uint32().optional() }).optional(),
 });
 
