@@ -136,7 +136,7 @@ export const ExtAuth = z
       .optional(),
     headersToExtAuth: list(str()).optional(),
     bodyToExtAuth: z.strictObject({ maxRequestBytes: int32(1) }).optional(),
-    failOpen: z.boolean().optional(),
+    failOpen: z.boolean().default(false),
     recomputeRoute: z.boolean().optional(),
     includeRouteMetadata: z.boolean().optional(),
     contextExtensions: list(ContextExtension, 16).optional(),

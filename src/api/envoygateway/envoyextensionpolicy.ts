@@ -32,7 +32,7 @@ export const Wasm = z.strictObject({
   code: WasmCodeSource,
   /** The plugin's own configuration, any JSON. */
   config: z.unknown().optional(),
-  failOpen: z.boolean().optional(),
+  failOpen: z.boolean().default(false),
   env: z.strictObject({ hostKeys: list(str()).optional() }).optional(),
 });
 export type Wasm = z.input<typeof Wasm>;
