@@ -7,6 +7,7 @@ import type * as ir from '../ir/xds.js';
 import { buildTrafficFeatures, routeStatName } from './backendtrafficfeatures.js';
 import type { GatewayContext, ListenerContext, RouteContext, WithStatus } from './contexts.js';
 import { processPolicies, type PolicyHandler } from './policyattach.js';
+import { clusterPart, setsClusterSettings, type SharedClusterSettings } from './mergebackends.js';
 import { mergeSpecs } from './policymerge.js';
 import type { PolicyTarget } from './policytargets.js';
 import type { Translation } from './translation.js';
@@ -47,6 +48,10 @@ class BackendTrafficHandler implements PolicyHandler<Policy> {
     const prefix = rc.irPrefix;
     const listenerName = l?.irName;
     const sectionOk = (md: ir.ResourceMetadata | undefined) => tg.sectionName === undefined || md?.sectionName === tg.sectionName;
+    // A policy that replaces the Gateway's, or adds cluster settings to it, gives the route's
+    // backends clusters of their own (mergeBackends shares the Gateway-wide ones only).
+    const ownClusters = !policy.spec?.mergeType || setsClusterSettings(policy.spec);
+    const sharing = t.clusterSharing;
     const irs = l ? [t.xdsIR[t.irKey(l.gateway)]] : Object.values(t.xdsIR);
     for (const x of irs) {
       if (!x) continue;
@@ -56,6 +61,7 @@ class BackendTrafficHandler implements PolicyHandler<Policy> {
           if (!sectionOk(r.destination?.metadata) || !r.destination?.name?.startsWith(prefix)) continue;
           applyToL4Route(r, features, true, routeStatName(statTemplate, r.metadata));
           addPolicyMetadata(r, policy);
+          if (ownClusters) sharing.keepOwn(r);
         }
       }
       for (const udp of x.udp ?? []) {
@@ -64,6 +70,7 @@ class BackendTrafficHandler implements PolicyHandler<Policy> {
         if (!r || !sectionOk(r.destination?.metadata) || !r.destination?.name?.startsWith(prefix)) continue;
         setIfUnset(r, 'loadBalancer', features.loadBalancer);
         setIfUnset(r, 'dns', features.dns);
+        if (ownClusters) sharing.keepOwn(r);
       }
       for (const http of x.http ?? []) {
         if (listenerName && http.name !== listenerName) continue;
@@ -71,6 +78,7 @@ class BackendTrafficHandler implements PolicyHandler<Policy> {
           if (!sectionOk(r.metadata) || !r.name.startsWith(prefix)) continue;
           if (r.traffic || r.useClientProtocol !== undefined) continue;
           applyToHTTPRoute(r, policy, spec, features, errors, routeStatName(statTemplate, r.metadata));
+          if (ownClusters) sharing.keepOwn(r);
         }
       }
     }
@@ -78,7 +86,7 @@ class BackendTrafficHandler implements PolicyHandler<Policy> {
   }
 
 
-  applyToListeners(policy: Policy, g: GatewayContext, listeners: readonly ListenerContext[]): string[] {
+  applyToListeners(policy: Policy, g: GatewayContext, listeners: readonly ListenerContext[], tg: PolicyTarget): string[] {
     const t = this.t;
     const spec: Partial<Spec> = policy.spec ?? {};
     const { features, errors } = buildTrafficFeatures(t, policy, spec);
@@ -86,23 +94,38 @@ class BackendTrafficHandler implements PolicyHandler<Policy> {
     const x = t.xdsIR[t.irKey(g)];
     if (!x) return errors;
     const names = new Set(listeners.map((l) => l.irName));
+    // Under mergeBackends, a whole Gateway's cluster settings go onto the clusters its routes
+    // share; a listener's or ListenerSet's give their routes clusters of their own.
+    const sharing = t.clusterSharing;
+    const wholeGateway = tg.kind === 'Gateway' && tg.sectionName === undefined;
+    const ownClusters = !wholeGateway && setsClusterSettings(spec);
+    if (wholeGateway) {
+      const shared: SharedClusterSettings = {};
+      const traffic = errors.length ? undefined : clusterPart(features);
+      if (traffic) shared.traffic = traffic;
+      if (spec.useClientProtocol !== undefined && spec.useClientProtocol !== null) shared.useClientProtocol = spec.useClientProtocol;
+      for (const name of names) sharing.setGatewaySettings(name, shared);
+    }
     for (const tcp of x.tcp ?? []) {
       if (!names.has(tcp.name)) continue;
       for (const r of tcp.routes ?? []) {
         applyToL4Route(r, features, false, routeStatName(statTemplate, r.metadata));
         addPolicyMetadata(r, policy);
+        if (ownClusters) sharing.keepOwn(r);
       }
     }
     for (const udp of x.udp ?? []) {
       if (!names.has(udp.name) || !udp.route) continue;
       setIfUnset(udp.route, 'loadBalancer', features.loadBalancer);
       setIfUnset(udp.route, 'dns', features.dns);
+      if (ownClusters) sharing.keepOwn(udp.route);
     }
     for (const http of x.http ?? []) {
       if (!names.has(http.name)) continue;
       for (const r of http.routes ?? []) {
         if (r.traffic || r.useClientProtocol !== undefined) continue;
         applyToHTTPRoute(r, policy, spec, features, errors, routeStatName(statTemplate, r.metadata));
+        if (ownClusters) sharing.keepOwn(r);
       }
     }
     return errors;

@@ -8,6 +8,7 @@ import { guarded } from './httproute.js';
 import { attachRoute, computeHosts, newRouteContext } from './parentrefs.js';
 import { Cond, Reason, RouteError, combine } from './status.js';
 import type { Translation } from './translation.js';
+import { cloneIR } from '../ir/clone.js';
 
 type L4Kind = 'TLSRoute' | 'TCPRoute' | 'UDPRoute';
 type L4Route = TLSRoute | TCPRoute | UDPRoute;
@@ -81,7 +82,8 @@ function tlsRoute(t: Translation, rc: RouteContext<L4Route>, pc: RouteParentCont
     (ir.routes ??= []).push({
       name: `${rc.kind.toLowerCase()}/${rc.namespace}/${rc.name}`,
       tls,
-      destination: { name: destName, settings, metadata: resourceMetadata(rc.route, undefined, rc.kind) },
+      // Each listener's route has its own copy: later stages (mergeBackends) edit destinations.
+      destination: { name: destName, settings: cloneIR(settings), metadata: resourceMetadata(rc.route, undefined, rc.kind) },
       metadata: resourceMetadata(rc.route, undefined, rc.kind),
     });
   }
@@ -121,7 +123,8 @@ function singleRuleRoute(t: Translation, rc: RouteContext<L4Route>, pc: RoutePar
   if (pc.hasCondition(Cond.Accepted, 'False')) return;
 
   const name = `${kind.toLowerCase()}/${rc.namespace}/${rc.name}`;
-  const destination = { name: destName, settings, metadata: resourceMetadata(rc.route, rules[0]!.name, kind) };
+  // Each listener's route has its own copy: later stages (mergeBackends) edit destinations.
+  const destination = () => ({ name: destName, settings: cloneIR(settings), metadata: resourceMetadata(rc.route, rules[0]!.name, kind) });
   let accepted = false;
   for (const l of pc.listeners) {
     if (kind === 'UDPRoute') {
@@ -130,7 +133,7 @@ function singleRuleRoute(t: Translation, rc: RouteContext<L4Route>, pc: RoutePar
       if (!l.ready) continue;
       // A UDP listener forwards to one route: the first one attached.
       const ir = udpListener(t, l);
-      if (ir && !ir.route) ir.route = { name, destination };
+      if (ir && !ir.route) ir.route = { name, destination: destination() };
     } else {
       l.status.attachedRoutes++;
       accepted = true;
@@ -138,7 +141,7 @@ function singleRuleRoute(t: Translation, rc: RouteContext<L4Route>, pc: RoutePar
       const ir = tcpListener(t, l);
       // A TCP listener forwards to one route: the first one attached.
       if (!ir || (ir.routes?.length ?? 0) > 0) continue;
-      const route: IRTCPRoute = { name, destination, metadata: resourceMetadata(rc.route, undefined, kind) };
+      const route: IRTCPRoute = { name, destination: destination(), metadata: resourceMetadata(rc.route, undefined, kind) };
       if (ir.tls) {
         route.tls = { terminate: ir.tls };
         if (l.hostname) route.tls.inspector = { snis: [l.hostname] };

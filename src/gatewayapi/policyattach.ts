@@ -31,8 +31,8 @@ export interface PolicyHandler<P extends AttachedPolicy> {
    * or one listener's. Returns the problems found.
    */
   applyToRoute(policy: WithStatus<P>, spec: SpecOf<P>, rc: RouteContext, tg: PolicyTarget, l?: ListenerContext, parent?: P): string[];
-  /** Applies a policy to the routes of some listeners of a Gateway. */
-  applyToListeners(policy: WithStatus<P>, g: GatewayContext, listeners: readonly ListenerContext[]): string[];
+  /** Applies a policy for a Gateway or ListenerSet (tg) to the routes of some of its listeners. */
+  applyToListeners(policy: WithStatus<P>, g: GatewayContext, listeners: readonly ListenerContext[], tg: PolicyTarget): string[];
   /** Why the policy cannot apply to a route at all (checked before anything is applied). */
   validateForRoute?(policy: WithStatus<P>, spec: SpecOf<P>, tg: PolicyTarget): string | undefined;
   /** The merged spec of a route policy onto its parent's (default: per spec.mergeType). */
@@ -292,7 +292,7 @@ class State<P extends AttachedPolicy> {
       this.overrides.add(gatewayScope(g.namespace, g.name), (own = listenerSetScope(tg.namespace, tg.name)));
     }
     const listeners = g.listeners.filter((l) => l.listenerSet === ls && (tg.sectionName === undefined || l.name === tg.sectionName));
-    const errs = this.h.applyToListeners(policy, g, listeners);
+    const errs = this.h.applyToListeners(policy, g, listeners, tg);
     if (errs.length) setPolicyRejected(t, policy, ancestor, 'Invalid', errs.join('\n'));
     setPolicyAccepted(t, policy, ancestor, this.h.deprecations(policy));
     this.reportChildren(policy, ancestor, own);
@@ -312,7 +312,7 @@ class State<P extends AttachedPolicy> {
     const own = tg.sectionName !== undefined ? gatewayListenerScope(tg.namespace, tg.name, tg.sectionName) : gatewayScope(tg.namespace, tg.name);
     if (tg.sectionName !== undefined) this.overrides.add(gatewayScope(tg.namespace, tg.name), own);
     const listeners = g.listeners.filter((l) => tg.sectionName === undefined || (!l.listenerSet && l.name === tg.sectionName));
-    const errs = this.h.applyToListeners(policy, g, listeners);
+    const errs = this.h.applyToListeners(policy, g, listeners, tg);
     if (errs.length) setPolicyRejected(t, policy, ancestor, 'Invalid', errs.join('\n'));
     setPolicyAccepted(t, policy, ancestor, this.h.deprecations(policy));
     this.reportChildren(policy, ancestor, own);

@@ -1,6 +1,6 @@
 // The state of one run of the translator: settings, indexes over the input, the IR being built,
 // and the contexts of the Gateways being translated. Every stage module works on it.
-import type { Backend, EnvoyProxy, EnvoyProxySpec } from '../api/envoygateway/index.js';
+import type { Backend, EnvoyProxy } from '../api/envoygateway/index.js';
 import type { BackendTLSPolicy, GatewayClass, ListenerSet } from '../api/gatewayapi/index.js';
 import type { Infra } from '../ir/infra.js';
 import type { Xds } from '../ir/xds.js';
@@ -8,11 +8,9 @@ import type { Resources } from '../resources/resources.js';
 import type { RoutingTypeIndex } from './btpindex.js';
 import type { GatewayContext, WithStatus } from './contexts.js';
 import { Lookups } from './lookups.js';
+import { ClusterSharing } from './mergebackends.js';
 import type { TranslatorSettings } from './settings.js';
 import type { RouteError } from './status.js';
-
-/** The mergeBackends setting of an EnvoyProxy. */
-export type MergeBackends = NonNullable<EnvoyProxySpec['mergeBackends']>;
 
 export class Translation {
   readonly lookups: Lookups;
@@ -44,6 +42,8 @@ export class Translation {
   routingTypes?: RoutingTypeIndex;
   /** The output copy of each Backend, by input object. */
   readonly backendCopies = new Map<Backend, WithStatus<Backend>>();
+  /** Which routes' backends may share clusters (mergeBackends), as policies decide. */
+  readonly clusterSharing = new ClusterSharing();
 
   constructor(
     readonly resources: Resources,
@@ -69,11 +69,4 @@ export function mergeGatewaysEnabled(resources: Resources): boolean {
   const gc = resources.envoyProxyForGatewayClass?.spec?.mergeGateways;
   if (gc !== undefined && gc !== null) return !!gc;
   return !!resources.envoyProxyDefaultSpec?.mergeGateways;
-}
-
-/** The mergeBackends setting of the GatewayClass's EnvoyProxy (or the default spec), if any. */
-export function mergeBackendsConfig(resources: Resources): MergeBackends | undefined {
-  const gc = resources.envoyProxyForGatewayClass?.spec?.mergeBackends;
-  if (gc) return gc;
-  return resources.envoyProxyDefaultSpec?.mergeBackends ?? undefined;
 }
