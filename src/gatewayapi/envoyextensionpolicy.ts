@@ -8,6 +8,7 @@ import { clusterTraffic, SettingError } from './clustersettings.js';
 import type { GatewayContext, ListenerContext, RouteContext, WithStatus } from './contexts.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { extServiceDestination } from './extservice.js';
+import { validateLua, type LuaValidationType } from './luavalidation.js';
 import { processPolicies, type PolicyHandler } from './policyattach.js';
 import type { PolicyTarget } from './policytargets.js';
 import type { Translation } from './translation.js';
@@ -16,7 +17,9 @@ const Kind = 'EnvoyExtensionPolicy';
 
 type Policy = EnvoyExtensionPolicy;
 type Spec = Partial<EnvoyExtensionPolicySpec>;
-type Item<K extends 'wasm' | 'extProc' | 'lua' | 'dynamicModule'> = NonNullable<EnvoyExtensionPolicySpec[K]>[number];
+const extensionKinds = ['wasm', 'extProc', 'lua', 'dynamicModule'] as const;
+type ExtensionKind = (typeof extensionKinds)[number];
+type Item<K extends ExtensionKind> = NonNullable<EnvoyExtensionPolicySpec[K]>[number];
 
 export function processEnvoyExtensionPolicies(t: Translation, routes: readonly RouteContext[]): WithStatus<Policy>[] {
   return processPolicies(t, t.resources.envoyExtensionPolicies, routes, new ExtensionHandler(t));
@@ -40,17 +43,30 @@ class ExtensionHandler implements PolicyHandler<Policy> {
     return policy.spec?.targetRef ? ['spec.targetRef is deprecated, use spec.targetRefs instead'] : [];
   }
 
-  applyToRoute(policy: Policy, spec: Spec, rc: RouteContext, tg: PolicyTarget, l?: ListenerContext): string[] {
+  /**
+   * A route's policy merged onto its Gateway's: each kind of extension comes whole from the route's
+   * policy when it has that kind, else from the Gateway's (lists are replaced, not merged).
+   */
+  merge(parent: Policy, policy: Policy): Spec {
+    const spec: Spec = { ...policy.spec };
+    for (const k of extensionKinds) if (spec[k] === undefined && parent.spec?.[k] !== undefined) (spec as Record<string, unknown>)[k] = parent.spec[k];
+    return spec;
+  }
+
+  applyToRoute(policy: Policy, _spec: Spec, rc: RouteContext, tg: PolicyTarget, l?: ListenerContext, parent?: Policy): string[] {
     const t = this.t;
-    const wasm = this.wasms(policy, spec);
+    // Each kind of extension is built as the policy that gave it would build it: named after it,
+    // its references resolved in its namespace.
+    const owner = (k: ExtensionKind): Policy => (parent && policy.spec?.[k] === undefined ? parent : policy);
+    const wasm = this.wasms(owner('wasm'), owner('wasm').spec);
     const errors = [...wasm.errors];
     const prefix = rc.irPrefix;
     for (const pc of rc.parents) {
       const g = pc.gateway;
       if (!g || (l && g !== l.gateway)) continue;
-      const lua = this.luas(policy, spec);
-      const ext = this.extProcs(policy, spec, g);
-      const dm = this.dynamicModules(policy, spec, g);
+      const lua = this.luas(owner('lua'), owner('lua').spec, g);
+      const ext = this.extProcs(owner('extProc'), owner('extProc').spec, g);
+      const dm = this.dynamicModules(owner('dynamicModule'), owner('dynamicModule').spec, g);
       errors.push(...lua.errors, ...ext.errors, ...dm.errors);
       const xds = t.xdsIR[t.irKey(g)];
       if (!xds) continue;
@@ -72,7 +88,7 @@ class ExtensionHandler implements PolicyHandler<Policy> {
     const spec: Spec = policy.spec ?? {};
     const ext = this.extProcs(policy, spec, g);
     const wasm = this.wasms(policy, spec);
-    const lua = this.luas(policy, spec);
+    const lua = this.luas(policy, spec, g);
     const dm = this.dynamicModules(policy, spec, g);
     const xds = t.xdsIR[t.irKey(g)];
     const names = new Set(listeners.map((l) => l.irName));
@@ -136,13 +152,15 @@ class ExtensionHandler implements PolicyHandler<Policy> {
     });
   }
 
-  private luas(policy: Policy, spec: Spec): Part<ir.Lua> {
+  private luas(policy: Policy, spec: Spec, g: GatewayContext): Part<ir.Lua> {
     const lua = spec.lua ?? [];
     if (lua.length && this.t.settings.luaEnvoyExtensionPolicyDisabled) {
       return { items: [], errors: ['Lua: Skipping Lua EnvoyExtensionPolicy as feature is disabled in the Gateway'], failOpen: false };
     }
     const ns: string = policy.metadata?.namespace ?? '';
     const base = `envoyextensionpolicy/${ns}/${policy.metadata.name}`;
+    const proxy = g.envoyProxy?.spec;
+    const validation: LuaValidationType = proxy?.lua?.validationType ?? proxy?.luaValidation ?? 'Strict';
     const part = collect(lua, 'Lua', (l: Item<'lua'>, i): ir.Lua => {
       let code: string | undefined = l.inline;
       if (l.type === 'ValueRef') {
@@ -152,8 +170,11 @@ class ExtensionHandler implements PolicyHandler<Policy> {
         code = data.lua ?? data[Object.keys(data)[0] ?? ''];
         if (code === undefined) throw new SettingError(`can't find the key lua in the referenced configmap ${l.valueRef?.name}`);
       }
+      const name = `${base}/lua/${i}`;
+      const invalid = validateLua(code ?? '', validation);
+      if (invalid) throw new SettingError(`validation failed for lua body in policy with name ${name}: ${invalid}`);
       // The IR spells these fields as Envoy Gateway's Go type names them.
-      return { Name: `${base}/lua/${i}`, Code: code ?? '', FilterContext: l.filterContext ?? null };
+      return { Name: name, Code: code ?? '', FilterContext: l.filterContext ?? null };
     });
     // A Lua script has no fail-open setting.
     part.failOpen = false;

@@ -28,6 +28,13 @@ export function serviceRouting(ep: ProxyConfig | undefined, policyRoutingType?: 
   return ep?.spec?.routingType === 'Service';
 }
 
+/** Deprecated fields an EnvoyProxy uses, each with its replacement. */
+export function envoyProxyDeprecations(ep: ProxyConfig): string[] {
+  const out: string[] = [];
+  if (ep.spec?.luaValidation !== undefined && ep.spec.luaValidation !== null) out.push('spec.luaValidation is deprecated, use spec.lua.validationType instead');
+  return out;
+}
+
 /** Why an EnvoyProxy cannot be used, or undefined when it can. */
 export function validateEnvoyProxy(ep: ProxyConfig): string | undefined {
   const spec = ep.spec ?? {};

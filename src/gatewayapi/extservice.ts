@@ -51,7 +51,8 @@ function validateExtServiceRef(t: Translation, ref: BackendRef, policyNs: string
   const kind: string = ref.kind || 'Service';
   const group: string = ref.group ?? '';
   const ns: string = ref.namespace || policyNs;
-  const groupOk = (kind === 'Service' && group === '') || (kind === 'ServiceImport' && group === MultiClusterGroup) || (kind === 'Backend' && group === EnvoyGatewayGroup);
+  // A Backend may leave its group out, as in route backendRefs.
+  const groupOk = (kind === 'Service' && group === '') || (kind === 'ServiceImport' && group === MultiClusterGroup) || (kind === 'Backend' && (group === EnvoyGatewayGroup || group === ''));
   if (!groupOk) return `${group ? `${group}/` : ''}${kind} is not a supported backend kind for extension services`;
   if (ns !== policyNs) {
     const from = { group: EnvoyGatewayGroup, kind: policyKind, namespace: policyNs };

@@ -5,7 +5,7 @@ import type { GatewayClass } from '../api/gatewayapi/index.js';
 import type { InfraMetadata, ProxyInfra } from '../ir/infra.js';
 import { EnvoyGatewayGroup, GatewayContext, GatewayGroup, withFreshStatus, type WithStatus } from './contexts.js';
 import type { AncestorRef } from './policystatus.js';
-import { validateEnvoyProxy } from './envoyproxy.js';
+import { envoyProxyDeprecations, validateEnvoyProxy } from './envoyproxy.js';
 import { mergeBackendsEnabledFor } from './mergebackends.js';
 import { Reason, setCondition } from './status.js';
 import type { Translation } from './translation.js';
@@ -140,7 +140,10 @@ export function setEnvoyProxyAccepted(ep: WithStatus<EnvoyProxy>, ancestor: Ance
     entry = { ancestorRef: ancestor, conditions: [] };
     ancestors.push(entry);
   }
-  setCondition((entry.conditions ??= []), 'Accepted', reason === 'Accepted' ? 'True' : 'False', reason, message);
+  const conditions = (entry.conditions ??= []);
+  setCondition(conditions, 'Accepted', reason === 'Accepted' ? 'True' : 'False', reason, message);
+  const deprecated = envoyProxyDeprecations(ep);
+  if (deprecated.length) setCondition(conditions, 'Warning', 'True', 'DeprecatedField', deprecated.join('; '));
 }
 
 function sameRef(a: AncestorRef, b: AncestorRef): boolean {
