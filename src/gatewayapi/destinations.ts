@@ -312,14 +312,15 @@ export function backendDestination(name: string, backend: Backend, protocol: App
     } else if (ep.unix) {
       counts.set('UDS', (counts.get('UDS') ?? 0) + 1);
       // A Unix socket has a path instead of a host and port.
-      const e = { path: ep.unix.path } as DestinationEndpoint;
+      const e: DestinationEndpoint = { host: '', port: 0, path: ep.unix.path };
       if (ep.zone) e.zone = ep.zone;
       endpoints.push(e);
     }
   }
   const total = (spec.endpoints ?? []).length;
   for (const [type, n] of counts) if (n === total) ds.addressType = type;
-  if (counts.size && !ds.addressType) ds.addressType = 'Mixed';
+  // IP addresses and Unix sockets together are static endpoints still; with FQDNs they are mixed.
+  if (counts.size && !ds.addressType) ds.addressType = counts.has('FQDN') ? 'Mixed' : 'STATIC';
   ds.endpoints = endpoints;
   ds.protocol = proto;
   if (spec.fallback === true) ds.priority = 1;

@@ -44,6 +44,8 @@ export function extServiceDestination(
     settings.push(r.ds);
   }
   if (settings.some((s) => s.isDynamicResolver) && settings.length > 1) return { error: 'a dynamic resolver backend must be the only backend' };
+  // One cluster serves every backendRef: its endpoints must be of one kind (IP, FQDN, Unix socket).
+  if (new Set(settings.map((s) => s.addressType)).size > 1) return { error: 'external service destinations having multiple endpoint types are not supported' };
   return { destination: { name, settings, metadata: resourceMetadata(policy, undefined, policyKind) } };
 }
 

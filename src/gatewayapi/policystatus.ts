@@ -31,11 +31,35 @@ export function sameAncestor(a: AncestorRef, b: AncestorRef, defaultNamespace = 
   );
 }
 
-/** Sets one condition on the status entry of one ancestor (created on first use). */
+/** A policy status lists at most this many ancestors (Gateway API PolicyStatus). */
+export const maxAncestors = 16;
+
+/** Policies whose ancestor list overflowed, so that the last kept entry says so. */
+const overflowed = new WeakSet<StatusPolicy>();
+
+/** Ancestors the user needs to see first: those not accepted, then the overridden, then by name. */
+function byPriority(a: PolicyAncestorStatus, b: PolicyAncestorStatus): number {
+  const rank = (x: PolicyAncestorStatus) =>
+    x.conditions.some((c) => c.type === 'Accepted' && c.status === 'False') ? 0 : x.conditions.some((c) => c.type === 'Overridden' && c.status === 'True') ? 1 : 2;
+  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  return (
+    rank(a) - rank(b) ||
+    cmp(a.ancestorRef.namespace ?? '', b.ancestorRef.namespace ?? '') ||
+    cmp(a.ancestorRef.name, b.ancestorRef.name) ||
+    cmp(a.ancestorRef.sectionName ?? '', b.ancestorRef.sectionName ?? '')
+  );
+}
+
+/**
+ * Sets one condition on the status entry of one ancestor (created on first use). A full list
+ * takes a new ancestor only in place of one of lower priority: the new entry is added, the list
+ * ordered by priority, and the last one dropped (possibly the new one, with its condition).
+ */
 export function setAncestorCondition(t: Translation, policy: StatusPolicy, ancestorRef: AncestorRef, type: string, status: ConditionStatus, reason: string, message: string): void {
   policy.status ??= {};
   const ancestors = (policy.status.ancestors ??= []) as AncestorStatus[];
   let entry = ancestors.find((a) => sameAncestor(a.ancestorRef, ancestorRef));
+  const added = !entry;
   if (!entry) {
     entry = { ancestorRef, controllerName: t.settings.gatewayControllerName, conditions: [] };
     ancestors.push(entry);
@@ -43,6 +67,11 @@ export function setAncestorCondition(t: Translation, policy: StatusPolicy, ances
   setCondition(entry.conditions, type, status, reason, message);
   const generation = policy.metadata?.generation;
   if (generation !== undefined) entry.conditions.find((c) => c.type === type)!.observedGeneration = generation;
+  if (added && ancestors.length > maxAncestors) {
+    ancestors.sort(byPriority);
+    ancestors.length = maxAncestors;
+    overflowed.add(policy);
+  }
 }
 
 /** Accepted=False for a target that cannot be used (not found, conflicted, invalid). */
@@ -62,16 +91,12 @@ function ancestorEntry(policy: StatusPolicy, ancestor: AncestorRef): PolicyAnces
 }
 
 /**
- * A policy status holds at most 16 ancestors: the ones not accepted first, then the overridden,
- * then the rest (each by namespace and name); the last kept one says the list was cut.
+ * After all targets: a list that overflowed is left in priority order, and its last entry says
+ * that ancestors were left out.
  */
 export function truncateAncestors(t: Translation, policy: StatusPolicy): void {
   const ancestors = policy.status?.ancestors;
-  if (!ancestors || ancestors.length <= 16) return;
-  const rank = (a: PolicyAncestorStatus) =>
-    a.conditions.some((c) => c.type === 'Accepted' && c.status === 'False') ? 0 : a.conditions.some((c) => c.type === 'Overridden' && c.status === 'True') ? 1 : 2;
-  const cmp = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
-  ancestors.sort((a, b) => rank(a) - rank(b) || cmp(a.ancestorRef.namespace ?? '', b.ancestorRef.namespace ?? '') || cmp(a.ancestorRef.name, b.ancestorRef.name));
-  ancestors.length = 16;
-  setAncestorCondition(t, policy, ancestors[15]!.ancestorRef, 'Aggregated', 'True', 'Aggregated', 'The ancestor list was cut to 16 entries.');
+  if (!ancestors || !overflowed.has(policy)) return;
+  ancestors.sort(byPriority);
+  setAncestorCondition(t, policy, ancestors[ancestors.length - 1]!.ancestorRef, 'Aggregated', 'True', 'Aggregated', `The ancestor list was cut to ${maxAncestors} entries.`);
 }
