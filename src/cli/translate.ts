@@ -10,6 +10,7 @@ import { validateObject } from '../api/validate.js';
 import { defaultControllerName, defaultSettings } from '../gatewayapi/settings.js';
 import { translate } from '../gatewayapi/translator.js';
 import { setCondition } from '../gatewayapi/status.js';
+import { OIDCDiscovery } from '../provider/oidcdiscovery.js';
 import { loadKeyedLists, loadKubernetesYAML, type LoadedObject } from '../resources/load.js';
 import { addObject, emptyResources, listOfKind, resourceKey, sortResources, type AnyObject, type Resources } from '../resources/resources.js';
 import type { Xds } from '../ir/xds.js';
@@ -162,7 +163,12 @@ export async function run(argv: string[]): Promise<number> {
   for (const p of problems) console.error(formatProblem(p));
 
   const out: Record<string, any> = {};
-  for (const { className, resources } of bundlesByClass(objects, opts.controller)) {
+  // OIDC providers that leave their endpoints to discovery: their issuers are asked first.
+  const oidc = new OIDCDiscovery({ onError: (issuer, message) => console.error(`egts translate: OIDC discovery: ${issuer}: ${message}`) });
+  for (const bundle of bundlesByClass(objects, opts.controller)) {
+    const { className } = bundle;
+    const oidcDiscovery = await oidc.resolve(bundle.resources);
+    const resources = oidcDiscovery ? { ...bundle.resources, oidcDiscovery } : bundle.resources;
     const settings = defaultSettings({ gatewayControllerName: opts.controller, gatewayClassName: className, controllerNamespace: opts.namespace, backendEnabled: true, envoyPatchPolicyEnabled: true });
     const result = translate(resources, settings);
     const gc = result.resources.gatewayClass as AnyObject | undefined;

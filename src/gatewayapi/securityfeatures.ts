@@ -273,24 +273,27 @@ export function oidc(t: Translation, o: Field<'oidc'>, owners: Owners, envoyProx
 }
 
 function oidcProvider(t: Translation, p: Partial<Field<'oidc'>['provider']>, owner: Policy, envoyProxy: ProxyConfig | undefined): ir.OIDCProvider {
-  const url: string = p.tokenEndpoint ?? p.issuer ?? '';
-  const protocol = url.startsWith('https') ? 'HTTPS' : 'HTTP';
-  const out = {} as ir.OIDCProvider;
+  // Endpoints not given come from the issuer's discovery document, which the provider fetched
+  // (the translator does no I/O): without it they cannot be known.
+  let { authorizationEndpoint, tokenEndpoint, endSessionEndpoint } = p;
+  if (!authorizationEndpoint || !tokenEndpoint) {
+    const doc = p.issuer ? t.resources.oidcDiscovery?.[p.issuer] : undefined;
+    if (!doc) throw new SettingError(`failed fetching openid-configuration from issuer URL: ${p.issuer}: the discovery document is not available`);
+    authorizationEndpoint ||= doc.authorization_endpoint;
+    tokenEndpoint ||= doc.token_endpoint;
+    endSessionEndpoint ||= doc.end_session_endpoint;
+    if (!authorizationEndpoint || !tokenEndpoint) throw new SettingError(`the openid-configuration of issuer ${p.issuer} has no authorization or token endpoint`);
+  }
+  const protocol = tokenEndpoint.startsWith('https') ? 'HTTPS' : 'HTTP';
+  const out: ir.OIDCProvider = { authorizationEndpoint, tokenEndpoint };
   if (p.backendRefs?.length) {
     const d = extServiceDestination(t, owner, Kind, p.backendRefs, protocol, envoyProxy, 'oidc', 0);
     if ('error' in d) throw new SettingError(d.error);
     out.destination = d.destination;
   }
-  if (!p.authorizationEndpoint || !p.tokenEndpoint) {
-    // Discovery needs the issuer's /.well-known/openid-configuration, which the translator
-    // (a pure function) does not fetch: the endpoints must be given.
-    throw new SettingError(`failed fetching openid-configuration from issuer URL: ${p.issuer}: discovery is not available; set authorizationEndpoint and tokenEndpoint`);
-  }
-  const host = /^[a-z]+:\/\/\[?([^/\]:]+)/i.exec(p.tokenEndpoint)?.[1] ?? '';
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(host) || host.includes(':')) throw new SettingError(`token endpoint URL must be a domain name: ${p.tokenEndpoint}`);
-  out.authorizationEndpoint = p.authorizationEndpoint;
-  out.tokenEndpoint = p.tokenEndpoint;
-  if (p.endSessionEndpoint) out.endSessionEndpoint = p.endSessionEndpoint;
+  const host = /^[a-z]+:\/\/\[?([^/\]:]+)/i.exec(tokenEndpoint)?.[1] ?? '';
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(host) || host.includes(':')) throw new SettingError(`token endpoint URL must be a domain name: ${tokenEndpoint}`);
+  if (endSessionEndpoint) out.endSessionEndpoint = endSessionEndpoint;
   const traffic = clusterTraffic(p.backendSettings);
   if (traffic) out.traffic = traffic;
   return out;

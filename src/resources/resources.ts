@@ -88,7 +88,20 @@ export type Resources = { [K in ResourceList]: ResourceTypes[K][] } & {
   envoyProxyForGatewayClass?: EnvoyProxy;
   /** The EnvoyProxy spec the EnvoyGateway configuration sets for every GatewayClass. */
   envoyProxyDefaultSpec?: EnvoyProxySpec;
+  /**
+   * OpenID Connect discovery documents, by issuer, of the OIDC providers whose endpoints are left
+   * to discovery: fetched by the provider (see provider/oidcdiscovery.ts), as the translator does no I/O.
+   */
+  oidcDiscovery?: Record<string, OIDCDiscoveryDocument>;
 };
+
+/** The fields of an OpenID Provider's discovery document (/.well-known/openid-configuration) used here. */
+export interface OIDCDiscoveryDocument {
+  issuer?: string;
+  authorization_endpoint?: string;
+  token_endpoint?: string;
+  end_session_endpoint?: string;
+}
 
 /**
  * Adds an object read from a manifest to its list. Objects are checked against their kind's schema
@@ -140,12 +153,15 @@ export function emptyResources(): Resources {
 
 // Keys of a keyed-list document are matched case-insensitively (the corpus writes both
 // `endpointSlices` and `endpointslices`).
-const keyByLowerCase = new Map<string, keyof Resources>(
-  [...resourceLists, 'gatewayClass', 'envoyProxyForGatewayClass', 'envoyProxyDefaultSpec'].map((k) => [k.toLowerCase(), k as keyof Resources]),
+/** The keys of a keyed-list document: the lists, the GatewayClass and its EnvoyProxy settings. */
+export type ResourceKey = ResourceList | 'gatewayClass' | 'envoyProxyForGatewayClass' | 'envoyProxyDefaultSpec';
+
+const keyByLowerCase = new Map<string, ResourceKey>(
+  ([...resourceLists, 'gatewayClass', 'envoyProxyForGatewayClass', 'envoyProxyDefaultSpec'] as const).map((k) => [k.toLowerCase(), k]),
 );
 
 /** The bundle field a keyed-list key names, or undefined when it names none. */
-export function resourceKey(key: string): keyof Resources | undefined {
+export function resourceKey(key: string): ResourceKey | undefined {
   return keyByLowerCase.get(key.toLowerCase());
 }
 

@@ -14,7 +14,8 @@ import type { Problem } from '../api/place.js';
 import { formatProblem } from '../api/place.js';
 import { FileProvider, type ProviderSnapshot } from '../provider/file/provider.js';
 import type { WatchOptions } from '../provider/file/watch.js';
-import { gatherResources } from '../provider/gather.js';
+import { gatherResources, type GatheredClass } from '../provider/gather.js';
+import { OIDCDiscovery } from '../provider/oidcdiscovery.js';
 import { KeyedStore } from '../store/store.js';
 import { XdsServer, type ProxyConnection } from '../xds/server/index.js';
 import { HostInfraManager } from '../infra/host/manager.js';
@@ -67,6 +68,10 @@ export class ControlPlane {
   private reportedProblems = new Set<string>();
   private gatewayConditions = new Map<string, string>();
   private progressScheduled = new Set<string>();
+  /** OIDC issuers' discovery documents, fetched for the translator (which does no I/O). */
+  private readonly oidc: OIDCDiscovery;
+  /** The classes of the last provider snapshot, published again when a discovery document arrives. */
+  private lastClasses: GatheredClass[] = [];
   adminAddress: AddressInfo | undefined;
   xdsPort = 0;
 
@@ -83,6 +88,14 @@ export class ControlPlane {
       warn: (m) => this.log.warn(`xds: ${m}`),
     });
     ({ xdsIR: this.xdsIR, infraIR: this.infraIR } = newIRStores());
+    this.oidc = new OIDCDiscovery({
+      onChange: (issuer) => {
+        this.log.info(`OIDC discovery: got the openid-configuration of ${issuer}`);
+        this.publishClasses();
+        if (this.firstLoadDone) void this.settled();
+      },
+      onError: (issuer, message) => this.log.warn(`OIDC discovery: ${issuer}: ${message}`),
+    });
     this.provider = new FileProvider({ ...options.watch, paths: options.config.paths, onUpdate: (s) => this.onProvider(s) });
     const proxyKind = options.proxy?.kind ?? 'builtin';
     if (proxyKind !== 'none') {
@@ -200,15 +213,25 @@ export class ControlPlane {
     this.logProblems(snapshot.problems);
     const objects = [...snapshot.objects.values()].map((o) => o.object);
     const classes = gatherResources(objects, this.options.config.controllerName);
-    const next = new Map<string, ClassResources>();
-    for (const c of classes) next.set(c.name, { resources: c.resources, fingerprint: fingerprint(c.resources) });
-    this.resources.replace(next);
+    this.lastClasses = classes;
+    this.publishClasses();
     this.demo?.apply(objects);
     const files = snapshot.files.length;
     this.log.info(`loaded ${snapshot.objects.size} resource${snapshot.objects.size === 1 ? '' : 's'} from ${files} file${files === 1 ? '' : 's'}` +
       `${snapshot.problems.length ? `, ${snapshot.problems.length} problem${snapshot.problems.length === 1 ? '' : 's'}` : ''}` +
       `${classes.length ? '' : ` (no GatewayClass with controllerName ${this.options.config.controllerName})`}`);
     if (this.firstLoadDone) void this.settled();
+  }
+
+  /** Publishes the classes' bundles, each with the OIDC discovery documents known for it. */
+  private publishClasses(): void {
+    const next = new Map<string, ClassResources>();
+    for (const c of this.lastClasses) {
+      const oidcDiscovery = this.oidc.documentsFor(c.resources);
+      const resources = oidcDiscovery ? { ...c.resources, oidcDiscovery } : c.resources;
+      next.set(c.name, { resources, fingerprint: fingerprint(resources) });
+    }
+    this.resources.replace(next);
   }
 
   /** Logs problems as they appear, and says when a file's problems are gone. */
@@ -315,6 +338,10 @@ const shortType = (typeUrl: string) => typeUrl.slice(typeUrl.lastIndexOf('.') + 
 function fingerprint(resources: ClassResources['resources']): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(resources)) {
+    if (k === 'oidcDiscovery') {
+      parts.push(`${k}:${JSON.stringify(v)}`);
+      continue;
+    }
     // The default EnvoyProxy spec has no metadata: it counts as one anonymous entry.
     const list = (Array.isArray(v) ? v : v ? [v] : []) as { metadata?: Partial<ObjectMeta> }[];
     for (const o of list) parts.push(`${k}:${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}@${o.metadata?.resourceVersion ?? o.metadata?.generation ?? ''}`);
