@@ -7,6 +7,7 @@ import type {
 import type {
   AddHeader, CORS, CredentialInjection, DirectResponse, HTTPPathModifier, HTTPRedirect, MirrorPolicy, URLRewrite,
 } from '../ir/xds.js';
+import { re2Error } from '../api/re2.js';
 import type { RouteContext, RouteParentContext } from './contexts.js';
 import { processDestination, validateBackendRef } from './destinations.js';
 import { formatDuration } from './duration.js';
@@ -419,16 +420,7 @@ function customResponseBody(t: Translation, body: CustomResponseBody, ns: string
   return { body: '' };
 }
 
+/** Whether Envoy's regex engine (RE2) accepts a pattern. */
 export function validRegex(pattern: string): boolean {
-  try {
-    new RegExp(pattern, 'u');
-    return true;
-  } catch {
-    try {
-      new RegExp(pattern);
-      return true;
-    } catch {
-      return false;
-    }
-  }
+  return re2Error(pattern) === undefined;
 }

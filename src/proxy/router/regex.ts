@@ -8,7 +8,8 @@
 //    places (\z, (?P<n>), [[:alpha:]], (?U)).
 // re2js costs ~0.5-1 µs per match on a short path, so regex routes stay cheap; literal routes never
 // reach it. Patterns are compiled once per configuration and shared.
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { compileRE2 } from '../../api/re2.js';
 import { ConfigError } from '../config/errors.js';
 
 export interface Regex {
@@ -24,7 +25,7 @@ const cache = new Map<string, Regex>();
 class Re2Regex implements Regex {
   private readonly re: RE2JS;
   constructor(readonly source: string) {
-    this.re = RE2JS.compile(source);
+    this.re = compileRE2(source);
   }
   fullMatch(input: string): boolean {
     return this.re.matches(input);
