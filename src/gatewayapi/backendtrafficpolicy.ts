@@ -7,7 +7,7 @@ import type * as ir from '../ir/xds.js';
 import { buildTrafficFeatures, routeStatName } from './backendtrafficfeatures.js';
 import type { GatewayContext, ListenerContext, RouteContext, WithStatus } from './contexts.js';
 import { processPolicies, type PolicyHandler } from './policyattach.js';
-import { clusterPart, setsClusterSettings, type SharedClusterSettings } from './mergebackends.js';
+import { setsClusterSettings, sharedSettings, type ClusterProtocol } from './mergebackends.js';
 import { mergeSpecs } from './policymerge.js';
 import type { PolicyTarget } from './policytargets.js';
 import type { Translation } from './translation.js';
@@ -99,15 +99,14 @@ class BackendTrafficHandler implements PolicyHandler<Policy> {
     const sharing = t.clusterSharing;
     const wholeGateway = tg.kind === 'Gateway' && tg.sectionName === undefined;
     const ownClusters = !wholeGateway && setsClusterSettings(spec);
-    if (wholeGateway) {
-      const shared: SharedClusterSettings = {};
-      const traffic = errors.length ? undefined : clusterPart(features);
-      if (traffic) shared.traffic = traffic;
-      if (spec.useClientProtocol !== undefined && spec.useClientProtocol !== null) shared.useClientProtocol = spec.useClientProtocol;
-      for (const name of names) sharing.setGatewaySettings(name, shared);
-    }
+    const share = (listener: string, protocol: ClusterProtocol) => {
+      if (!wholeGateway) return;
+      const ucp = spec.useClientProtocol ?? undefined;
+      sharing.setGatewaySettings(listener, sharedSettings(errors.length ? {} : features, ucp, protocol));
+    };
     for (const tcp of x.tcp ?? []) {
       if (!names.has(tcp.name)) continue;
+      share(tcp.name, 'tcp');
       for (const r of tcp.routes ?? []) {
         applyToL4Route(r, features, false, routeStatName(statTemplate, r.metadata));
         addPolicyMetadata(r, policy);
@@ -116,12 +115,14 @@ class BackendTrafficHandler implements PolicyHandler<Policy> {
     }
     for (const udp of x.udp ?? []) {
       if (!names.has(udp.name) || !udp.route) continue;
+      share(udp.name, 'udp');
       setIfUnset(udp.route, 'loadBalancer', features.loadBalancer);
       setIfUnset(udp.route, 'dns', features.dns);
       if (ownClusters) sharing.keepOwn(udp.route);
     }
     for (const http of x.http ?? []) {
       if (!names.has(http.name)) continue;
+      share(http.name, 'http');
       for (const r of http.routes ?? []) {
         if (r.traffic || r.useClientProtocol !== undefined) continue;
         applyToHTTPRoute(r, policy, spec, features, errors, routeStatName(statTemplate, r.metadata));

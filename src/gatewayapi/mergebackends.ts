@@ -30,26 +30,39 @@ const clusterSpecFields = [
   'useClientProtocol', 'routingType',
 ] as const satisfies readonly (keyof BackendTrafficPolicySpec)[];
 
-/** The IR traffic features that are cluster settings (the rest act on requests, per route). */
-const clusterTrafficFields = [
-  'loadBalancer', 'retry', 'proxyProtocol', 'tcpKeepalive', 'healthCheck', 'circuitBreaker', 'timeout', 'backendConnection', 'dns', 'http2',
-] as const satisfies readonly (keyof TrafficFeatures)[];
+/**
+ * The IR traffic features that are cluster settings, by the kind of route the cluster serves:
+ * what the same policy would give that kind of route without mergeBackends (a UDP route takes
+ * load balancing and DNS only; a TCP route what a Gateway-wide policy gives it).
+ */
+const clusterTrafficFields = {
+  http: ['loadBalancer', 'retry', 'proxyProtocol', 'tcpKeepalive', 'healthCheck', 'circuitBreaker', 'timeout', 'backendConnection', 'dns', 'http2'],
+  tcp: ['loadBalancer', 'proxyProtocol', 'healthCheck', 'circuitBreaker', 'tcpKeepalive', 'timeout', 'dns'],
+  udp: ['loadBalancer', 'dns'],
+} as const satisfies Record<string, readonly (keyof TrafficFeatures)[]>;
+
+/** The kinds of route a shared cluster may serve. */
+export type ClusterProtocol = keyof typeof clusterTrafficFields;
 
 /** Whether a BackendTrafficPolicy spec sets anything its targets' clusters are built from. */
 export function setsClusterSettings(spec: Partial<BackendTrafficPolicySpec> | undefined): boolean {
   return !!spec && clusterSpecFields.some((k) => spec[k] !== undefined && spec[k] !== null);
 }
 
-/** The cluster settings among a policy's traffic features, undefined when there are none. */
-export function clusterPart(f: TrafficFeatures): TrafficFeatures | undefined {
-  const out: TrafficFeatures = {};
+/** What a whole-Gateway policy's features give the shared clusters of one kind of route. */
+export function sharedSettings(f: TrafficFeatures, useClientProtocol: boolean | undefined, protocol: ClusterProtocol): SharedClusterSettings {
+  const out: SharedClusterSettings = {};
+  const traffic: TrafficFeatures = {};
   let any = false;
-  for (const k of clusterTrafficFields) {
+  for (const k of clusterTrafficFields[protocol]) {
     if (f[k] === undefined) continue;
-    (out as Record<string, unknown>)[k] = structuredClone(f[k]);
+    (traffic as Record<string, unknown>)[k] = structuredClone(f[k]);
     any = true;
   }
-  return any ? out : undefined;
+  if (any) out.traffic = traffic;
+  // Only HTTP clusters choose their upstream protocol.
+  if (protocol === 'http' && useClientProtocol !== undefined) out.useClientProtocol = useClientProtocol;
+  return out;
 }
 
 /**
