@@ -20,8 +20,8 @@ const instructionBudget = 1_000_000;
 const hookEvery = 1000;
 
 /**
- * Envoy's Lua stream handle API, as objects whose methods answer like a request with no headers
- * and an empty body. Only what Envoy documents is there: anything else is nil.
+ * Envoy's Lua stream handle API, as objects whose methods answer like a request with empty header
+ * values, an empty body and no metadata. Only what Envoy documents is there: anything else is nil.
  */
 const mockAPI = `
 local function object(methods)
@@ -34,13 +34,15 @@ local function iterable(methods)
 end
 local function none() return nil end
 local function noop() end
+-- Header values read as empty strings: scripts commonly work on a value they expect (a :path).
+local function empty() return "" end
 local headers = iterable({
-  add = noop, get = none, getAtIndex = none, getNumValues = function() return 0 end,
+  add = noop, get = empty, getAtIndex = empty, getNumValues = function() return 1 end,
   remove = noop, replace = noop, setHttp1ReasonPhrase = noop,
 })
 local buffer = object({ length = function() return 0 end, getBytes = function() return "" end, setBytes = noop })
 local metadata = iterable({ get = none })
-local dynamicMetadata = iterable({ get = none, set = noop })
+local dynamicMetadata = iterable({ get = function() return {} end, set = noop })
 local filterState = object({ get = none })
 local ssl = object({
   peerCertificatePresented = function() return false end, peerCertificateValidated = function() return false end,

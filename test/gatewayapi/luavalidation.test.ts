@@ -17,6 +17,8 @@ test('Strict runs each entry point against the stream handle API', () => {
   const ok = `
 function envoy_on_request(h)
   for k, v in pairs(h:headers()) do h:logWarn(k .. v) end
+  if h:headers():get(":path"):sub(1, 5) == "/api/" then h:headers():replace("x-api", "1") end
+  local claims = h:streamInfo():dynamicMetadata():get("envoy.filters.http.jwt_authn")["payload"]
   local body = h:body()
   if body:length() > 0 then body:setBytes(string.upper(body:getBytes(0, body:length()))) end
   h:streamInfo():dynamicMetadata():set("envoy.lua", "seen", true)
