@@ -2,13 +2,14 @@
 // translation into IR destination settings with endpoints (Service, ServiceImport, Backend).
 import type { Service, ServiceImport, EndpointSlice } from '../api/core/index.js';
 import type { Backend } from '../api/envoygateway/index.js';
-import type { BackendRef, GRPCRouteFilter, HTTPRouteFilter } from '../api/gatewayapi/index.js';
+import type { BackendRef } from '../api/gatewayapi/index.js';
 import type { KubernetesObject } from '../api/meta.js';
 import type {
   AppProtocol, DestinationAddressType, DestinationEndpoint, DestinationFilters, DestinationSetting, IPFamily, PreferLocalZone, ResourceMetadata,
 } from '../ir/xds.js';
 import { EnvoyGatewayGroup, GatewayGroup, MultiClusterGroup, type ProxyConfig, type RouteContext, type RouteKind, type RouteParentContext } from './contexts.js';
 import { backendTLSFor } from './backendtls.js';
+import type { RouteFilter } from './filters.js';
 import { serviceRouting } from './envoyproxy.js';
 import { egAnnotations } from './listeners.js';
 import { referenceAllowed } from './lookups.js';
@@ -17,9 +18,6 @@ import type { Translation } from './translation.js';
 
 
 export type { DestinationSetting };
-
-/** A filter of a route's backendRef. */
-export type BackendRefFilter = HTTPRouteFilter | GRPCRouteFilter;
 
 /** The IR protocol a route kind implies for its backends. */
 export function protocolForRoute(kind: RouteKind): AppProtocol {
@@ -57,7 +55,7 @@ export function endpoint(host: string, port: number, draining = false, zone?: st
 const kindOf = (ref: BackendRef) => ref.kind || 'Service';
 
 /** Checks a route's backendRef; returns the error that makes it unusable, if any. */
-export function validateBackendRef(t: Translation, ref: BackendRef, filters: readonly BackendRefFilter[] | undefined, rc: RouteContext, backendNamespace: string): RouteError | undefined {
+export function validateBackendRef(t: Translation, ref: BackendRef, filters: readonly RouteFilter[] | undefined, rc: RouteContext, backendNamespace: string): RouteError | undefined {
   const filterErr = validateBackendRefFilters(rc.kind, filters);
   if (filterErr) return filterErr;
   const kind = kindOf(ref);
@@ -101,7 +99,7 @@ function validateBackendKind(t: Translation, namespace: string, name: string): R
 }
 
 /** Filters inside a backendRef: header modifiers, host rewrites and extension filters only. */
-function validateBackendRefFilters(kind: RouteKind, filters: readonly BackendRefFilter[] | undefined): RouteError | undefined {
+function validateBackendRefFilters(kind: RouteKind, filters: readonly RouteFilter[] | undefined): RouteError | undefined {
   if (!filters?.length) return undefined;
   let unsupported = false;
   if (kind === 'HTTPRoute') {
@@ -133,10 +131,10 @@ export function processDestination(
   t: Translation,
   name: string,
   ref: BackendRef,
-  filters: readonly BackendRefFilter[] | undefined,
+  filters: readonly RouteFilter[] | undefined,
   pc: RouteParentContext,
   rc: RouteContext,
-  applyFilters: (filters: readonly BackendRefFilter[]) => { destFilters?: DestinationFilters; error?: RouteError },
+  applyFilters: (filters: readonly RouteFilter[]) => { destFilters?: DestinationFilters; error?: RouteError },
   ruleName?: string,
 ): DestinationResult {
   const weight = ref.weight ?? 1;

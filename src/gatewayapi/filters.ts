@@ -2,7 +2,8 @@
 // Envoy Gateway's HTTPRouteFilter (extensionRef), turned into the IR pieces of a route.
 import type { HTTPRouteFilterSpec } from '../api/envoygateway/index.js';
 import type {
-  HTTPCORSFilter, HTTPHeaderFilter, HTTPRequestMirrorFilter, HTTPRequestRedirectFilter, HTTPRouteFilter, HTTPURLRewriteFilter, LocalObjectReference,
+  GRPCRouteFilter, HTTPCORSFilter, HTTPHeaderFilter, HTTPRequestMirrorFilter, HTTPRequestRedirectFilter, HTTPRouteFilter, HTTPURLRewriteFilter,
+  LocalObjectReference,
 } from '../api/gatewayapi/index.js';
 import type {
   AddHeader, CORS, CredentialInjection, DirectResponse, HTTPPathModifier, HTTPRedirect, MirrorPolicy, URLRewrite,
@@ -33,8 +34,8 @@ export interface FilterContext {
   matches?: FilterMatch[];
 }
 
-/** A route filter: HTTPRoute's filters are a superset of GRPCRoute's. */
-export type RouteFilter = HTTPRouteFilter;
+/** A filter of an HTTPRoute or GRPCRoute rule (or backendRef). */
+export type RouteFilter = HTTPRouteFilter | GRPCRouteFilter;
 
 function newContext(): FilterContext {
   return { addRequestHeaders: [], removeRequestHeaders: [], addResponseHeaders: [], removeResponseHeaders: [] };

@@ -5,7 +5,7 @@ import type {
 } from '../api/gatewayapi/index.js';
 import type * as ir from '../ir/xds.js';
 import type { ListenerContext, RouteContext, RouteParentContext } from './contexts.js';
-import { processDestination, setServiceHostnames, type BackendRefFilter, type DestinationSetting } from './destinations.js';
+import { processDestination, setServiceHostnames, type DestinationSetting } from './destinations.js';
 import { formatDuration, parseDuration } from './duration.js';
 import { processFilters, validRegex, type FilterContext, type FilterMatch, type RouteFilter } from './filters.js';
 import { attachRoute, computeHosts, newRouteContext } from './parentrefs.js';
@@ -78,7 +78,7 @@ function translateRules(t: Translation, rc: RouteContext, pc: RouteParentContext
 
   rules.forEach((rule, ruleIdx) => {
     const scope = { t, pc, rc, ruleIdx };
-    const { ctx, errors } = processFilters(scope, (rule.filters ?? []) as readonly RouteFilter[], grpc);
+    const { ctx, errors } = processFilters(scope, rule.filters ?? [], grpc);
     let filterFailed = false;
     for (const e of errors) {
       errs.add(e);
@@ -178,8 +178,8 @@ function statName(pattern: string, rc: RouteContext, ruleName: string | undefine
 }
 
 /** Filters of a backendRef: only the header, credential and host-rewrite parts apply. */
-function destinationFilters(scope: { t: Translation; pc: RouteParentContext; rc: RouteContext; ruleIdx: number }, filters: readonly BackendRefFilter[], grpc: boolean): { destFilters?: ir.DestinationFilters; error?: RouteError } {
-  const { ctx, errors } = processFilters({ ...scope, ruleIdx: 0 }, filters as readonly RouteFilter[], grpc);
+function destinationFilters(scope: { t: Translation; pc: RouteParentContext; rc: RouteContext; ruleIdx: number }, filters: readonly RouteFilter[], grpc: boolean): { destFilters?: ir.DestinationFilters; error?: RouteError } {
+  const { ctx, errors } = processFilters({ ...scope, ruleIdx: 0 }, filters, grpc);
   if (errors.length) return { error: new RouteError(errors.map((e) => e.message).join('; '), errors[0]!.reason) };
   const f: ir.DestinationFilters = {};
   if (ctx.addRequestHeaders.length) f.addRequestHeaders = ctx.addRequestHeaders;
