@@ -8,7 +8,14 @@
 // The VM is sandboxed: no io, os, package or debug library, no loading of files, a bounded number
 // of instructions, bounded string building. Results are kept by script, so a script seen again
 // (the next translation) is not run again.
-import { lauxlib, lua, lualib, to_luastring, type LuaState } from 'fengari';
+import { createRequire } from 'node:module';
+import type { LuaState } from 'fengari';
+
+/** fengari, loaded on first use: most translations have no Lua, and loading it takes ~70 ms. */
+let fengari: typeof import('fengari') | undefined;
+function vm(): typeof import('fengari') {
+  return (fengari ??= createRequire(import.meta.url)('fengari') as typeof import('fengari'));
+}
 
 export type LuaValidationType = 'Strict' | 'InsecureSyntax' | 'Disabled';
 
@@ -132,9 +139,9 @@ function validate(code: string, type: Exclude<LuaValidationType, 'Disabled'>): s
   return undefined;
 }
 
-const chunkName = to_luastring('=<string>');
-
 function compile(chunk: string): string | undefined {
+  const { lauxlib, lua, to_luastring } = vm();
+  const chunkName = to_luastring('=<string>');
   const L = lauxlib.luaL_newstate();
   try {
     const s = to_luastring(chunk);
@@ -146,6 +153,8 @@ function compile(chunk: string): string | undefined {
 }
 
 function run(chunk: string): string | undefined {
+  const { lauxlib, lua, to_luastring } = vm();
+  const chunkName = to_luastring('=<string>');
   const L = sandbox();
   try {
     const mock = to_luastring(mockAPI);
@@ -173,6 +182,7 @@ function run(chunk: string): string | undefined {
 
 /** A state with the libraries a script may use, nothing that reaches outside the VM. */
 function sandbox(): LuaState {
+  const { lauxlib, lua, lualib, to_luastring } = vm();
   const L = lauxlib.luaL_newstate();
   const open: [string, (L: LuaState) => number][] = [
     ['_G', lualib.luaopen_base],
