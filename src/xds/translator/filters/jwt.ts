@@ -67,8 +67,17 @@ interface RouteJWT {
   requirement: Msg;
 }
 
-/** A route's providers (named by content) and its requirement: any of them, or none when allowed. */
+/** Digests are costly: each route's JWT settings are built once (for the filter and the route). */
+const built = new WeakMap<JWT, RouteJWT>();
+
 function routeJWT(j: JWT): RouteJWT {
+  let rj = built.get(j);
+  if (!rj) built.set(j, (rj = buildRouteJWT(j)));
+  return rj;
+}
+
+/** A route's providers (named by content) and its requirement: any of them, or none when allowed. */
+function buildRouteJWT(j: JWT): RouteJWT {
   const providers = j.providers.map((p) => {
     const provider = buildProvider(p);
     return { key: `${p.name}_${messageDigest(providerType, provider)}`, provider };
@@ -101,8 +110,9 @@ export const jwt: HTTPFeature = {
       if (!j) continue;
       any = true;
       const rj = routeJWT(j);
-      for (const p of rj.providers) providers[p.key] ??= p.provider;
-      requirementMap[rj.requirementName] ??= rj.requirement;
+      // Copies: the cached messages must not be shared by resources that patches may edit.
+      for (const p of rj.providers) providers[p.key] ??= JSON.parse(JSON.stringify(p.provider));
+      requirementMap[rj.requirementName] ??= JSON.parse(JSON.stringify(rj.requirement));
     }
     if (!any) return [];
     return [{ name: filterType, typedConfig: typed('envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication', { providers, requirementMap }) }];
