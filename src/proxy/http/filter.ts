@@ -5,6 +5,8 @@
 // wait (a remote check) returns Stop and later calls stream.continueDecoding().
 import type { ConfigProblem } from '../config/errors.js';
 import type { Json } from '../config/json.js';
+import type { SecretStore } from '../tls/secrets.js';
+import type { ClusterManagerView } from '../upstream/cluster_manager.js';
 import type { HeaderList } from './headers.js';
 import type { HttpStream } from './stream.js';
 
@@ -33,6 +35,10 @@ export interface FilterFactoryContext {
   readFile(path: string): Buffer;
   /** Problems found that do not stop the listener from loading (none today). */
   warn?(p: ConfigProblem): void;
+  /** The live clusters, for filters that call services (JWKS, auth servers); set by the proxy. */
+  clusters?: ClusterManagerView;
+  /** The live secrets (SDS), for filters that read generic secrets; set by the proxy. */
+  secrets?: SecretStore;
 }
 
 /** One kind of HTTP filter, registered by the type URL of its typed config. */

@@ -99,6 +99,8 @@ export class HttpStream implements MatchRequest, StreamInfo {
   dataFilters: import('./filter.js').HttpFilter[] | undefined = undefined;
   /** Per-stream state of filters, by filter. */
   filterState: Map<object, unknown> | undefined = undefined;
+  /** Envoy's dynamic metadata: namespace (usually a filter name) → values filters set and read. */
+  dynamicMetadata: Record<string, Record<string, unknown>> | undefined = undefined;
   /** The codec's own per-stream object (the HTTP/2 stream), when it needs one. */
   codecStream: any = undefined;
 
