@@ -35,11 +35,14 @@ export class Router {
   private startedAt = 0;
   private setCookie: string | undefined;
 
-  /** `held`: request body that arrived while the filters were running. */
-  constructor(readonly stream: HttpStream, readonly action: ForwardAction, held: Buffer[] | undefined) {
+  /**
+   * `held`: request body that arrived while the filters were running; `ended`: the request's end
+   * came with it (with `trailers`, if any). Filters may still hold the rest of the body.
+   */
+  constructor(readonly stream: HttpStream, readonly action: ForwardAction, held: Buffer[] | undefined, ended: boolean, trailers: HeaderList | undefined) {
     if (held) for (const b of held) { this.body!.push(b); this.bodySize += b.length; }
-    this.bodyEnded = stream.requestComplete;
-    this.trailers = stream.requestTrailers;
+    this.bodyEnded = ended;
+    this.trailers = trailers;
   }
 
   start(): void {
