@@ -3,3 +3,6 @@ import './cors.js';
 import './grpc_stats.js';
 import './grpc_web.js';
 import './health_check.js';
+import './api_key_auth.js';
+import './basic_auth.js';
+import './csrf.js';
