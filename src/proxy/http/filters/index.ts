@@ -6,3 +6,4 @@ import './health_check.js';
 import './api_key_auth.js';
 import './basic_auth.js';
 import './csrf.js';
+import './jwt_authn.js';
