@@ -47,7 +47,8 @@ export function renderDocs(): string {
     out.push('## Data plane (`npm run bench:proxy`)', '',
       `Machine: ${describeMachine(proxy.machine)}.`, '',
       `Loopback only. The proxy under test is pinned to CPU ${s.proxyCpu} (\`taskset\`) with one worker; wrk (one thread) and the nginx \`return 200\` backend share CPU ${s.loadCpu}. ` +
-      `Every peer keeps connections alive to the client and to the backend. Each figure: ${s.warmup} s of warm-up, then ${s.seconds} s measured. ` +
+      `Every peer keeps connections alive to the client and to the backend. Each figure: ${s.warmup} s of warm-up, then ${s.seconds} s measured` +
+        `${(s.repeat ?? 1) > 1 ? `, repeated ${s.repeat} times with the peers taking turns, the median run (by requests/s; by p99 at the fixed rate) shown` : ''}. ` +
       'Requests go to the last route or the last virtual host. CPU and RSS are the proxy\'s whole process tree (user + system time from /proc; RSS at the end of the run). ' +
       `The fixed-rate run paces wrk to ${s.fixedRate} requests/s with a Lua schedule (wrk has no rate option).`, '',
       proxyTable(proxy));

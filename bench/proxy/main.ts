@@ -3,7 +3,7 @@
 // nginx `return 200` backend share the other. Each peer runs one worker with keep-alive to the
 // client and to the backend. Results: bench/results/proxy.json, a table on stdout, and
 // docs/benchmarks.md regenerated.
-//   npm run bench:proxy -- [--seconds 10] [--warmup 3] [--peers egts,nginx,...] [--scenarios 1-route-c64,...]
+//   npm run bench:proxy -- [--seconds 5] [--warmup 2] [--repeat 3] [--peers egts,nginx,...] [--scenarios 1-route-c64,...]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -29,8 +29,9 @@ const PEERS: Peer[] = [directPeer, egtsPeer, nginxPeer, haproxyPeer, nodeHttpPee
 
 const { values: opts } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '10' },
-    warmup: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '2' },
+    repeat: { type: 'string', default: '3' },
     peers: { type: 'string' },
     scenarios: { type: 'string' },
     'proxy-cpu': { type: 'string', default: '0' },
@@ -42,6 +43,7 @@ const { values: opts } = parseArgs({
 
 const seconds = Number(opts.seconds);
 const warmup = Number(opts.warmup);
+const repeat = Math.max(1, Number(opts.repeat));
 const peers = opts.peers ? PEERS.filter((p) => opts.peers!.split(',').includes(p.id)) : PEERS;
 const scenarios = opts.scenarios ? SCENARIOS.filter((s) => opts.scenarios!.split(',').includes(s.id)) : SCENARIOS;
 
@@ -131,21 +133,50 @@ async function measure(peer: Peer, s: Scenario, rate?: number): Promise<ProxyRun
 const round3 = (x: number) => Math.round(x * 1000) / 1000;
 const runs: ProxyRun[] = [];
 const fixed: ProxyRun[] = [];
+
+/**
+ * The run a figure is taken from: the median by requests/s of the repetitions. Peers are
+ * measured in turn, round after round, so that a change in the machine's load falls on all.
+ */
+function median(samples: ProxyRun[]): ProxyRun {
+  const ok = samples.filter((x) => !x.error);
+  if (!ok.length) return samples[0]!;
+  const sorted = [...ok].sort((a, b) => a.rps! - b.rps!);
+  const m = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  return { ...m, samples: ok.map((x) => ({ rps: x.rps!, p50Ms: x.p50Ms!, p99Ms: x.p99Ms!, cpuPer10k: x.cpuPer10k })) };
+}
+
+const show = (label: string, peer: string, r: ProxyRun) => console.error(`${label.padEnd(16)} ${peer.padEnd(10)} ${r.error ? `error: ${r.error}` : `${String(r.rps).padStart(7)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms${r.cpuPer10k !== undefined ? `  ${r.cpuPer10k} cpu-s/10k  ${r.rssMiB} MiB` : ''}${r.errors || r.non2xx ? `  errors ${r.errors} non-2xx ${r.non2xx}` : ''}`}  (load ${loadavg()[0]!.toFixed(2)})`);
+
 try {
   for (const s of scenarios) {
-    for (const peer of peers) {
-      const r = await measure(peer, s);
-      runs.push(r);
-      console.error(`${s.id.padEnd(16)} ${peer.id.padEnd(10)} ${r.error ? `error: ${r.error}` : `${String(r.rps).padStart(7)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms${r.cpuPer10k !== undefined ? `  ${r.cpuPer10k} cpu-s/10k  ${r.rssMiB} MiB` : ''}${r.errors || r.non2xx ? `  errors ${r.errors} non-2xx ${r.non2xx}` : ''}`}  (load ${loadavg()[0]!.toFixed(2)})`);
-      await sleep(200);
+    const samples = new Map<string, ProxyRun[]>(peers.map((p) => [p.id, []]));
+    for (let round = 0; round < repeat; round++) {
+      for (const peer of peers) {
+        const r = await measure(peer, s);
+        samples.get(peer.id)!.push(r);
+        show(s.id, peer.id, r);
+        await sleep(200);
+        if (r.error?.startsWith('n/a')) break;
+      }
     }
+    for (const peer of peers) runs.push(median(samples.get(peer.id)!));
   }
   if (!opts['no-fixed-rate']) {
     const s = SCENARIOS.find((x) => x.id === '1-route-c64')!;
+    const samples = new Map<string, ProxyRun[]>(peers.map((p) => [p.id, []]));
+    for (let round = 0; round < repeat; round++) {
+      for (const peer of peers) {
+        const r = await measure(peer, s, FIXED_RATE);
+        samples.get(peer.id)!.push(r);
+        show(`fixed ${FIXED_RATE}/s`, peer.id, r);
+      }
+    }
+    // At a fixed rate the requests/s are all alike: the median run is the one of median p99.
     for (const peer of peers) {
-      const r = await measure(peer, s, FIXED_RATE);
-      fixed.push(r);
-      console.error(`fixed ${FIXED_RATE}/s   ${peer.id.padEnd(10)} ${r.error ? `error: ${r.error}` : `${String(r.rps).padStart(7)} req/s  p50 ${r.p50Ms} ms  p99 ${r.p99Ms} ms`}`);
+      const ok = samples.get(peer.id)!.filter((x) => !x.error).sort((a, b) => a.p99Ms! - b.p99Ms!);
+      const m = ok[Math.floor((ok.length - 1) / 2)];
+      fixed.push(m ? { ...m, samples: ok.map((x) => ({ rps: x.rps!, p50Ms: x.p50Ms!, p99Ms: x.p99Ms!, cpuPer10k: x.cpuPer10k })) } : samples.get(peer.id)![0]!);
     }
   }
 } finally {
@@ -154,7 +185,7 @@ try {
 }
 
 machine.loadEnd = loadavg().map(round2);
-const results: ProxyResults = { machine, settings: { seconds, warmup, proxyCpu: opts['proxy-cpu']!, loadCpu: opts['load-cpu']!, fixedRate: FIXED_RATE }, scenarios, runs, fixed };
+const results: ProxyResults = { machine, settings: { seconds, warmup, repeat, proxyCpu: opts['proxy-cpu']!, loadCpu: opts['load-cpu']!, fixedRate: FIXED_RATE }, scenarios, runs, fixed };
 const file = saveResults('proxy', results);
 console.log(proxyTable(results));
 console.error(`results: ${file}`);
