@@ -30,11 +30,18 @@ let seq = 0;
 /** Runs a measuring script in its own process; it writes its report to a file. */
 function child<T>(script: string, args: string[]): T {
   const out = join(work, `${++seq}.json`);
-  execFileSync(process.execPath, ['--expose-gc', join(here, script), ...args], {
-    env: { ...process.env, EGTS_BENCH_OUT: out },
-    stdio: ['ignore', 'ignore', 'inherit'],
-    timeout: 600_000,
-  });
+  try {
+    // The proxies' output (access logs, shutdown) is of no interest unless the run fails.
+    execFileSync(process.execPath, ['--expose-gc', join(here, script), ...args], {
+      env: { ...process.env, EGTS_BENCH_OUT: out },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 600_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch (err) {
+    const e = err as { stderr?: Buffer; message: string };
+    throw new Error(`${script} ${args.join(' ')} failed: ${e.message}\n${e.stderr?.toString().slice(-4000) ?? ''}`);
+  }
   return JSON.parse(readFileSync(out, 'utf8')) as T;
 }
 

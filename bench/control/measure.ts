@@ -1,5 +1,5 @@
 // Measuring helpers shared by the control-plane benchmark's child processes.
-export interface Memory { rssMiB: number; heapUsedMiB: number; externalMiB: number }
+export interface Memory { rssMiB: number; heapUsedMiB: number; heapTotalMiB: number; externalMiB: number; arrayBuffersMiB: number }
 
 export interface TranslateReport {
   fixture: string;
@@ -26,7 +26,7 @@ export function memoryAfterGC(): Memory {
   gc();
   gc();
   const m = process.memoryUsage();
-  return { rssMiB: mib(m.rss), heapUsedMiB: mib(m.heapUsed), externalMiB: mib(m.external) };
+  return { rssMiB: mib(m.rss), heapUsedMiB: mib(m.heapUsed), heapTotalMiB: mib(m.heapTotal), externalMiB: mib(m.external), arrayBuffersMiB: mib(m.arrayBuffers) };
 }
 
 interface Condition { type: string; status: string; reason?: string }

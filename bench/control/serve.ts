@@ -22,8 +22,8 @@ import type { ChurnReport, ReloadReport, ServeReport } from './results.js';
 const [mode = 'memory', nArg = '1000'] = process.argv.slice(2);
 const n = Number(nArg);
 const DEBOUNCE_MS = 100; // the file watcher's default, what `egts serve` runs with
-const SETTLE_MS = 15_000;
-const CHURN_SETTLE_MS = 10_000;
+const SETTLE_MS = 20_000;
+const CHURN_SETTLE_MS = 20_000;
 const dir = mkdtempSync(join(tmpdir(), 'egts-bench-serve-'));
 const home = mkdtempSync(join(tmpdir(), 'egts-bench-home-'));
 
