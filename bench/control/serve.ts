@@ -17,12 +17,13 @@ import { createLogger } from '../../src/serve/log.js';
 import { freePort, processTree, rssBytes, MiB } from '../common/proc.js';
 import { scale, scaleRoute } from './fixtures.js';
 import { memoryAfterGC } from './measure.js';
+import { Poller, type Want } from './poller.js';
 import type { ChurnReport, ReloadReport, ServeReport } from './results.js';
 
 const [mode = 'memory', nArg = '1000'] = process.argv.slice(2);
 const n = Number(nArg);
 const DEBOUNCE_MS = 100; // the file watcher's default, what `egts serve` runs with
-const SETTLE_MS = 20_000;
+const SETTLE_MS = Number(process.env.EGTS_BENCH_SETTLE_MS ?? 20_000);
 const CHURN_SETTLE_MS = 20_000;
 const dir = mkdtempSync(join(tmpdir(), 'egts-bench-serve-'));
 const home = mkdtempSync(join(tmpdir(), 'egts-bench-home-'));
@@ -44,42 +45,22 @@ const cp = new ControlPlane({
   demoBackends: false,
 });
 
-const agent = new http.Agent({ keepAlive: true });
-/** The status the proxy answers for a host now (0: no answer). */
-function status(host: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = http.request({ host: '127.0.0.1', port: gatewayPort, path: '/', headers: { host }, agent, timeout: 2000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', () => resolve(0));
-    req.on('timeout', () => req.destroy());
-    req.end();
-  });
-}
-
-/** Polls every 2 ms until the proxy answers `want` for the host; returns the time it took. */
-async function until(host: string, want: (s: number) => boolean, since: number, timeoutMs = 30_000): Promise<number> {
-  for (;;) {
-    if (want(await status(host))) return performance.now() - since;
-    if (performance.now() - since > timeoutMs) throw new Error(`${host}: not served within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
+const poller = new Poller(gatewayPort);
+const now = Poller.now;
+const until = (host: string, want: Want, since: number, timeoutMs?: number) => poller.until(host, want, since, timeoutMs);
 
 const proxyRss = () => {
   const p = cp.infra?.list()[0];
   return p?.pid ? MiB(rssBytes(processTree(p.pid))) : undefined;
 };
 
-const t0 = performance.now();
+const t0 = now();
 await cp.start();
-const firstLoadMs = performance.now() - t0;
+const firstLoadMs = now() - t0;
 let out: ServeReport | ReloadReport | ChurnReport;
 try {
   // The proxy is up once it answers (a host in the fixture; path / matches no route: 404).
-  await until('www.benchmark-0.com', (s) => s !== 0, performance.now(), 60_000);
-  const servedMs = performance.now() - t0;
+  const servedMs = await until('www.benchmark-0.com', 'answer', t0, 120_000);
   if (mode === 'memory') {
     const loaded = memoryAfterGC();
     await new Promise((r) => setTimeout(r, SETTLE_MS));
@@ -92,19 +73,19 @@ try {
       let text = all;
       // One change first, not measured: the first reload after the start compiles its code paths.
       writeFileSync(join(dir, 'warmup.yaml'), scaleRoute(n + 200, 'warmup.example.com', '/'));
-      await until('warmup.example.com', (s) => s === 200, performance.now());
+      await until('warmup.example.com', 'ok', now());
       for (let k = 0; k < 5; k++) {
         const host = `append-${k}.example.com`;
         text += `\n---\n${scaleRoute(n + k, host, '/')}`;
-        const since = performance.now();
+        const since = now();
         writeFileSync(join(dir, 'routes.yaml'), text);
-        appendMs.push(await until(host, (s) => s === 200, since));
+        appendMs.push(await until(host, 'ok', since));
       }
       for (let k = 0; k < 5; k++) {
         const host = `file-${k}.example.com`;
-        const since = performance.now();
+        const since = now();
         writeFileSync(join(dir, `new-${k}.yaml`), scaleRoute(n + 100 + k, host, '/'));
-        newFileMs.push(await until(host, (s) => s === 200, since));
+        newFileMs.push(await until(host, 'ok', since));
       }
       out = { routes: n, appendMs, newFileMs, debounceMs: DEBOUNCE_MS } satisfies ReloadReport;
     } else {
@@ -113,12 +94,12 @@ try {
       const roundMs: number[] = [];
       const round = async (r: number) => {
         const hosts = Array.from({ length: added }, (_, i) => `churn-${r}-${i}.example.com`);
-        let since = performance.now();
+        let since = now();
         writeFileSync(extra, hosts.map((h, i) => scaleRoute(n + 1000 + i, h, '/')).join('\n---\n'));
-        roundMs.push(await until(hosts[added - 1]!, (s) => s === 200, since));
-        since = performance.now();
+        roundMs.push(await until(hosts[added - 1]!, 'ok', since));
+        since = now();
         unlinkSync(extra);
-        roundMs.push(await until(hosts[added - 1]!, (s) => s === 404, since));
+        roundMs.push(await until(hosts[added - 1]!, 'not-found', since));
       };
       await round(-1); // warm-up: the first change JITs the reload path
       roundMs.length = 0;
@@ -135,7 +116,7 @@ try {
     }
   }
 } finally {
-  agent.destroy();
+  await poller.close();
   await cp.stop(0);
   backend.close();
   rmSync(dir, { recursive: true, force: true });
