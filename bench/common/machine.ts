@@ -1,6 +1,6 @@
 // What a benchmark ran on: the figures only mean something next to the machine, the software
 // versions and how busy the machine was while they were taken (the load average).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 
 export interface MachineInfo {
@@ -18,15 +18,11 @@ export interface MachineInfo {
 }
 
 function version(cmd: string, args: string[], pick: RegExp): string {
-  try {
-    const out = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return pick.exec(out)?.[1] ?? out.split('\n')[0]!.trim();
-  } catch (err) {
-    // nginx and wrk print their version on stderr, wrk exits non-zero for -v.
-    const e = err as { stdout?: string; stderr?: string };
-    const out = `${e.stdout ?? ''}${e.stderr ?? ''}`;
-    return pick.exec(out)?.[1] ?? 'absent';
-  }
+  // nginx and wrk print their version on stderr (and wrk exits non-zero for -v): read both.
+  const r = spawnSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.error) return 'absent';
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  return pick.exec(out)?.[1] ?? (out.split('\n')[0]!.trim() || 'unknown');
 }
 
 export function machineInfo(tools: string[] = []): MachineInfo {

@@ -125,6 +125,7 @@ async function measure(peer: Peer, s: Scenario, rate?: number): Promise<ProxyRun
       rssMiB: proc ? MiB(rssBytes(processTree(proc.pid))) : undefined,
       errors: w.errors,
       non2xx: w.non2xx,
+      load: round2(loadavg()[0]!),
     } satisfies ProxyRun;
   });
   return 'error' in r ? { ...base, error: r.error } : r;
@@ -151,16 +152,18 @@ const show = (label: string, peer: string, r: ProxyRun) => console.error(`${labe
 try {
   for (const s of scenarios) {
     const samples = new Map<string, ProxyRun[]>(peers.map((p) => [p.id, []]));
+    const notApplicable = new Set<string>();
     for (let round = 0; round < repeat; round++) {
       for (const peer of peers) {
+        if (notApplicable.has(peer.id)) continue;
         const r = await measure(peer, s);
         samples.get(peer.id)!.push(r);
         show(s.id, peer.id, r);
+        if (r.error?.startsWith('n/a')) notApplicable.add(peer.id);
         await sleep(200);
-        if (r.error?.startsWith('n/a')) break;
       }
     }
-    for (const peer of peers) runs.push(median(samples.get(peer.id)!));
+    for (const peer of peers) if (samples.get(peer.id)!.length) runs.push(median(samples.get(peer.id)!));
   }
   if (!opts['no-fixed-rate']) {
     const s = SCENARIOS.find((x) => x.id === '1-route-c64')!;

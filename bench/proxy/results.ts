@@ -18,6 +18,8 @@ export interface ProxyRun {
   errors?: number;
   non2xx?: number;
   error?: string;
+  /** The 1-minute load average when the run ended. */
+  load?: number;
   /** Every repetition (the figures above are the median one's). */
   samples?: { rps: number; p50Ms: number; p99Ms: number; cpuPer10k?: number }[];
 }
