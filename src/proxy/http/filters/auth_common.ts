@@ -29,19 +29,19 @@ export class FilterStats<K extends string> {
 
 /**
  * The client's address as Envoy's connection manager determines it: the peer address with
- * use_remote_address and no trusted hops; else the address x-forwarded-for names
- * xff_num_trusted_hops entries from its right end (the proxy appended the peer already when
- * use_remote_address is on, which is one more trusted hop).
+ * use_remote_address and no trusted hops; with use_remote_address and N trusted hops, the Nth
+ * x-forwarded-for entry from the right as the client sent it (the proxy has appended the peer
+ * since, unless skip_xff_append); without use_remote_address, the (N+1)th from the right.
  */
 export function trustedClientAddress(s: HttpStream): string {
   const hcm = s.hcm;
   const peer = s.downstream.remoteAddress;
-  const hops = hcm.xffNumTrustedHops + (hcm.useRemoteAddress && !hcm.skipXffAppend ? 1 : 0);
   if (hcm.useRemoteAddress && hcm.xffNumTrustedHops === 0) return peer;
   const xff = getHeader(s.headers, 'x-forwarded-for');
   if (!xff) return peer;
   const parts = xff.split(',');
-  const i = parts.length - 1 - hops;
+  const fromRight = hcm.useRemoteAddress && hcm.skipXffAppend ? hcm.xffNumTrustedHops - 1 : hcm.xffNumTrustedHops;
+  const i = parts.length - 1 - fromRight;
   if (i < 0) return peer;
   return parts[i]!.trim() || peer;
 }

@@ -7,3 +7,4 @@ import './api_key_auth.js';
 import './basic_auth.js';
 import './csrf.js';
 import './jwt_authn.js';
+import './rbac.js';
