@@ -80,3 +80,18 @@ export function removeQueryParam(s: HttpStream, name: string): void {
 export function setRequestHeader(h: HeaderList, name: string, value: string): void {
   setHeader(h, name.toLowerCase(), value);
 }
+
+/** envoy.type.v3.StatusCode names, as the JSON mapping writes an HttpStatus. */
+const STATUS_NAMES: Record<string, number> = {
+  Continue: 100, OK: 200, Created: 201, Accepted: 202, NoContent: 204, MovedPermanently: 301, Found: 302, SeeOther: 303, NotModified: 304,
+  TemporaryRedirect: 307, PermanentRedirect: 308, BadRequest: 400, Unauthorized: 401, PaymentRequired: 402, Forbidden: 403, NotFound: 404,
+  MethodNotAllowed: 405, NotAcceptable: 406, RequestTimeout: 408, Conflict: 409, Gone: 410, PreconditionFailed: 412, PayloadTooLarge: 413,
+  UnsupportedMediaType: 415, TooManyRequests: 429, InternalServerError: 500, NotImplemented: 501, BadGateway: 502, ServiceUnavailable: 503,
+  GatewayTimeout: 504,
+};
+
+/** An HttpStatus code (enum name or number) as a number; undefined when it is not one. */
+export function httpStatusCode(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' ? (STATUS_NAMES[v] ?? Number(v)) : NaN;
+  return Number.isInteger(n) && n >= 100 && n <= 599 ? n : undefined;
+}

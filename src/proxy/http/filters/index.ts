@@ -8,3 +8,4 @@ import './basic_auth.js';
 import './csrf.js';
 import './jwt_authn.js';
 import './rbac.js';
+import './ext_authz.js';
