@@ -9,3 +9,4 @@ import './csrf.js';
 import './jwt_authn.js';
 import './rbac.js';
 import './ext_authz.js';
+import './oauth2.js';
