@@ -2,7 +2,7 @@
 // resources per type; the proxy applies them (ACK) or refuses them with problems that name the
 // resource and the field (NACK) and keeps its last good configuration. After each applied update
 // the subscriptions follow the configuration: EDS for the EDS clusters, RDS for the route
-// configurations the listeners name, SDS for the secrets TLS contexts reference.
+// configurations the listeners name, SDS for the secrets TLS contexts and filters reference.
 import { formatConfigProblem } from './config/errors.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET, type ResourceType } from './config/type_urls.js';
 import type { Proxy } from './proxy.js';
@@ -33,7 +33,7 @@ export function startAds(proxy: Proxy, o: AdsOptions): AdsClient {
       if (problems.length) return problems.map(formatConfigProblem).join('; ');
       if (type === CLUSTER) client.subscribe(ENDPOINT, proxy.edsServiceNames());
       if (type === LISTENER) client.subscribe(ROUTE, proxy.routeNames());
-      if (type === LISTENER || type === CLUSTER) client.subscribe(SECRET, proxy.secretNames());
+      if (type === LISTENER || type === CLUSTER || type === ROUTE) client.subscribe(SECRET, proxy.secretNames());
       return undefined;
     },
   });

@@ -9,6 +9,7 @@ import { compileResource, type ConfigProblem } from './config/errors.js';
 import type { Json } from './config/json.js';
 import { CLUSTER, ENDPOINT, KIND_OF, LISTENER, RESOURCE_TYPES, ROUTE, SECRET, resourceName, type ResourceType } from './config/type_urls.js';
 import type { RouteConfigProvider } from './http/hcm_config.js';
+import { perFilterSecretNames } from './http/filter_registry.js';
 import './http/hcm_filter.js';
 import './http/h2_server.js';
 import './upstream/h2_pool.js';
@@ -252,6 +253,16 @@ export class Proxy implements ClusterManagerView {
     for (const c of this.clusters.values()) {
       add(c.settings.transport.tls?.common);
       for (const m of c.settings.transportMatches) add(m.transport.tls?.common);
+    }
+    // Secrets HTTP filters read per route (OAuth2 client and HMAC secrets).
+    for (const p of this.routeProviders.values()) {
+      const t = p.table;
+      if (!t) continue;
+      perFilterSecretNames(t.perFilter, names);
+      for (const vh of t.virtualHosts) {
+        perFilterSecretNames(vh.perFilter, names);
+        for (const r of vh.routes) perFilterSecretNames(r.perFilter, names);
+      }
     }
     return [...names];
   }

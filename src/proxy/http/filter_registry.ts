@@ -56,3 +56,12 @@ export function parsePerFilterConfigs(m: Json | undefined, path: string): PerFil
   }
   return out;
 }
+
+/** Adds the SDS secrets per-route filter configs read (those that list sdsSecretNames: OAuth2). */
+export function perFilterSecretNames(m: PerFilterConfigs | undefined, into: Set<string>): void {
+  if (!m) return;
+  for (const pf of m.values()) {
+    const names = (pf.config as { sdsSecretNames?: readonly string[] } | undefined)?.sdsSecretNames;
+    if (names) for (const n of names) into.add(n);
+  }
+}

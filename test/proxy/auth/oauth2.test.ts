@@ -115,6 +115,8 @@ describe('oauth2 (OIDC)', () => {
     const up = JSON.parse(ok.body);
     assert.match(up.headers.authorization, /^Bearer access-\d+$/);
     assert.equal(up.headers.cookie, undefined, 'session cookies stay at the proxy');
+    // Over ADS, the secrets the route's config names are subscribed to.
+    assert.deepEqual(r.proxy.secretNames().sort(), ['oauth2/client_secret/p', 'oauth2/hmac_secret/p']);
   });
 
   test('tampered cookies and a forged state restart or fail the flow', async () => {
