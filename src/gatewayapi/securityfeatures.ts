@@ -1,6 +1,7 @@
 // The IR security features of a SecurityPolicy: CORS, CSRF, JWT, OIDC, basic auth, API keys,
 // external authorization and authorization rules. References resolve in the namespace of the
 // policy that gave the field (with a merged spec, the route's or its parent's).
+import { rememberSecret } from '../ir/redacted.js';
 import type { Secret } from '../api/core/index.js';
 import type { SecurityPolicy, SecurityPolicySpec } from '../api/envoygateway/index.js';
 import type * as ir from '../ir/xds.js';
@@ -257,6 +258,8 @@ export function oidc(t: Translation, o: Field<'oidc'>, owners: Owners, envoyProx
     passThroughAuthHeader: !!o.passThroughAuthHeader,
     disableTokenEncryption: !!o.disableTokenEncryption,
   };
+  rememberSecret(out.name, 'clientSecret', secret.data['client-secret']);
+  rememberSecret(out.name, 'hmacSecret', hmac.data['hmac-secret']);
   if (o.resources?.length) out.resources = [...o.resources];
   if (o.cookieNames) out.cookieNameOverrides = { ...o.cookieNames };
   if (o.cookieDomain) out.cookieDomain = o.cookieDomain;
@@ -317,6 +320,7 @@ export function basicAuth(t: Translation, b: Field<'basicAuth'>, owner: Policy):
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(sha) || Buffer.from(sha, 'base64').length !== 20) throw new SettingError('invalid htpasswd format: {SHA} must be SHA1 (20 bytes)');
   }
   const out: ir.BasicAuth = { name: configName(owner), users: '[redacted]' };
+  rememberSecret(out.name, 'users', raw);
   if (b.forwardUsernameHeader) out.forwardUsernameHeader = b.forwardUsernameHeader;
   return out;
 }

@@ -17,3 +17,17 @@ export function privateKeyOf({ certificate, privateKey }: { certificate?: string
   if (privateKey === REDACTED && certificate) return keys.get(certificate) ?? privateKey;
   return privateKey;
 }
+
+// Other secrets the IR shows redacted (basic auth users, OIDC client and HMAC secrets), recorded
+// under the IR object that carries them (its name) and the field.
+const secrets = new Map<string, string>();
+
+export function rememberSecret(owner: string, field: string, value: string | undefined): void {
+  if (value) secrets.set(`${owner}\n${field}`, value);
+}
+
+/** The real value of a redacted IR field, or what the IR holds. */
+export function secretOf(owner: string, field: string, irValue: string | undefined): string | undefined {
+  if (irValue === REDACTED) return secrets.get(`${owner}\n${field}`) ?? irValue;
+  return irValue;
+}
