@@ -23,6 +23,7 @@ import type { EjectionType, IntervalCounts } from './health/outlier.js';
 import { healthState } from './http/filters/health_check.js';
 import type { ListenerConfig } from './listener/listener_config.js';
 import type { UdpListenerHandle } from './listener/network_filter.js';
+import { answerCall, setPrimaryLink, takeAnswer, type CallMessage } from './primary_calls.js';
 import { Proxy, type ProxyOptions, type ResourceUpdate } from './proxy.js';
 import { mergeSnapshot, takeSnapshot, type StatsSnapshot } from './stats/snapshot.js';
 import { worker } from './stats/listener_stats.js';
@@ -38,7 +39,8 @@ type ToWorker =
   | { t: 'stats'; seq: number }
   | { t: 'outlier'; seq: number; cluster: string }
   | { t: 'drain'; seq: number }
-  | { t: 'shutdown'; drainMs: number };
+  | { t: 'shutdown'; drainMs: number }
+  | { t: 'answer'; seq: number; value: unknown };
 
 /** Worker → primary. */
 type FromWorker =
@@ -46,7 +48,8 @@ type FromWorker =
   | { t: 'ready' }
   | { t: 'reply'; seq: number; value: unknown }
   | { t: 'eject'; cluster: string; key: string; type: EjectionType }
-  | { t: 'traffic'; cluster: string };
+  | { t: 'traffic'; cluster: string }
+  | CallMessage;
 
 interface AppliedReply { problems: ConfigProblem[]; ports: [string, number][] }
 
@@ -132,6 +135,8 @@ export class ControlProxy extends Proxy {
           case 'reply': h.reply(m.seq, m.value); break;
           case 'eject': { const cl = this.clusters.get(m.cluster); if (cl) reportEjection(cl, m.key, m.type); break; }
           case 'traffic': this.trafficSeen.add(m.cluster); break;
+          // State shared by all workers (primary_calls.ts), e.g. local rate limit buckets.
+          case 'call': void Promise.resolve(answerCall(m.service, m.payload)).then((value) => { if (w.isConnected()) w.send({ t: 'answer', seq: m.seq, value } satisfies ToWorker); }); break;
         }
       });
       w.once('exit', () => {
@@ -236,6 +241,7 @@ export function runWorker(): void {
     switch (m.t) {
       case 'init': {
         worker.id = m.index;
+        setPrimaryLink(send);
         const link: HealthLink = { report: (c, key, type) => send({ t: 'eject', cluster: c, key, type }) };
         proxy = new Proxy({ drainTimeoutMs: m.drainMs, health: { role: 'data', link }, extensions: m.index === 0 ? undefined : { udp: absentUdp } });
         // Tell the primary once a cluster carried traffic (health checks then leave the no-traffic interval).
@@ -266,6 +272,9 @@ export function runWorker(): void {
       case 'drain':
         healthState.failing = true;
         void proxy?.listeners.close(proxy.options.drainTimeoutMs ?? 5000).then(() => send({ t: 'reply', seq: m.seq, value: true }));
+        break;
+      case 'answer':
+        takeAnswer(m.seq, m.value);
         break;
       case 'shutdown':
         healthState.failing = true;

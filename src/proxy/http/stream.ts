@@ -96,7 +96,8 @@ export class HttpStream implements MatchRequest, StreamInfo {
   private encodeState = 0;
   /** The next encoder filter whose encodeHeaders runs (the chain runs downwards). */
   private encodeIndex = -1;
-  private responseEnd = false;
+  /** The response ends with its headers (no body), as the encoder filters see it. */
+  responseEnd = false;
   /** Response body (and end, trailers) waiting where the encoder chain stands. */
   private heldResponse: Buffer[] | undefined;
   private heldResponseEnd = false;

@@ -10,3 +10,5 @@ import './jwt_authn.js';
 import './rbac.js';
 import './ext_authz.js';
 import './oauth2.js';
+// Traffic filters (rate limits, fault, compression, ...): one line, their list is traffic.ts.
+import './traffic.js';

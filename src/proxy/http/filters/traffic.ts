@@ -1,0 +1,7 @@
+// The traffic filters (Envoy Gateway's BackendTrafficPolicy, ClientTrafficPolicy and
+// EnvoyExtensionPolicy features that are not about security); each module registers itself.
+import './local_ratelimit.js';
+import './fault.js';
+import './header_mutation.js';
+import './buffer.js';
+import './compressor.js';
