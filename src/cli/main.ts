@@ -7,6 +7,7 @@ const commands: Record<string, Command> = {
   certgen: { summary: 'generate the certificates for mTLS between egts serve and its proxies', load: () => import('./certgen.js') },
   serve: { summary: 'run the gateway the manifests in a folder describe (standalone mode)', load: () => import('./serve.js') },
   status: { summary: 'show the status of the resources served by egts serve', load: () => import('./status.js') },
+  ratelimit: { summary: 'run the built-in global rate limit service (gRPC, counters in memory or Redis)', load: () => import('./ratelimit.js') },
   proxy: { summary: 'run the built-in proxy from an Envoy config file or an ADS server', load: () => import('./proxy.js') },
   echo: { summary: 'run an echo backend (HTTP/1.1, h2c, HTTPS, gRPC, WebSocket, TCP, UDP) for tests and demos', load: () => import('./echo.js') },
   golden: { summary: 'run a golden corpus suite (see ../shared/golden/README.md)', load: () => import('./golden/main.js') },

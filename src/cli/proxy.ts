@@ -3,9 +3,11 @@
 // bootstrap's ADS config source), with Envoy's flag names where Envoy has them.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
 import { ConfigError, formatConfigProblem } from '../proxy/config/errors.js';
 import { parseConfigText } from '../proxy/config/load.js';
 import { createRuntime, defaultConcurrency } from '../proxy/runtime.js';
+import { CERTS_DIR_ENV } from '../proxy/config/mounts.js';
 
 const USAGE = `usage: egts proxy (-c <file> | --xds-server <host:port> --service-cluster <irKey>) [options]
 
@@ -23,6 +25,7 @@ const USAGE = `usage: egts proxy (-c <file> | --xds-server <host:port> --service
       --admin-address <h:p>    admin endpoint (/ready, /stats, /stats/prometheus, /config_dump, /clusters, ...);
                                the bootstrap's admin address otherwise
       --admin-address-path <f> write the admin endpoint's address to this file
+      --certs-dir <dir>        where the files Envoy Gateway mounts at /certs are (ca.crt, tls.crt, tls.key)
 `;
 
 export async function run(argv: string[]): Promise<number> {
@@ -46,6 +49,7 @@ export async function run(argv: string[]): Promise<number> {
         concurrency: { type: 'string' },
         'admin-address': { type: 'string' },
         'admin-address-path': { type: 'string' },
+        'certs-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -63,6 +67,8 @@ export async function run(argv: string[]): Promise<number> {
   const drainMs = Number(values['drain-time-s'] ?? 5) * 1000;
   const concurrency = values.concurrency !== undefined ? Number(values.concurrency) : defaultConcurrency();
   if (!Number.isInteger(concurrency) || concurrency < 1) { console.error(`egts proxy: --concurrency must be a positive integer\n\n${USAGE}`); return 2; }
+  // Set before the workers start: they inherit it (config/mounts.ts).
+  if (typeof values['certs-dir'] === 'string') process.env[CERTS_DIR_ENV] = resolve(values['certs-dir']);
   const rt = await createRuntime({ concurrency, drainMs });
   const proxy = rt.proxy;
   let adminAddress: { address: string; port: number } | undefined;

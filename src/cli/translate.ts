@@ -15,18 +15,23 @@ import { loadKeyedLists, loadKubernetesYAML, type LoadedObject } from '../resour
 import { addObject, emptyResources, listOfKind, resourceKey, sortResources, type AnyObject, type Resources } from '../resources/resources.js';
 import type { Xds } from '../ir/xds.js';
 import { buildBootstrap, buildConfigDump, dumpSections, type DumpSection } from '../xds/translator/configdump.js';
+import { buildRateLimitServiceConfigs } from '../xds/ratelimit/global.js';
 import { translateXds } from '../xds/translator/index.js';
 import { protoValidator } from '../xds/translator/validate.js';
 
-const usage = `usage: egts translate -f <file|-> [-f <file>...] [--to status,ir,xds] [-o yaml|json]
+const usage = `usage: egts translate -f <file|-> [-f <file>...] [--to status,ir,xds,ratelimit] [-o yaml|json]
                       [--controller <name>] [--namespace <controller namespace>]
                       [-t all|listener|route|cluster|endpoint|secret|bootstrap] [--xds-address <host:port>]
+                      [--rate-limit-service grpc://<host:port>]
 
 Translates Gateway API and Envoy Gateway resources offline and prints the resources with their
 status, the xDS and infra IR, and/or the Envoy configuration (--to xds: a config dump per
 IR key, -t selecting the resource types; -t bootstrap: an Envoy bootstrap pointing at egts's
-xDS server at --xds-address, default 127.0.0.1:18000). Input is Kubernetes YAML (documents or Lists) or the golden
-corpus's keyed lists. Invalid resources are reported on stderr and left out.`;
+xDS server at --xds-address, default 127.0.0.1:18000). Global rate limits are translated when a
+rate limit service is given (--rate-limit-service, as an EnvoyGateway rateLimit would enable them);
+--to ratelimit prints that service's configuration per IR key (for egts ratelimit -c). Input is
+Kubernetes YAML (documents or Lists) or the golden corpus's keyed lists. Invalid resources are
+reported on stderr and left out.`;
 
 interface Options {
   files: string[];
@@ -36,6 +41,8 @@ interface Options {
   namespace: string;
   section: DumpSection;
   xdsAddress: string;
+  /** grpc://host:port of the global rate limit service: global rate limits are enabled. */
+  rateLimitService?: string;
 }
 
 function parseArgs(argv: string[]): Options | string {
@@ -51,7 +58,7 @@ function parseArgs(argv: string[]): Options | string {
       if (a === '-f' || a === '--file') o.files.push(value());
       else if (a === '--to') {
         o.to = new Set(value().split(',').map((s) => s.trim()).filter(Boolean));
-        for (const t of o.to) if (t !== 'status' && t !== 'ir' && t !== 'xds') return `--to takes status, ir and/or xds, not ${t}`;
+        for (const t of o.to) if (t !== 'status' && t !== 'ir' && t !== 'xds' && t !== 'ratelimit') return `--to takes status, ir, xds and/or ratelimit, not ${t}`;
       } else if (a === '-o' || a === '--output') {
         const v = value();
         if (v !== 'yaml' && v !== 'json') return `-o takes yaml or json, not ${v}`;
@@ -61,7 +68,10 @@ function parseArgs(argv: string[]): Options | string {
         if (!dumpSections.includes(v)) return `-t takes ${dumpSections.join('|')}, not ${v}`;
         o.section = v;
       } else if (a === '--xds-address') o.xdsAddress = value();
-      else if (a === '--controller') o.controller = value();
+      else if (a === '--rate-limit-service') {
+        o.rateLimitService = value();
+        if (!/^grpc:\/\/[^/]+:\d+$/.test(o.rateLimitService)) return `--rate-limit-service takes grpc://<host>:<port>, not ${o.rateLimitService}`;
+      } else if (a === '--controller') o.controller = value();
       else if (a === '--namespace') o.namespace = value();
       else return `unknown option ${a}`;
     } catch (e) {
@@ -169,7 +179,7 @@ export async function run(argv: string[]): Promise<number> {
     const { className } = bundle;
     const oidcDiscovery = await oidc.resolve(bundle.resources);
     const resources = oidcDiscovery ? { ...bundle.resources, oidcDiscovery } : bundle.resources;
-    const settings = defaultSettings({ gatewayControllerName: opts.controller, gatewayClassName: className, controllerNamespace: opts.namespace, backendEnabled: true, envoyPatchPolicyEnabled: true });
+    const settings = defaultSettings({ gatewayControllerName: opts.controller, gatewayClassName: className, controllerNamespace: opts.namespace, backendEnabled: true, envoyPatchPolicyEnabled: true, globalRateLimitEnabled: opts.rateLimitService !== undefined || opts.to.has('ratelimit') });
     const result = translate(resources, settings);
     const gc = result.resources.gatewayClass as AnyObject | undefined;
     // The GatewayClass is ours: accepted unless its parameters were found invalid.
@@ -188,6 +198,9 @@ export async function run(argv: string[]): Promise<number> {
       Object.assign((out.infraIR ??= {}), result.infraIR);
     }
     if (opts.to.has('xds')) Object.assign((out.xds ??= {}), xdsOutput(result.xdsIR, opts, problems));
+    if (opts.to.has('ratelimit')) {
+      for (const [key, ir] of Object.entries(result.xdsIR)) (out.rateLimitConfigs ??= {})[key] = buildRateLimitServiceConfigs(ir as Xds);
+    }
   }
   process.stdout.write(opts.output === 'json' ? `${JSON.stringify(out, null, 2)}\n` : stringify(out, { aliasDuplicateObjects: false }));
   return problems.length ? 1 : 0;
@@ -201,7 +214,8 @@ function xdsOutput(irs: Record<string, unknown>, opts: Options, problems: Proble
       out[key] = buildBootstrap({ key, xdsAddress: opts.xdsAddress });
       continue;
     }
-    const { resources, errors } = translateXds(ir as Xds, { controllerNamespace: opts.namespace, dnsDomain: 'cluster.local', validator: protoValidator });
+    const globalRateLimit = opts.rateLimitService ? { serviceURL: opts.rateLimitService } : undefined;
+    const { resources, errors } = translateXds(ir as Xds, { controllerNamespace: opts.namespace, dnsDomain: 'cluster.local', validator: protoValidator, globalRateLimit });
     for (const e of errors) {
       const problem: Problem = { message: e, place: { resource: `xDS ${key}` } };
       console.error(formatProblem(problem));

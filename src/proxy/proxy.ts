@@ -23,6 +23,7 @@ import { compileListener, type ListenerConfig } from './listener/listener_config
 import { ListenerManager, type ListenerExtensions } from './listener/manager.js';
 import type { NetworkFilterContext } from './listener/network_filter.js';
 import { compileRouteConfiguration } from './router/route_table.js';
+import { mountedPath } from './config/mounts.js';
 import { compileSecret, type Secret } from './tls/secrets.js';
 import { Cluster, type PoolFactory } from './upstream/cluster.js';
 import { compileCluster, type ClusterSettings } from './upstream/cluster_config.js';
@@ -71,7 +72,7 @@ export class Proxy implements ClusterManagerView {
   readonly updated = new Map<ResourceType, Date>();
 
   constructor(readonly options: ProxyOptions = {}) {
-    this.readFile = options.readFile ?? ((p) => readFileSync(p));
+    this.readFile = options.readFile ?? ((p) => readFileSync(mountedPath(p)));
     this.poolFactory = options.poolFactory ?? defaultPoolFactory;
     this.listeners = new ListenerManager({ drainTimeoutMs: options.drainTimeoutMs ?? 5000, extensions: options.extensions, listen: options.listen });
   }

@@ -18,7 +18,7 @@ export interface Proc {
   close(): Promise<void>;
 }
 
-function startProcess(args: string[], ready: (out: string) => boolean, timeoutMs = 10000): Promise<Proc> {
+export function startProcess(args: string[], ready: (out: string) => boolean, timeoutMs = 10000): Promise<Proc> {
   const proc = spawn(process.execPath, [egts, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(proc);
   let out = '';

@@ -5,3 +5,4 @@ import './fault.js';
 import './header_mutation.js';
 import './buffer.js';
 import './compressor.js';
+import './ratelimit.js';
