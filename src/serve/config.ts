@@ -16,6 +16,22 @@ export interface ServeConfig {
   /** The admin server (status, config dump, health, metrics). */
   admin: { host: string; port: number };
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** Global rate limiting (EnvoyGateway rateLimit): absent, it is off. */
+  rateLimit?: ServeRateLimit;
+}
+
+/**
+ * The EnvoyGateway rateLimit section. serve runs the rate limit service itself (in process);
+ * counters are kept in Redis when `backend.type: Redis` names one, else (our addition: the
+ * backend may be left out) in the service's memory.
+ */
+export interface ServeRateLimit {
+  /** redis://host:port[/db] (Envoy Gateway's host:port gets the scheme added); none: memory. */
+  redisUrl?: string;
+  /** Timeout of the proxies' calls to the service (Go duration). */
+  timeout?: string;
+  /** Deny requests when the service cannot be reached. */
+  failClosed: boolean;
 }
 
 export const defaultAdmin = { host: '127.0.0.1', port: 19000 };
@@ -86,6 +102,8 @@ export function readConfig(doc: unknown, place: Place, cliPaths: string[]): { co
     }
   }
 
+  if (doc.rateLimit !== undefined) config.rateLimit = readRateLimit(doc.rateLimit, problem);
+
   const level = doc.logging?.level?.default;
   if (level !== undefined) {
     if (['debug', 'info', 'warn', 'error'].includes(level)) config.logLevel = level;
@@ -93,4 +111,34 @@ export function readConfig(doc: unknown, place: Place, cliPaths: string[]): { co
   }
   config.paths = [...new Set(config.paths)];
   return { config, problems };
+}
+
+const GO_DURATION = /^(\d+(\.\d+)?(h|m|s|ms|us|µs|ns))+$/;
+
+function readRateLimit(rl: unknown, problem: (field: string, message: string) => void): ServeRateLimit | undefined {
+  if (rl === null) return undefined;
+  if (!isMapping(rl)) {
+    problem('rateLimit', 'must be a mapping');
+    return undefined;
+  }
+  const out: ServeRateLimit = { failClosed: false };
+  const backend = rl.backend;
+  if (backend !== undefined && backend !== null) {
+    if (!isMapping(backend) || backend.type !== 'Redis') problem('rateLimit.backend.type', `only Redis is supported (or leave the backend out: counters in memory); found ${JSON.stringify(isMapping(backend) ? backend.type : backend)}`);
+    else {
+      const url = backend.redis?.url;
+      if (typeof url !== 'string' || !url) problem('rateLimit.backend.redis.url', 'a Redis address (host:port) is required');
+      else out.redisUrl = /^rediss?:\/\//.test(url) ? url : `redis://${url}`;
+      if (backend.redis?.tls !== undefined) problem('rateLimit.backend.redis.tls', 'not supported by egts serve; use a rediss:// URL');
+    }
+  }
+  if (rl.timeout !== undefined) {
+    if (typeof rl.timeout === 'string' && GO_DURATION.test(rl.timeout)) out.timeout = rl.timeout;
+    else problem('rateLimit.timeout', 'must be a duration such as 20ms or 1s');
+  }
+  if (rl.failClosed !== undefined) {
+    if (typeof rl.failClosed === 'boolean') out.failClosed = rl.failClosed;
+    else problem('rateLimit.failClosed', 'must be true or false');
+  }
+  return out;
 }

@@ -8,6 +8,7 @@
 // Each arrow is a subscription: a stage sees only the latest value of each key it has not yet
 // handled, so a burst of edits costs one translation per affected key, and one Gateway's
 // failure never holds up the others. The admin server reads the status book and the xDS cache.
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { ObjectMeta } from '../api/meta.js';
 import type { Problem } from '../api/place.js';
@@ -21,6 +22,7 @@ import { XdsServer, type ProxyConnection } from '../xds/server/index.js';
 import { HostInfraManager } from '../infra/host/manager.js';
 import { ensureCertificates, type CertificatePaths } from '../infra/certgen.js';
 import { certsDir } from '../infra/host/home.js';
+import { dirname } from 'node:path';
 import { AdminServer, type StatusDocument } from '../admin/server.js';
 import { Metrics } from '../admin/metrics.js';
 import { configDump } from '../admin/config-dump.js';
@@ -32,7 +34,9 @@ import { createLogger, type Logger } from './log.js';
 import { proxySync, rejectedResources } from './programmed.js';
 import { proxyCommand, type ProxyLaunchOptions } from './proxy-command.js';
 import { StatusBook } from './status.js';
-import { XdsStage } from './xds-stage.js';
+import { XdsStage, type XdsStageOptions } from './xds-stage.js';
+import { RateLimitStage } from './ratelimit-stage.js';
+import type { AnyObject } from '../provider/object.js';
 
 export interface ControlPlaneOptions {
   config: ServeConfig;
@@ -61,8 +65,14 @@ export class ControlPlane {
   readonly admin: AdminServer;
   private readonly demo: DemoBackends | undefined;
   private readonly xdsStage: XdsStage;
+  private readonly xdsStageOptions: XdsStageOptions;
+  /** The built-in global rate limit service, when the configuration enables rate limiting. */
+  readonly rateLimit: RateLimitStage | undefined;
+  /** The Secret holding the proxies' client certificate, which the rate limit cluster presents. */
+  private readonly envoySecret: AnyObject | undefined;
   private readonly unsubscribe: (() => void)[] = [];
   private readonly certs: CertificatePaths | undefined;
+  private readonly rateLimitCerts: CertificatePaths | undefined;
   private started = false;
   private firstLoadDone = false;
   private reportedProblems = new Set<string>();
@@ -78,10 +88,20 @@ export class ControlPlane {
   constructor(private readonly options: ControlPlaneOptions) {
     this.log = options.log ?? createLogger(options.config.logLevel);
     const tls = options.xds?.tls !== false;
-    if (tls) {
+    const rateLimit = options.config.rateLimit;
+    // The rate limit service is reached over mTLS whatever the xDS server does: the translator's
+    // rate limit cluster always presents the proxies' client certificate.
+    let certs: CertificatePaths | undefined;
+    if (tls || rateLimit) {
       const made = ensureCertificates(certsDir(options.home));
       if (made.generated) this.log.info(`generated mTLS certificates in ${certsDir(options.home)} (${made.reason})`);
-      this.certs = made.paths;
+      certs = made.paths;
+    }
+    if (tls) this.certs = certs;
+    if (rateLimit && certs) {
+      this.rateLimit = new RateLimitStage(rateLimit, this.log.child('ratelimit'));
+      this.rateLimitCerts = certs;
+      this.envoySecret = envoyClientSecret(certs);
     }
     this.server = new XdsServer({
       tls: this.certs && { certFile: this.certs.server.cert, keyFile: this.certs.server.key, caFile: this.certs.server.ca },
@@ -108,6 +128,7 @@ export class ControlPlane {
             drainSeconds: options.proxy?.drainSeconds,
             xdsAddress: `${this.xdsConnectHost()}:${this.xdsPort}`,
             tls: this.certs?.client,
+            certsDir: this.rateLimitCerts && dirname(this.rateLimitCerts.client.ca),
             home: options.home,
           }),
         onEvent: (key, e) => {
@@ -123,9 +144,10 @@ export class ControlPlane {
       });
     }
     if (options.demoBackends !== false) this.demo = new DemoBackends(this.log.child('demo'));
+    this.xdsStageOptions = { controllerNamespace: 'envoy-gateway-system', dnsDomain: 'cluster.local', onHost: true };
     this.xdsStage = new XdsStage(
       this.server,
-      { controllerNamespace: 'envoy-gateway-system', dnsDomain: 'cluster.local', onHost: true },
+      this.xdsStageOptions,
       this.status,
       this.log.child('xds'),
       (_outcome, key) => this.scheduleProgress(key),
@@ -153,6 +175,7 @@ export class ControlPlane {
       gatewayClassName: className,
       backendEnabled: c.enableBackend,
       envoyPatchPolicyEnabled: c.enableEnvoyPatchPolicy,
+      globalRateLimitEnabled: c.rateLimit !== undefined,
       runningOnHost: true,
     });
   }
@@ -163,6 +186,13 @@ export class ControlPlane {
     this.xdsPort = await this.server.listen(`${host.includes(':') ? `[${host}]` : host}:${xds.port ?? 18000}`);
     this.adminAddress = await this.admin.listen(this.options.config.admin.port, this.options.config.admin.host);
     this.log.info(`xDS server on ${host}:${this.xdsPort}${this.certs ? ' (mTLS)' : ''}; admin on http://${this.adminAddress.address}:${this.adminAddress.port}`);
+    if (this.rateLimit) {
+      const c = this.rateLimitCerts!.server;
+      const rlHost = this.xdsConnectHost().replace(/^\[|\]$/g, '');
+      const port = await this.rateLimit.start(rlHost, { certFile: c.cert, keyFile: c.key, caFile: c.ca });
+      const rl = this.options.config.rateLimit!;
+      this.xdsStageOptions.globalRateLimit = { serviceURL: `grpc://${this.xdsConnectHost()}:${port}`, timeout: rl.timeout, failClosed: rl.failClosed };
+    }
 
     this.server.on('connect', (c) => this.onConnection('connect', c));
     this.server.on('disconnect', (c) => this.onConnection('disconnect', c));
@@ -179,6 +209,7 @@ export class ControlPlane {
     const gatewayStage = new GatewayStage((name) => this.translatorSettings(name), this.xdsIR, this.infraIR, this.status, this.log.child('gatewayapi'), this.metrics);
     this.unsubscribe.push(this.resources.subscribe(gatewayStage.handle));
     this.unsubscribe.push(this.xdsIR.subscribe(this.xdsStage.handle));
+    if (this.rateLimit) this.unsubscribe.push(this.xdsIR.subscribe(this.rateLimit.handle));
     if (this.infra) {
       const infra = this.infra;
       this.unsubscribe.push(
@@ -212,6 +243,10 @@ export class ControlPlane {
     this.status.setProvider(snapshot);
     this.logProblems(snapshot.problems);
     const objects = [...snapshot.objects.values()].map((o) => o.object);
+    // As Envoy Gateway's certgen does in a cluster: the proxies' client certificate, for the rate
+    // limit cluster (a Secret of that name among the manifests takes precedence).
+    const es = this.envoySecret;
+    if (es && !objects.some((o) => o.kind === 'Secret' && o.metadata?.name === es.metadata?.name && o.metadata?.namespace === es.metadata?.namespace)) objects.push(es);
     const classes = gatherResources(objects, this.options.config.controllerName);
     this.lastClasses = classes;
     this.publishClasses();
@@ -327,9 +362,22 @@ export class ControlPlane {
     this.provider.stop();
     for (const u of this.unsubscribe) u();
     await Promise.all([this.infra?.close(drainTimeoutMs), this.demo?.close()]);
+    await this.rateLimit?.close();
     await this.server.close();
     await this.admin.close();
   }
+}
+
+/** The `envoy` Secret of the controller namespace, from serve's client certificate. */
+function envoyClientSecret(certs: CertificatePaths): AnyObject {
+  const b64 = (file: string) => readFileSync(file).toString('base64');
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'envoy', namespace: 'envoy-gateway-system' },
+    type: 'kubernetes.io/tls',
+    data: { 'tls.crt': b64(certs.client.cert), 'tls.key': b64(certs.client.key), 'ca.crt': b64(certs.client.ca) },
+  } as AnyObject;
 }
 
 const shortType = (typeUrl: string) => typeUrl.slice(typeUrl.lastIndexOf('.') + 1);

@@ -30,3 +30,15 @@ test('what egts serve cannot run is reported with its field', () => {
   assert.match(text, /eg\.yaml:1 EnvoyGateway: provider\.type: egts serve runs the Custom provider/);
   assert.match(text, /logging\.level\.default: must be one of/);
 });
+
+test('rateLimit: off without the section; no backend → memory; Redis host:port gets its scheme', () => {
+  assert.equal(readConfig(base, {}, []).config.rateLimit, undefined);
+  assert.deepEqual(readConfig({ ...base, rateLimit: {} }, {}, []).config.rateLimit, { failClosed: false });
+  const { config, problems } = readConfig({ ...base, rateLimit: { backend: { type: 'Redis', redis: { url: 'redis.example:6379' } }, timeout: '50ms', failClosed: true } }, {}, []);
+  assert.deepEqual(problems, []);
+  assert.deepEqual(config.rateLimit, { redisUrl: 'redis://redis.example:6379', timeout: '50ms', failClosed: true });
+  const bad = readConfig({ ...base, rateLimit: { backend: { type: 'Memcached' }, timeout: 'soon', failClosed: 'yes' } }, { file: 'eg.yaml' }, []).problems.map(formatProblem).join('\n');
+  assert.match(bad, /rateLimit\.backend\.type: only Redis is supported/);
+  assert.match(bad, /rateLimit\.timeout: must be a duration/);
+  assert.match(bad, /rateLimit\.failClosed: must be true or false/);
+});
