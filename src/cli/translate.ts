@@ -13,6 +13,7 @@ import { setCondition } from '../gatewayapi/status.js';
 import { OIDCDiscovery } from '../provider/oidcdiscovery.js';
 import { loadKeyedLists, loadKubernetesYAML, type LoadedObject } from '../resources/load.js';
 import { addObject, emptyResources, listOfKind, resourceKey, sortResources, type AnyObject, type Resources } from '../resources/resources.js';
+import { redactIR } from '../ir/redact.js';
 import type { Xds } from '../ir/xds.js';
 import { buildBootstrap, buildConfigDump, dumpSections, type DumpSection } from '../xds/translator/configdump.js';
 import { buildRateLimitServiceConfigs } from '../xds/ratelimit/global.js';
@@ -194,7 +195,8 @@ export async function run(argv: string[]): Promise<number> {
       }
     }
     if (opts.to.has('ir')) {
-      Object.assign((out.xdsIR ??= {}), result.xdsIR);
+      // Shown as Envoy Gateway shows its IR: secrets redacted (the xDS below has them).
+      Object.assign((out.xdsIR ??= {}), redactIR(result.xdsIR));
       Object.assign((out.infraIR ??= {}), result.infraIR);
     }
     if (opts.to.has('xds')) Object.assign((out.xds ??= {}), xdsOutput(result.xdsIR, opts, problems));

@@ -391,7 +391,7 @@ function httpRouteFilter(scope: FilterScope, ref: LocalObjectReference | undefin
     if (!secret) return invalid(ctx, `Secret ${ns}/${vr.name} does not exist`);
     const cred = secret.data?.credential;
     if (!cred) return invalid(ctx, `Secret ${ns}/${vr.name} has no credential key`);
-    const inj: CredentialInjection = { name: `httproutefilter/${ns}/${hrf.metadata.name}`, credential: '[redacted]' };
+    const inj: CredentialInjection = { name: `httproutefilter/${ns}/${hrf.metadata.name}`, credential: cred };
     if (ci.header) inj.header = ci.header;
     if (ci.overwrite !== undefined) inj.overwrite = ci.overwrite;
     ctx.credentialInjection = inj;

@@ -2,7 +2,6 @@
 // Service (used by features that route back through the proxy), and the client certificate
 // the proxy shows Envoy Gateway's services (the rate limit service, the Wasm module server)
 // when some route uses them.
-import { rememberPrivateKey } from '../ir/redacted.js';
 import type { AppProtocol, Xds } from '../ir/xds.js';
 import { serviceDestination } from './destinations.js';
 import { OwningGatewayClassLabel, OwningGatewayNameLabel, OwningGatewayNamespaceLabel } from './gateways.js';
@@ -34,9 +33,7 @@ export function processGlobalResources(t: Translation): void {
     const secret = t.lookups.secret(t.settings.controllerNamespace, EnvoyClientSecret);
     if (!secret?.data?.['tls.crt']) continue;
     const gr = (t.xdsIR[key]!.globalResources ??= {});
-    gr.envoyClientCertificate = { name: `${t.settings.controllerNamespace}/${EnvoyClientSecret}`, certificate: secret.data['tls.crt'], privateKey: '[redacted]' };
-    // The xDS translator writes the key into the SDS secret the proxies present.
-    rememberPrivateKey(secret.data['tls.crt'], secret.data['tls.key']);
+    gr.envoyClientCertificate = { name: `${t.settings.controllerNamespace}/${EnvoyClientSecret}`, certificate: secret.data['tls.crt'], privateKey: secret.data['tls.key'] };
   }
 }
 

@@ -4,7 +4,6 @@ import type { Secret } from '../api/core/index.js';
 import type { RouteGroupKind as RequestedKind } from '../api/gatewayapi/index.js';
 import type { MapEntry, ResourceMetadata } from '../ir/common.js';
 import type { CoreListenerDetails, HTTPListener, SDSConfig, TCPListener, TLSCertificate, TLSConfig, Xds } from '../ir/xds.js';
-import { rememberPrivateKey } from '../ir/redacted.js';
 import { GatewayGroup, type GatewayContext, type ListenerContext, type ProxyConfig, type RouteGroupKind } from './contexts.js';
 import { selectorError } from './lookups.js';
 import { validateListenerTLS } from './listenertls.js';
@@ -416,10 +415,8 @@ export function tlsCertificate(secret: Secret): TLSCertificate {
   const cert: TLSCertificate = {
     name,
     certificate: secret.data?.['tls.crt'],
-    privateKey: '[redacted]',
+    privateKey: secret.data?.['tls.key'],
   };
-  // The IR shows "[redacted]"; the xDS translator finds the real key through the certificate.
-  rememberPrivateKey(secret.data?.['tls.crt'], secret.data?.['tls.key']);
   const ocsp = secret.data?.['tls.ocsp-staple'];
   if (ocsp) cert.ocspStaple = ocsp;
   return cert;

@@ -1,7 +1,6 @@
 // The IR security features of a SecurityPolicy: CORS, CSRF, JWT, OIDC, basic auth, API keys,
 // external authorization and authorization rules. References resolve in the namespace of the
 // policy that gave the field (with a merged spec, the route's or its parent's).
-import { rememberSecret } from '../ir/redacted.js';
 import type { Secret } from '../api/core/index.js';
 import type { SecurityPolicy, SecurityPolicySpec } from '../api/envoygateway/index.js';
 import type * as ir from '../ir/xds.js';
@@ -246,7 +245,7 @@ export function oidc(t: Translation, o: Field<'oidc'>, owners: Owners, envoyProx
     name: configName(owner),
     provider,
     clientID,
-    clientSecret: '[redacted]',
+    clientSecret: secret.data['client-secret'],
     scopes,
     redirectURL,
     redirectPath,
@@ -254,12 +253,10 @@ export function oidc(t: Translation, o: Field<'oidc'>, owners: Owners, envoyProx
     forwardAccessToken: !!o.forwardAccessToken,
     refreshToken: o.refreshToken ?? true,
     cookieSuffix: digest32(owner.metadata?.uid ?? ''),
-    hmacSecret: '[redacted]',
+    hmacSecret: hmac.data['hmac-secret'],
     passThroughAuthHeader: !!o.passThroughAuthHeader,
     disableTokenEncryption: !!o.disableTokenEncryption,
   };
-  rememberSecret(out.name, 'clientSecret', secret.data['client-secret']);
-  rememberSecret(out.name, 'hmacSecret', hmac.data['hmac-secret']);
   if (o.resources?.length) out.resources = [...o.resources];
   if (o.cookieNames) out.cookieNameOverrides = { ...o.cookieNames };
   if (o.cookieDomain) out.cookieDomain = o.cookieDomain;
@@ -319,8 +316,7 @@ export function basicAuth(t: Translation, b: Field<'basicAuth'>, owner: Policy):
     const sha = pw.slice(5);
     if (!/^[A-Za-z0-9+/]*={0,2}$/.test(sha) || Buffer.from(sha, 'base64').length !== 20) throw new SettingError('invalid htpasswd format: {SHA} must be SHA1 (20 bytes)');
   }
-  const out: ir.BasicAuth = { name: configName(owner), users: '[redacted]' };
-  rememberSecret(out.name, 'users', raw);
+  const out: ir.BasicAuth = { name: configName(owner), users: raw };
   if (b.forwardUsernameHeader) out.forwardUsernameHeader = b.forwardUsernameHeader;
   return out;
 }
@@ -342,7 +338,7 @@ export function apiKeyAuth(t: Translation, a: Field<'apiKeyAuth'>, owner: Policy
       if (keys.has(key)) throw new SettingError('duplicated API key');
       keys.add(key);
       clients.add(client);
-      creds.push({ client: Buffer.from(client, 'utf8').toString('base64'), key: '[redacted]' });
+      creds.push({ client: Buffer.from(client, 'utf8').toString('base64'), key });
     }
   }
   const out: ir.APIKeyAuth = {
@@ -395,7 +391,10 @@ export function extAuth(t: Translation, e: Field<'extAuth'>, owners: Owners, env
 
 function contextExtensions(t: Translation, exts: Field<'extAuth'>['contextExtensions'], owners: Owners): ir.ExtAuth['contextExtensions'] {
   if (!exts?.length) return undefined;
+  const utf8 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
   return exts.map((x) => {
+    // The value as bytes (base64): a literal or a ConfigMap value is text, a Secret's is bytes.
+    let value = utf8(x.value ?? '');
     if (x.type === 'ValueRef') {
       const owner = owners.contextExtensions.get(x.name) ?? owners.extAuth;
       const ns = nsOf(owner);
@@ -403,14 +402,18 @@ function contextExtensions(t: Translation, exts: Field<'extAuth'>['contextExtens
       if (ref.kind === 'ConfigMap') {
         const cm = t.lookups.configMap(ns, ref.name ?? '');
         if (!cm) throw new SettingError(`can't find the referenced configmap "${ref.name}" in namespace "${ns}"`);
-        if (cm.data?.[ref.key ?? ''] === undefined) throw new SettingError(`can't find the key "${ref.key}" in the referenced configmap "${ref.name}"`);
+        const text = cm.data?.[ref.key ?? ''];
+        if (text === undefined) throw new SettingError(`can't find the key "${ref.key}" in the referenced configmap "${ref.name}"`);
+        value = utf8(text);
       } else if (ref.kind === 'Secret') {
         const s = t.lookups.secret(ns, ref.name ?? '');
         if (!s) throw new SettingError(`can't find the referenced secret "${ref.name}" in namespace "${ns}"`);
-        if (s.data?.[ref.key ?? ''] === undefined) throw new SettingError(`can't find the key "${ref.key}" in the referenced secret "${ref.name}"`);
+        const bytes = s.data?.[ref.key ?? ''];
+        if (bytes === undefined) throw new SettingError(`can't find the key "${ref.key}" in the referenced secret "${ref.name}"`);
+        value = bytes;
       } else throw new SettingError(`unexpected reference to kind "${ref.kind}"`);
     }
-    return { name: x.name, value: '[redacted]' };
+    return { name: x.name, value };
   });
 }
 

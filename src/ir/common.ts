@@ -8,6 +8,12 @@ export type Duration = string;
 /** A Go []byte: base64 in the IR's JSON form. */
 export type Bytes = string;
 
+/**
+ * A secret (Go []byte, base64): the IR holds the real value, for the xDS translator; displays of
+ * the IR show it as "[redacted]" (redact.ts lists every field of this type).
+ */
+export type PrivateBytes = Bytes;
+
 /** Where an IR element came from (a Gateway, a route, a policy, a Service...). */
 export interface ResourceMetadata {
   kind?: string;

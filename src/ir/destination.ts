@@ -1,6 +1,6 @@
 // Where traffic goes: a route's destination, split into weighted settings (one per backendRef),
 // each with its endpoints, protocol and upstream TLS. Cluster names come from RouteDestination.name.
-import type { AddHeader, Bytes, ResourceMetadata } from './common.js';
+import type { AddHeader, Bytes, PrivateBytes, ResourceMetadata } from './common.js';
 import type { URLRewrite } from './route.js';
 import type { TrafficFeatures } from './traffic.js';
 
@@ -77,7 +77,7 @@ export interface CredentialInjection {
   /** The header to inject into; Authorization when absent. */
   header?: string;
   overwrite?: boolean;
-  credential: Bytes;
+  credential: PrivateBytes;
 }
 
 export interface PreferLocalZone {
@@ -120,7 +120,7 @@ export interface TLSCertificate {
   /** The Envoy secret name. */
   name: string;
   certificate?: Bytes;
-  privateKey?: Bytes;
+  privateKey?: PrivateBytes;
   ocspStaple?: Bytes;
   sds?: SDSConfig;
 }

@@ -1,6 +1,6 @@
 // Security features of a route, from SecurityPolicies: CORS, JWT, OIDC, API key and basic auth,
 // external authorization, authorization (RBAC) and CSRF.
-import type { Bytes, CIDRMatch, Duration, FractionalPercent, StringMatch } from './common.js';
+import type { Bytes, CIDRMatch, Duration, FractionalPercent, PrivateBytes, StringMatch } from './common.js';
 import type { RouteDestination } from './destination.js';
 import type { TrafficFeatures } from './traffic.js';
 
@@ -63,8 +63,8 @@ export interface OIDC {
   name: string;
   provider: OIDCProvider;
   clientID: string;
-  clientSecret: Bytes;
-  hmacSecret: Bytes;
+  clientSecret: PrivateBytes;
+  hmacSecret: PrivateBytes;
   scopes?: string[];
   resources?: string[];
   redirectURL: string;
@@ -97,7 +97,7 @@ export interface OIDCProvider {
 
 export interface APIKeyAuth {
   /** client id → API key, both base64. */
-  credentials: { client: Bytes; key: Bytes }[];
+  credentials: { client: Bytes; key: PrivateBytes }[];
   extractFrom: { headers?: string[]; params?: string[]; cookies?: string[] }[];
   forwardClientIDHeader?: string;
   /** Remove the API key from the request before forwarding. */
@@ -107,7 +107,7 @@ export interface APIKeyAuth {
 export interface BasicAuth {
   name: string;
   /** An htpasswd file, base64. */
-  users: Bytes;
+  users: PrivateBytes;
   forwardUsernameHeader?: string;
 }
 
@@ -128,7 +128,7 @@ export interface ExtAuth {
   traffic?: TrafficFeatures;
   recomputeRoute?: boolean;
   includeRouteMetadata?: boolean;
-  contextExtensions?: { name: string; value: Bytes }[];
+  contextExtensions?: { name: string; value: PrivateBytes }[];
   statusOnError?: number;
   /** How long to wait for the authorization service. */
   timeout?: Duration;

@@ -1,6 +1,7 @@
 // The gatewayapi golden suite: one case is a keyed-list bundle of resources; it is completed with
 // the Secrets of gatewayapi-base.yaml and the fixtures that harness.yaml describes, translated, and
-// written as every resource with its status plus the xDS and infra IR.
+// written as every resource with its status plus the xDS and infra IR (secrets redacted, as Envoy
+// Gateway prints its IR).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
@@ -8,6 +9,7 @@ import { hashedName } from '../../gatewayapi/naming.js';
 import type { TranslatorSettings } from '../../gatewayapi/settings.js';
 import { mergeGatewaysEnabled } from '../../gatewayapi/translation.js';
 import { translate } from '../../gatewayapi/translator.js';
+import { redactIR } from '../../ir/redact.js';
 import { decodeResource } from '../../resources/decode.js';
 import { parseYAML } from '../../resources/load.js';
 import type { EndpointSlice, Secret, Service } from '../../api/core/index.js';
@@ -156,7 +158,7 @@ export function caseResources(name: string, input: string, harness: Harness, cas
 export function runGatewayAPICase(name: string, input: string, harness: Harness, casesDir: string): Record<string, unknown> {
   const { resources, settings } = caseResources(name, input, harness, casesDir);
   const result = translate(resources, settings);
-  return { ...result.resources, xdsIR: result.xdsIR, infraIR: result.infraIR };
+  return { ...result.resources, xdsIR: redactIR(result.xdsIR), infraIR: result.infraIR };
 }
 
 const suite: Suite = { runCase: runGatewayAPICase };

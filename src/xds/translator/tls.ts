@@ -1,7 +1,6 @@
 // TLS on both sides: downstream contexts for listeners (certificates by SDS name, client
 // validation, TLS parameters), upstream contexts for clusters (SNI, CA, SANs, client
 // certificates), and the Secrets they name.
-import { privateKeyOf } from '../../ir/redacted.js';
 import { createHash } from 'node:crypto';
 import type { StringMatch, TLSCACertificate, TLSCertificate, TLSConfig, TLSParameters, TLSUpstreamConfig } from '../../ir/xds.js';
 import { adsConfigSource, typed, type Msg } from './util.js';
@@ -135,7 +134,7 @@ export function buildUpstreamTLSSocket(tls: TLSUpstreamConfig, opts: TLSOptions 
 export function buildCertificateSecret(cert: TLSCertificate): Msg {
   const tc: Msg = {};
   tc.certificateChain = { inlineBytes: cert.certificate ?? '' };
-  tc.privateKey = { inlineBytes: privateKeyOf(cert) ?? '' };
+  tc.privateKey = { inlineBytes: cert.privateKey ?? '' };
   if (cert.ocspStaple) tc.ocspStaple = { inlineBytes: cert.ocspStaple };
   return { name: cert.name, tlsCertificate: tc };
 }

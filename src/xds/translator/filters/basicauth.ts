@@ -1,5 +1,4 @@
 // Basic authentication (SecurityPolicy basicAuth): one filter per policy with its htpasswd users.
-import { secretOf } from '../../../ir/redacted.js';
 import { typed, type Msg } from '../util.js';
 import { uniqueFilters, type HTTPFeature } from './feature.js';
 
@@ -10,7 +9,7 @@ export const basicAuth: HTTPFeature = {
     return uniqueFilters(l.routes, (r) => {
       const b = r.security?.basicAuth;
       if (!b) return undefined;
-      const cfg: Msg = { users: { inlineBytes: secretOf(b.name, 'users', b.users) } };
+      const cfg: Msg = { users: { inlineBytes: b.users } };
       if (b.forwardUsernameHeader) cfg.forwardUsernameHeader = b.forwardUsernameHeader;
       return [{ name: `${filterType}/${b.name}`, disabled: true, typedConfig: typed('envoy.extensions.filters.http.basic_auth.v3.BasicAuth', cfg) }];
     });
@@ -18,6 +17,6 @@ export const basicAuth: HTTPFeature = {
   perRoute(r) {
     const b = r.security?.basicAuth;
     if (!b) return undefined;
-    return { [`${filterType}/${b.name}`]: typed('envoy.extensions.filters.http.basic_auth.v3.BasicAuthPerRoute', { users: { inlineBytes: secretOf(b.name, 'users', b.users) } }) };
+    return { [`${filterType}/${b.name}`]: typed('envoy.extensions.filters.http.basic_auth.v3.BasicAuthPerRoute', { users: { inlineBytes: b.users } }) };
   },
 };

@@ -4,7 +4,6 @@
 // provider's backend, or a cluster for its URL.
 import type { HTTPListener, HTTPRoute, OIDC } from '../../../ir/xds.js';
 import type { Context } from '../context.js';
-import { secretOf } from '../../../ir/redacted.js';
 import { endpointTypeOf } from '../cluster.js';
 import { buildRetryPolicy } from '../route-policy.js';
 import { addURLCluster, urlCluster } from '../urlcluster.js';
@@ -158,7 +157,7 @@ export const oidc: HTTPFeature = {
       } else {
         addURLCluster(ctx, urlCluster(o.provider.tokenEndpoint));
       }
-      for (const [name, value] of [[clientSecretName(o), secretOf(o.name, 'clientSecret', o.clientSecret)], [hmacSecretName(o), secretOf(o.name, 'hmacSecret', o.hmacSecret)]] as const) {
+      for (const [name, value] of [[clientSecretName(o), o.clientSecret], [hmacSecretName(o), o.hmacSecret]] as const) {
         if (!ctx.table.has('secrets', name)) ctx.table.add('secrets', { name, genericSecret: { secret: { inlineBytes: value ?? '' } } });
       }
     }
