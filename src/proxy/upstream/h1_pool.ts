@@ -72,6 +72,9 @@ export class H1Pool implements ConnPool {
   /** A connection became free (new or after a response): serve the queue or park it. */
   release(conn: H1Connection): void {
     if (conn.connecting) { conn.connecting = false; this.connecting--; }
+    // A response that ended while the client was backed up leaves the socket paused: the next
+    // request on it must be able to read its response (and an idle one to see the close).
+    if (conn.socket.isPaused()) conn.socket.resume();
     const next = this.pending.shift();
     if (next) {
       this.opts.resources.pendingRequests--;
