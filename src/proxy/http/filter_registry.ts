@@ -41,7 +41,9 @@ export function parsePerFilterConfigs(m: Json | undefined, path: string): PerFil
       disabled = bool(any, 'disabled', p);
       optional = bool(any, 'isOptional', p);
       config = field(any, 'config');
-      type = config ? anyType(config, at(p, 'config')) : '';
+      // An empty config (no @type) only enables the filter on the route: Envoy Gateway writes
+      // its Lua, Wasm and ext_proc filters that way.
+      type = config && Object.keys(config).length ? anyType(config, at(p, 'config')) : '';
     }
     if (!config || !type) {
       out.set(name, { disabled, config: undefined });

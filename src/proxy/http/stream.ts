@@ -462,6 +462,14 @@ export class HttpStream implements MatchRequest, StreamInfo {
     this.encodeLocal(status, headers, buf, details);
   }
 
+  /** A reply a filter composed (Lua respond, Wasm send_local_response): these headers and body, as given. */
+  sendResponse(status: number, headers: HeaderList, body: Buffer | undefined, details: string): void {
+    const h = headers.slice();
+    removeHeader(h, 'content-length');
+    this.responseCodeDetails = details;
+    this.encodeLocal(status, h, body, details);
+  }
+
   private sendRedirect(status: number, location: string): void {
     this.encodeLocal(status, ['location', location], undefined, 'redirect');
   }

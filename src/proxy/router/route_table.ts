@@ -20,6 +20,8 @@ export interface Route {
   perFilter: PerFilterConfigs | undefined;
   virtualHost: VirtualHost;
   statPrefix: string;
+  /** metadata.filter_metadata (namespace → struct), for filters that read route metadata (Lua). */
+  metadata: Record<string, unknown> | undefined;
 }
 
 export interface VirtualHost {
@@ -188,6 +190,7 @@ function compileRoute(r: Json, path: string, vh: VirtualHost, opts: RouteCompile
     perFilter: parsePerFilterConfigs(obj(r, 'typedPerFilterConfig', path), at(path, 'typedPerFilterConfig')),
     virtualHost: vh,
     statPrefix: str(r, 'statPrefix', path),
+    metadata: obj(obj(r, 'metadata', path) ?? {}, 'filterMetadata', at(path, 'metadata')),
   };
 }
 

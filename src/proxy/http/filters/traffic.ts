@@ -6,3 +6,4 @@ import './header_mutation.js';
 import './buffer.js';
 import './compressor.js';
 import './ratelimit.js';
+import './lua/lua.js';

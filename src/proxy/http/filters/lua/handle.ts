@@ -1,0 +1,458 @@
+// Envoy's Lua stream handle API: the objects envoy_on_request(handle) and
+// envoy_on_response(handle) work with. Each kind of object is a userdata whose metatable is made
+// once per Lua state (install), so a request allocates one small userdata per object it asks for
+// and no closures. Calls that must wait (body, bodyChunks, trailers) yield the coroutine; the
+// filter resumes it with the result when the stream has it. respond() records the reply and
+// yields for good: the filter sends it once the script is out of the VM.
+import { createHash } from 'node:crypto';
+import { addHeader, removeHeader, setHeader, validHeaderName, validHeaderValue, type HeaderList } from '../../headers.js';
+import type { HttpStream } from '../../stream.js';
+import { checkText, fengari, lstr, pushBytes, pushText, pushValue, raise, toValue, type LuaState } from './vm.js';
+
+export const enum Wait { None = 0, Body = 1, Chunk = 2, Trailers = 3 }
+
+/** A body the script holds: the whole body (body()) or one chunk (bodyChunks()). */
+export interface BodyBuffer { bytes: Buffer; }
+
+/** One run of envoy_on_request or envoy_on_response on one stream. */
+export interface LuaRun {
+  readonly s: HttpStream;
+  readonly response: boolean;
+  /** The filter's instance name: route metadata is read under it. */
+  readonly filterName: string;
+  readonly filterContext: unknown;
+  /** What the coroutine waits for. */
+  wait: Wait;
+  /** Body received and held while the script has not finished. */
+  chunks: Buffer[];
+  /** The end of this direction of the stream has been seen (or came with the headers). */
+  ended: boolean;
+  trailers: HeaderList | undefined;
+  /** Set once body() returned the buffer: it replaces the held chunks. */
+  body: BodyBuffer | undefined;
+  /** Headers were passed on while the script streams chunks (bodyChunks). */
+  headersContinued: boolean;
+  reply: { status: number; headers: HeaderList; body: Buffer | undefined } | undefined;
+  finished: boolean;
+}
+
+const HANDLE = 'egts.lua.stream_handle';
+const HEADERS = 'egts.lua.header_map';
+const BUFFER = 'egts.lua.buffer';
+const METADATA = 'egts.lua.metadata';
+const DYNAMIC = 'egts.lua.dynamic_metadata';
+const STREAM_INFO = 'egts.lua.stream_info';
+const CONNECTION = 'egts.lua.connection';
+const SSL = 'egts.lua.ssl_connection';
+
+interface HeadersRef { run: LuaRun; list: HeaderList; pseudo: boolean }
+
+function live(L: LuaState, run: LuaRun): LuaRun {
+  if (run.finished) raise(L, 'object used outside of its stream callback');
+  return run;
+}
+
+function self<T>(L: LuaState, type: string): T {
+  return fengari().lauxlib.luaL_checkudata(L, 1, lstr(type)).v as T;
+}
+
+function pushObject(L: LuaState, type: string, v: unknown): void {
+  const { lua, lauxlib } = fengari();
+  lua.lua_newuserdata(L, 0).v = v;
+  lauxlib.luaL_setmetatable(L, lstr(type));
+}
+
+export function pushHandle(L: LuaState, run: LuaRun): void { pushObject(L, HANDLE, run); }
+export function pushBuffer(L: LuaState, b: BodyBuffer): void { pushObject(L, BUFFER, b); }
+export function pushHeaders(L: LuaState, run: LuaRun, list: HeaderList, pseudo: boolean): void {
+  pushObject(L, HEADERS, { run, list, pseudo } satisfies HeadersRef);
+}
+
+/** The held body as one buffer. */
+export function heldBody(run: LuaRun): Buffer {
+  return run.chunks.length === 1 ? run.chunks[0]! : Buffer.concat(run.chunks);
+}
+
+// --- header maps: pseudo-headers live on the stream, the rest in its header list ---
+
+const REQUEST_PSEUDO = [':authority', ':path', ':method', ':scheme'] as const;
+
+function pseudoGet(run: LuaRun, name: string): string | undefined {
+  const s = run.s;
+  if (run.response) return name === ':status' ? String(s.responseCode) : undefined;
+  switch (name) {
+    case ':authority': return s.authority;
+    case ':path': return s.path;
+    case ':method': return s.method;
+    case ':scheme': return s.scheme;
+  }
+  return undefined;
+}
+
+function pseudoSet(L: LuaState, run: LuaRun, name: string, value: string): void {
+  const s = run.s;
+  if (run.response) {
+    const status = Number(value);
+    if (name !== ':status' || !Number.isInteger(status) || status < 100 || status > 999) raise(L, `invalid response pseudo-header ${name}: ${value}`);
+    s.responseCode = status;
+    return;
+  }
+  switch (name) {
+    case ':authority': s.authority = value; break;
+    case ':method': s.method = value; break;
+    case ':scheme': s.scheme = value; break;
+    case ':path': {
+      s.path = value;
+      const q = value.indexOf('?');
+      s.pathOnly = q < 0 ? value : value.slice(0, q);
+      s.queryParams = undefined;
+      break;
+    }
+    default: raise(L, `invalid request pseudo-header ${name}`);
+  }
+}
+
+function headerName(L: LuaState, arg: number): string {
+  const name = checkText(L, arg).toLowerCase();
+  if (!name.startsWith(':') && !validHeaderName(name)) raise(L, `invalid header name ${JSON.stringify(name)}`);
+  return name;
+}
+
+function headerValue(L: LuaState, arg: number): string {
+  const v = checkText(L, arg);
+  if (!validHeaderValue(v)) raise(L, 'header values may not contain CR, LF or NUL');
+  return v;
+}
+
+const headerMethods: Record<string, (L: LuaState) => number> = {
+  get(L) {
+    const h = self<HeadersRef>(L, HEADERS); live(L, h.run);
+    const name = headerName(L, 2);
+    let v: string | undefined;
+    if (name.startsWith(':')) v = h.pseudo ? pseudoGet(h.run, name) : undefined;
+    else for (let i = 0; i < h.list.length; i += 2) if (h.list[i] === name) v = v === undefined ? h.list[i + 1] : `${v},${h.list[i + 1]}`;
+    if (v === undefined) fengari().lua.lua_pushnil(L); else pushText(L, v);
+    return 1;
+  },
+  getAtIndex(L) {
+    const h = self<HeadersRef>(L, HEADERS); live(L, h.run);
+    const name = headerName(L, 2);
+    let index = fengari().lauxlib.luaL_checkinteger(L, 3);
+    if (name.startsWith(':')) {
+      const v = h.pseudo && index === 0 ? pseudoGet(h.run, name) : undefined;
+      if (v === undefined) fengari().lua.lua_pushnil(L); else pushText(L, v);
+      return 1;
+    }
+    for (let i = 0; i < h.list.length; i += 2) {
+      if (h.list[i] === name && index-- === 0) { pushText(L, h.list[i + 1]!); return 1; }
+    }
+    fengari().lua.lua_pushnil(L);
+    return 1;
+  },
+  getNumValues(L) {
+    const h = self<HeadersRef>(L, HEADERS); live(L, h.run);
+    const name = headerName(L, 2);
+    let n = 0;
+    if (name.startsWith(':')) n = h.pseudo && pseudoGet(h.run, name) !== undefined ? 1 : 0;
+    else for (let i = 0; i < h.list.length; i += 2) if (h.list[i] === name) n++;
+    fengari().lua.lua_pushinteger(L, n);
+    return 1;
+  },
+  add(L) {
+    const h = self<HeadersRef>(L, HEADERS); live(L, h.run);
+    const name = headerName(L, 2);
+    const value = headerValue(L, 3);
+    if (name.startsWith(':')) { if (h.pseudo) pseudoSet(L, h.run, name, value); else raise(L, `invalid header name ${name}`); }
+    else addHeader(h.list, name, value);
+    return 0;
+  },
+  replace(L) {
+    const h = self<HeadersRef>(L, HEADERS); live(L, h.run);
+    const name = headerName(L, 2);
+    const value = headerValue(L, 3);
+    if (name.startsWith(':')) { if (h.pseudo) pseudoSet(L, h.run, name, value); else raise(L, `invalid header name ${name}`); }
+    else setHeader(h.list, name, value);
+    return 0;
+  },
+  remove(L) {
+    const h = self<HeadersRef>(L, HEADERS); live(L, h.run);
+    const name = headerName(L, 2);
+    if (!name.startsWith(':')) removeHeader(h.list, name);
+    return 0;
+  },
+  /** HTTP/1 reason phrases are not kept by this proxy's codec: accepted and ignored. */
+  setHttp1ReasonPhrase(L) { live(L, self<HeadersRef>(L, HEADERS).run); return 0; },
+};
+
+/** for k, v in pairs(headers): pseudo-headers first, then the list in order (repeats included). */
+function headerPairs(L: LuaState): number {
+  const { lua } = fengari();
+  const h = self<HeadersRef>(L, HEADERS); live(L, h.run);
+  const entries: string[] = [];
+  if (h.pseudo) {
+    if (h.run.response) entries.push(':status', String(h.run.s.responseCode));
+    else for (const p of REQUEST_PSEUDO) entries.push(p, pseudoGet(h.run, p)!);
+  }
+  for (let i = 0; i < h.list.length; i++) entries.push(h.list[i]!);
+  let i = 0;
+  lua.lua_pushjsfunction(L, (L1) => {
+    if (i >= entries.length) { lua.lua_pushnil(L1); return 1; }
+    pushText(L1, entries[i]!); pushText(L1, entries[i + 1]!);
+    i += 2;
+    return 2;
+  });
+  return 1;
+}
+
+// --- buffers ---
+
+const bufferMethods: Record<string, (L: LuaState) => number> = {
+  length(L) { fengari().lua.lua_pushinteger(L, self<BodyBuffer>(L, BUFFER).bytes.length); return 1; },
+  getBytes(L) {
+    const { lauxlib } = fengari();
+    const b = self<BodyBuffer>(L, BUFFER).bytes;
+    const index = lauxlib.luaL_optinteger(L, 2, 0);
+    const length = lauxlib.luaL_optinteger(L, 3, b.length - index);
+    if (index < 0 || length < 0 || index + length > b.length) raise(L, 'index/length must be inside the buffer');
+    pushBytes(L, b.subarray(index, index + length));
+    return 1;
+  },
+  setBytes(L) {
+    const b = self<BodyBuffer>(L, BUFFER);
+    b.bytes = Buffer.from(fengari().lauxlib.luaL_checklstring(L, 2));
+    fengari().lua.lua_pushinteger(L, b.bytes.length);
+    return 1;
+  },
+};
+
+// --- metadata ---
+
+/** A read-only view of a metadata struct: get(key), pairs. */
+const metadataMethods: Record<string, (L: LuaState) => number> = {
+  get(L) {
+    const m = self<Record<string, unknown>>(L, METADATA);
+    pushValue(L, m[checkText(L, 2)]);
+    return 1;
+  },
+};
+
+function pairsOver(L: LuaState, m: Record<string, unknown>): number {
+  const { lua } = fengari();
+  const keys = Object.keys(m);
+  let i = 0;
+  lua.lua_pushjsfunction(L, (L1) => {
+    if (i >= keys.length) { lua.lua_pushnil(L1); return 1; }
+    const k = keys[i++]!;
+    pushValue(L1, k); pushValue(L1, m[k]);
+    return 2;
+  });
+  return 1;
+}
+
+const dynamicMethods: Record<string, (L: LuaState) => number> = {
+  get(L) {
+    const s = self<HttpStream>(L, DYNAMIC);
+    pushValue(L, s.dynamicMetadata?.[checkText(L, 2)]);
+    return 1;
+  },
+  set(L) {
+    const s = self<HttpStream>(L, DYNAMIC);
+    const ns = checkText(L, 2);
+    const key = checkText(L, 3);
+    s.setMetadata(ns, key, toValue(L, 4));
+    return 0;
+  },
+};
+
+// --- stream info, connection, TLS ---
+
+const hostPort = (addr: string, port: number) => (addr.includes(':') && !addr.startsWith('[') ? `[${addr}]:${port}` : `${addr}:${port}`);
+
+const streamInfoMethods: Record<string, (L: LuaState) => number> = {
+  protocol(L) { pushText(L, live(L, self<LuaRun>(L, STREAM_INFO)).s.protocol); return 1; },
+  routeName(L) { pushText(L, live(L, self<LuaRun>(L, STREAM_INFO)).s.routeName); return 1; },
+  requestedServerName(L) { pushText(L, live(L, self<LuaRun>(L, STREAM_INFO)).s.downstream.serverName ?? ''); return 1; },
+  downstreamLocalAddress(L) { const d = live(L, self<LuaRun>(L, STREAM_INFO)).s.downstream; pushText(L, hostPort(d.localAddress, d.localPort)); return 1; },
+  downstreamDirectLocalAddress(L) { const d = live(L, self<LuaRun>(L, STREAM_INFO)).s.downstream; pushText(L, hostPort(d.localAddress, d.localPort)); return 1; },
+  downstreamRemoteAddress(L) { const d = live(L, self<LuaRun>(L, STREAM_INFO)).s.downstream; pushText(L, hostPort(d.remoteAddress, d.remotePort)); return 1; },
+  downstreamDirectRemoteAddress(L) { const d = live(L, self<LuaRun>(L, STREAM_INFO)).s.downstream; pushText(L, hostPort(d.remoteAddress, d.remotePort)); return 1; },
+  dynamicMetadata(L) { pushObject(L, DYNAMIC, live(L, self<LuaRun>(L, STREAM_INFO)).s); return 1; },
+  downstreamSslConnection(L) { return pushSsl(L, live(L, self<LuaRun>(L, STREAM_INFO)).s); },
+};
+
+function pushSsl(L: LuaState, s: HttpStream): number {
+  if (!s.downstream.tls) { fengari().lua.lua_pushnil(L); return 1; }
+  pushObject(L, SSL, s);
+  return 1;
+}
+
+function pushStrings(L: LuaState, xs: readonly string[]): number {
+  pushValue(L, xs);
+  return 1;
+}
+
+const sslMethods: Record<string, (L: LuaState) => number> = {
+  peerCertificatePresented(L) { fengari().lua.lua_pushboolean(L, self<HttpStream>(L, SSL).downstream.peerCertificate !== undefined); return 1; },
+  // A presented certificate reached the stream only if the TLS layer accepted it.
+  peerCertificateValidated(L) { fengari().lua.lua_pushboolean(L, self<HttpStream>(L, SSL).downstream.peerCertificate !== undefined); return 1; },
+  subjectPeerCertificate(L) { pushText(L, self<HttpStream>(L, SSL).downstream.peerCertificate?.subject ?? ''); return 1; },
+  uriSanPeerCertificate(L) { return pushStrings(L, self<HttpStream>(L, SSL).downstream.peerCertificate?.uriSans ?? []); },
+  dnsSansPeerCertificate(L) { return pushStrings(L, self<HttpStream>(L, SSL).downstream.peerCertificate?.dnsSans ?? []); },
+  sha256PeerCertificateDigest(L) {
+    const raw = self<HttpStream>(L, SSL).downstream.peerCertificate?.raw;
+    pushText(L, raw ? createHash('sha256').update(raw).digest('hex') : '');
+    return 1;
+  },
+};
+
+const connectionMethods: Record<string, (L: LuaState) => number> = {
+  ssl(L) { return pushSsl(L, live(L, self<LuaRun>(L, CONNECTION)).s); },
+};
+
+// --- the stream handle ---
+
+export type ScriptLogger = (level: number, message: string) => void;
+
+function waitFor(L: LuaState, run: LuaRun, w: Wait): number {
+  run.wait = w;
+  return fengari().lua.lua_yield(L, 0);
+}
+
+function handleMethods(log: ScriptLogger): Record<string, (L: LuaState) => number> {
+  const { lua } = fengari();
+  const logAt = (level: number) => (L: LuaState) => { live(L, self<LuaRun>(L, HANDLE)); log(level, checkText(L, 2)); return 0; };
+  return {
+    headers(L) {
+      const run = live(L, self<LuaRun>(L, HANDLE));
+      pushHeaders(L, run, run.response ? run.s.responseHeaders! : run.s.headers, true);
+      return 1;
+    },
+    body(L) {
+      const run = live(L, self<LuaRun>(L, HANDLE));
+      const alwaysWrap = lua.lua_toboolean(L, 2);
+      if (run.body) { pushBuffer(L, run.body); return 1; }
+      if (run.headersContinued) raise(L, 'body() cannot be called once the body is being streamed');
+      if (!run.ended) return waitFor(L, run, Wait.Body);
+      return pushWholeBody(L, run, alwaysWrap);
+    },
+    bodyChunks(L) {
+      const run = live(L, self<LuaRun>(L, HANDLE));
+      if (run.body) raise(L, 'bodyChunks() cannot be called once the body was buffered');
+      lua.lua_pushjsfunction(L, (L1) => {
+        live(L1, run);
+        if (run.chunks.length) { pushBuffer(L1, { bytes: run.chunks.shift()! }); return 1; }
+        if (run.ended) { lua.lua_pushnil(L1); return 1; }
+        return waitFor(L1, run, Wait.Chunk);
+      });
+      return 1;
+    },
+    trailers(L) {
+      const run = live(L, self<LuaRun>(L, HANDLE));
+      if (!run.ended) return waitFor(L, run, Wait.Trailers);
+      if (run.trailers) pushHeaders(L, run, run.trailers, false); else lua.lua_pushnil(L);
+      return 1;
+    },
+    metadata(L) {
+      const run = live(L, self<LuaRun>(L, HANDLE));
+      pushObject(L, METADATA, routeMetadata(run));
+      return 1;
+    },
+    streamInfo(L) { pushObject(L, STREAM_INFO, live(L, self<LuaRun>(L, HANDLE))); return 1; },
+    connection(L) { pushObject(L, CONNECTION, live(L, self<LuaRun>(L, HANDLE))); return 1; },
+    filterContext(L) { pushValue(L, live(L, self<LuaRun>(L, HANDLE)).filterContext ?? {}); return 1; },
+    respond(L) {
+      const run = live(L, self<LuaRun>(L, HANDLE));
+      if (run.response) raise(L, 'respond() may only be called on the request path');
+      if (run.headersContinued) raise(L, 'respond() cannot be called once the request headers went on');
+      run.reply = replyOf(L);
+      run.wait = Wait.None;
+      return lua.lua_yield(L, 0);
+    },
+    clearRouteCache(L) {
+      const run = live(L, self<LuaRun>(L, HANDLE));
+      const table = run.s.hcm.routes.table;
+      if (!run.response && table) {
+        run.s.route = table.route(run.s);
+        run.s.routeName = run.s.route?.name ?? '';
+      }
+      return 0;
+    },
+    logTrace: logAt(0), logDebug: logAt(1), logInfo: logAt(2), logWarn: logAt(3), logErr: logAt(4), logCritical: logAt(5),
+    base64Escape(L) { pushText(L, Buffer.from(fengari().lauxlib.luaL_checklstring(L, 2)).toString('base64')); return 1; },
+    timestamp(L) { lua.lua_pushnumber(L, Date.now()); return 1; },
+    timestampString(L) {
+      const micro = lua.lua_tonumber(L, 2) === 1;
+      pushText(L, micro ? String(BigInt(Date.now()) * 1000n + BigInt(Math.floor((performance.now() % 1) * 1000))) : String(Date.now()));
+      return 1;
+    },
+  };
+}
+
+function pushWholeBody(L: LuaState, run: LuaRun, alwaysWrap: boolean): number {
+  if (!run.chunks.length && !alwaysWrap) { fengari().lua.lua_pushnil(L); return 1; }
+  run.body = { bytes: heldBody(run) };
+  run.chunks = [];
+  pushBuffer(L, run.body);
+  return 1;
+}
+
+/** What the coroutine gets back when the wait for the end of the body is over. */
+export function pushBodyResult(L: LuaState, run: LuaRun): void {
+  if (run.wait === Wait.Body) pushWholeBody(L, run, false);
+  else if (run.trailers) pushHeaders(L, run, run.trailers, false);
+  else fengari().lua.lua_pushnil(L);
+}
+
+function routeMetadata(run: LuaRun): Record<string, unknown> {
+  const md = run.s.route?.metadata;
+  const m = md?.[run.filterName] ?? md?.['envoy.filters.http.lua'];
+  return m && typeof m === 'object' ? (m as Record<string, unknown>) : {};
+}
+
+/** respond(headers, body): headers is a table of name → value or list of values; :status required. */
+function replyOf(L: LuaState): { status: number; headers: HeaderList; body: Buffer | undefined } {
+  const { lua, lauxlib } = fengari();
+  lauxlib.luaL_checktype(L, 2, lua.LUA_TTABLE);
+  const t = toValue(L, 2) as Record<string, unknown>;
+  const headers: HeaderList = [];
+  let status = 0;
+  for (const [k, v] of Object.entries(t)) {
+    const name = k.toLowerCase();
+    const values = Array.isArray(v) ? v : [v];
+    for (const x of values) {
+      const value = typeof x === 'number' ? String(x) : typeof x === 'string' ? x : raise(L, `header ${name} must be a string`);
+      if (name === ':status') { status = Number(value); continue; }
+      if (name.startsWith(':') || !validHeaderName(name)) raise(L, `invalid header name ${JSON.stringify(name)}`);
+      if (!validHeaderValue(value)) raise(L, 'header values may not contain CR, LF or NUL');
+      headers.push(name, value);
+    }
+  }
+  if (!Number.isInteger(status) || status < 200 || status > 999) raise(L, ':status must be a valid HTTP status');
+  let body: Buffer | undefined;
+  if (lua.lua_type(L, 3) === lua.LUA_TSTRING) body = Buffer.from(lua.lua_tolstring(L, 3)!);
+  return { status, headers, body };
+}
+
+/** Creates the metatables of the API's objects in a new state. */
+export function installApi(L: LuaState, log: ScriptLogger): void {
+  const { lua, lauxlib } = fengari();
+  const define = (type: string, methods: Record<string, (L: LuaState) => number>, pairs?: (L: LuaState) => number) => {
+    lauxlib.luaL_newmetatable(L, lstr(type));
+    lua.lua_createtable(L, 0, Object.keys(methods).length);
+    for (const [name, f] of Object.entries(methods)) { lua.lua_pushjsfunction(L, f); lua.lua_setfield(L, -2, lstr(name)); }
+    lua.lua_setfield(L, -2, lstr('__index'));
+    if (pairs) { lua.lua_pushjsfunction(L, pairs); lua.lua_setfield(L, -2, lstr('__pairs')); }
+    lua.lua_pop(L, 1);
+  };
+  define(HANDLE, handleMethods(log));
+  define(HEADERS, headerMethods, headerPairs);
+  define(BUFFER, bufferMethods);
+  define(METADATA, metadataMethods, (L) => pairsOver(L, self<Record<string, unknown>>(L, METADATA)));
+  define(DYNAMIC, dynamicMethods, (L) => pairsOver(L, self<HttpStream>(L, DYNAMIC).dynamicMetadata ?? {}));
+  define(STREAM_INFO, streamInfoMethods);
+  define(CONNECTION, connectionMethods);
+  define(SSL, sslMethods);
+  // timestampString(EnvoyTimestampResolution.MILLISECOND | MICROSECOND)
+  pushValue(L, { MILLISECOND: 0, MICROSECOND: 1 });
+  lua.lua_setglobal(L, lstr('EnvoyTimestampResolution'));
+}
