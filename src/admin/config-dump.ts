@@ -2,6 +2,7 @@
 // proto3 JSON): what a proxy of that IR key is being served, for people and tools that read
 // Envoy's dumps.
 import type { Snapshot } from '../xds/server/index.js';
+import { REDACTED } from '../ir/redact.js';
 import { TYPE_URL } from '../xds/proto/index.js';
 
 const admin = (m: string) => `type.googleapis.com/envoy.admin.v3.${m}`;
@@ -45,10 +46,16 @@ export function configDump(snapshot: Snapshot, lastUpdated?: Date): { configs: u
   };
 }
 
-/** Private keys are never shown, as Envoy's own dump redacts them. */
+/**
+ * Secret material is never shown, as Envoy's own dump redacts its sensitive fields: private keys
+ * and their passwords, generic secrets (OIDC client and HMAC secrets, injected credentials),
+ * session ticket keys.
+ */
 function redactSecret(json: unknown): object {
   const s = structuredClone(json) as Record<string, any>;
   const cert = s.tlsCertificate;
-  if (cert?.privateKey) cert.privateKey = { inlineString: '[redacted]' };
+  for (const field of ['privateKey', 'password']) if (cert?.[field]) cert[field] = { inlineString: REDACTED };
+  if (s.genericSecret?.secret) s.genericSecret.secret = { inlineString: REDACTED };
+  if (Array.isArray(s.sessionTicketKeys?.keys)) s.sessionTicketKeys.keys = s.sessionTicketKeys.keys.map(() => ({ inlineString: REDACTED }));
   return s;
 }
