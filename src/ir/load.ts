@@ -5,6 +5,7 @@
 // everything downstream sees one spelling.
 import { parse } from 'yaml';
 import { irFieldNames } from './fields.js';
+import { isSecretField } from './redact.js';
 import type { Xds } from './xds.js';
 
 /** Lua has no JSON tags in Envoy Gateway: its keys are the Go field names. */
@@ -21,7 +22,10 @@ const known = new Set(irFieldNames.filter((n) => luaKeys[n.toLowerCase()] !== n)
 /** Values that are free-form maps or foreign documents: their keys are kept as written. */
 const opaque = new Set(['config', 'FilterContext', 'labels', 'spec', 'status', 'backendSettings']);
 
-/** []byte fields: a list of byte values becomes base64. */
+/**
+ * []byte fields: a list of byte values becomes base64. So do the secret fields (redact.ts), whose
+ * rendering "[redacted]" reads back as the bytes of that text, as Envoy Gateway reads its IR.
+ */
 const bytesFields = new Set(['certificate', 'privateKey', 'ocspStaple', 'data', 'body', 'users', 'credential', 'clientSecret', 'hmacSecret']);
 
 function isBase64(s: string): boolean {
@@ -34,9 +38,16 @@ function canonicalKey(key: string, parent: string | undefined): string {
   return canonical.get(key.toLowerCase()) ?? key;
 }
 
-function normalise(v: unknown, parent: string | undefined): unknown {
-  if (Array.isArray(v)) return v.map((x) => normalise(x, parent));
+/** `path`: the keys from the root to `v`, `[]` for list elements (kept for the secret fields). */
+function normalise(v: unknown, path: string[]): unknown {
+  if (Array.isArray(v)) {
+    path.push('[]');
+    const out = v.map((x) => normalise(x, path));
+    path.pop();
+    return out;
+  }
   if (v === null || typeof v !== 'object') return v;
+  const parent = path.findLast((k) => k !== '[]');
   const out: Record<string, unknown> = {};
   const exact = new Set<string>();
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
@@ -45,15 +56,18 @@ function normalise(v: unknown, parent: string | undefined): unknown {
     // Gateway's reading of its test inputs does).
     if (key === k) exact.add(key);
     else if (exact.has(key)) continue;
-    if (bytesFields.has(key) && Array.isArray(x) && x.every((b) => typeof b === 'number')) {
+    const bytes = bytesFields.has(key) || isSecretField(key, path);
+    if (bytes && Array.isArray(x) && x.every((b) => typeof b === 'number')) {
       out[key] = Buffer.from(x as number[]).toString('base64');
-    } else if (bytesFields.has(key) && typeof x === 'string' && !isBase64(x)) {
+    } else if (bytes && typeof x === 'string' && !isBase64(x)) {
       // Text where bytes are expected (e.g. "[redacted]"): the bytes of the text.
       out[key] = Buffer.from(x).toString('base64');
     } else if (opaque.has(key) || (key === 'value' && parent === 'operation') || ((key === 'annotations' || key === 'attributes') && !Array.isArray(x))) {
       out[key] = x;
     } else {
-      out[key] = normalise(x, key);
+      path.push(key);
+      out[key] = normalise(x, path);
+      path.pop();
     }
   }
   return out;
@@ -61,7 +75,7 @@ function normalise(v: unknown, parent: string | undefined): unknown {
 
 /** Normalises a decoded IR document (any key case, byte lists) to the canonical IR form. */
 export function normaliseIR<T = Xds>(doc: unknown): T {
-  return normalise(doc, undefined) as T;
+  return normalise(doc, []) as T;
 }
 
 /** Parses an xDS IR from YAML or JSON text. Throws on syntax errors (the caller has the place). */

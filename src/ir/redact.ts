@@ -37,8 +37,11 @@ for (const path of secretFields) {
   rulesByField.set(field, rules);
 }
 
-/** Whether the path of the object holding `field` (innermost last) ends as a rule requires. */
-function isSecret(field: string, path: readonly string[]): boolean {
+/**
+ * Whether `field` of an object is a secret, given the path of that object (its keys from the IR's
+ * root, `[]` for list elements, innermost last).
+ */
+export function isSecretField(field: string, path: readonly string[]): boolean {
   const rules = rulesByField.get(field);
   if (!rules) return false;
   outer: for (const rule of rules) {
@@ -75,7 +78,7 @@ function redact(value: unknown, path: string[]): unknown {
   for (const key of Object.keys(obj)) {
     const v = obj[key];
     let r: unknown;
-    if (typeof v === 'string') r = v !== '' && isSecret(key, path) ? REDACTED : v;
+    if (typeof v === 'string') r = v !== '' && isSecretField(key, path) ? REDACTED : v;
     else {
       path.push(key);
       r = redact(v, path);

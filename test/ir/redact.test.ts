@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { caseResources } from '../../src/cli/golden/gatewayapi.js';
 import { loadHarness } from '../../src/cli/golden/harness.js';
 import { translate } from '../../src/gatewayapi/translator.js';
+import { parseXdsIR } from '../../src/ir/load.js';
 import { REDACTED, redactIR, secretFields } from '../../src/ir/redact.js';
 import type { Xds } from '../../src/ir/xds.js';
 import { corpusSkipReason, corpusSuiteDir } from '../support/corpus.js';
@@ -139,4 +140,13 @@ test('over the gatewayapi corpus, no input secret reaches the rendered IR', { sk
   assert.deepEqual(leaks, []);
   // The IR itself holds them: the xDS translator reads them there.
   assert.ok(held > 50, `only ${held} input secrets found in the IR`);
+});
+
+test('a rendered IR reads back with each secret as the bytes of "[redacted]", as Envoy Gateway reads it', () => {
+  const ir = parseXdsIR(JSON.stringify(redactIR(sample())));
+  const bytes = Buffer.from(REDACTED).toString('base64');
+  assert.deepEqual(secretsOf(ir), secretsOf(sample()).map(() => bytes));
+  // Text that is not a secret stays text.
+  assert.equal(ir.http![0]!.routes![0]!.addRequestHeaders![0]!.value![0], 'not-secret');
+  assert.equal(ir.http![0]!.routes![0]!.security!.oidc!.clientID, 'id');
 });
