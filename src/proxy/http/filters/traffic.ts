@@ -7,3 +7,6 @@ import './buffer.js';
 import './compressor.js';
 import './ratelimit.js';
 import './lua/lua.js';
+import './ext_proc.js';
+import './geoip.js';
+import './dynamic_modules.js';
