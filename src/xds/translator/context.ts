@@ -9,7 +9,7 @@ import { ResourceTable, type ResourceValidator } from './resources.js';
 import { buildCertificateSecret, buildUpstreamCASecret } from './tls.js';
 import type { TLSCertificate } from '../../ir/xds.js';
 import { protoDuration, type Msg } from './util.js';
-import { credentialSecretName } from './upstreamfilters.js';
+import { credentialSecret, credentialSecretName } from './upstreamfilters.js';
 import { Names, xdsNameSchemeV2 } from './names.js';
 
 export interface TranslatorOptions {
@@ -84,9 +84,7 @@ export class Context {
       else if (secret) this.table.append('secrets', secret);
       for (const c of s.tls?.clientCertificates ?? []) this.addSecretOnce(c);
       const ci = s.filters?.credentialInjection;
-      if (ci && !this.table.has('secrets', credentialSecretName(ci.name))) {
-        this.table.add('secrets', { name: credentialSecretName(ci.name), genericSecret: { secret: { inlineBytes: ci.credential ?? '' } } });
-      }
+      if (ci && !this.table.has('secrets', credentialSecretName(ci.name))) this.table.add('secrets', credentialSecret(ci));
     }
     return true;
   }

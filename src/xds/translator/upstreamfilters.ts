@@ -2,7 +2,7 @@
 // the route picked the backend: credentials injected for one backend (a backendRef filter) and
 // admission control, which sheds load when the backend's success rate drops. Envoy requires the
 // upstream codec as the last of them.
-import type { AdmissionControl, DestinationSetting } from '../../ir/xds.js';
+import type { AdmissionControl, CredentialInjection, DestinationSetting } from '../../ir/xds.js';
 import { adsConfigSource, protoDuration, typed, type Msg } from './util.js';
 
 const grpcCodes: Record<string, number> = {
@@ -11,9 +11,30 @@ const grpcCodes: Record<string, number> = {
   Unimplemented: 12, Internal: 13, Unavailable: 14, DataLoss: 15, Unauthenticated: 16,
 };
 
-/** The SDS secret a backend's injected credential is served as. */
+/** The name of the SDS secret an injected credential is served as. */
 export function credentialSecretName(filterName: string): string {
   return `credential_injector/credential/${filterName}`;
+}
+
+/** The SDS secret holding an injected credential (the IR's bytes, as they are). */
+export function credentialSecret(ci: CredentialInjection): Msg {
+  return { name: credentialSecretName(ci.name), genericSecret: { secret: { inlineBytes: ci.credential ?? '' } } };
+}
+
+/** The name of the credential_injector filter of one HTTPRouteFilter. */
+export function credentialInjectorName(ci: CredentialInjection): string {
+  return `envoy.filters.http.credential_injector/${ci.name}`;
+}
+
+/** The credential_injector filter of one HTTPRouteFilter, on a route or on a backend. */
+export function credentialInjectorFilter(ci: CredentialInjection): Msg {
+  const generic: Msg = { credential: { name: credentialSecretName(ci.name), sdsConfig: adsConfigSource() } };
+  if (ci.header) generic.header = ci.header;
+  const cfg: Msg = {
+    credential: { name: 'envoy.http.injected_credentials.generic', typedConfig: typed('envoy.extensions.http.injected_credentials.generic.v3.Generic', generic) },
+  };
+  if (ci.overwrite) cfg.overwrite = true;
+  return { name: credentialInjectorName(ci), typedConfig: typed('envoy.extensions.filters.http.credential_injector.v3.CredentialInjector', cfg) };
 }
 
 function admissionControl(a: AdmissionControl): Msg {
@@ -37,14 +58,7 @@ export function upstreamHTTPFilters(settings: DestinationSetting[], admission: A
   const out: Msg[] = [];
   for (const s of settings) {
     const ci = s.filters?.credentialInjection;
-    if (!ci) continue;
-    const generic: Msg = { credential: { name: credentialSecretName(ci.name), sdsConfig: adsConfigSource() } };
-    if (ci.header) generic.header = ci.header;
-    const cfg: Msg = {
-      credential: { name: 'envoy.http.injected_credentials.generic', typedConfig: typed('envoy.extensions.http.injected_credentials.generic.v3.Generic', generic) },
-    };
-    if (ci.overwrite) cfg.overwrite = true;
-    out.push({ name: `envoy.filters.http.credential_injector/${ci.name}`, typedConfig: typed('envoy.extensions.filters.http.credential_injector.v3.CredentialInjector', cfg) });
+    if (ci) out.push(credentialInjectorFilter(ci));
   }
   if (admission) {
     out.push({ name: 'envoy.filters.http.admission_control', typedConfig: typed('envoy.extensions.filters.http.admission_control.v3.AdmissionControl', admissionControl(admission)) });

@@ -3,6 +3,7 @@ import { apiKeyAuth } from './apikeyauth.js';
 import { bandwidthLimit } from './bandwidth.js';
 import { basicAuth } from './basicauth.js';
 import { requestBuffer } from './buffer.js';
+import { credentialInjection } from './credentialinjector.js';
 import { csrf } from './csrf.js';
 import { customResponse } from './customresponse.js';
 import { dynamicForwardProxy } from './dfp.js';
@@ -24,4 +25,5 @@ import { wasm } from './wasm.js';
 export const features: HTTPFeature[] = [
   fault, customResponse, cors, headerMutation, extAuth, apiKeyAuth, basicAuth, oidc, jwt, sessionPersistence, requestBuffer,
   lua, extProc, wasm, dynamicModules, geoip, rbac, dynamicForwardProxy, csrf, localRateLimit, globalRateLimit, bandwidthLimit, compressor,
+  credentialInjection,
 ];
