@@ -10,3 +10,4 @@ import './lua/lua.js';
 import './ext_proc.js';
 import './geoip.js';
 import './dynamic_modules.js';
+import './wasm/wasm.js';

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { addHeader, removeHeader, setHeader, validHeaderName, validHeaderValue, type HeaderList } from '../../headers.js';
 import type { HttpStream } from '../../stream.js';
+import { getPseudo, setPseudo, withPseudo } from '../stream_headers.js';
 import { checkText, fengari, lstr, pushBytes, pushText, pushValue, raise, toValue, type LuaState } from './vm.js';
 
 export const enum Wait { None = 0, Body = 1, Chunk = 2, Trailers = 3 }
@@ -75,41 +76,13 @@ export function heldBody(run: LuaRun): Buffer {
 
 // --- header maps: pseudo-headers live on the stream, the rest in its header list ---
 
-const REQUEST_PSEUDO = [':authority', ':path', ':method', ':scheme'] as const;
-
 function pseudoGet(run: LuaRun, name: string): string | undefined {
-  const s = run.s;
-  if (run.response) return name === ':status' ? String(s.responseCode) : undefined;
-  switch (name) {
-    case ':authority': return s.authority;
-    case ':path': return s.path;
-    case ':method': return s.method;
-    case ':scheme': return s.scheme;
-  }
-  return undefined;
+  return getPseudo(run.s, run.response, name);
 }
 
 function pseudoSet(L: LuaState, run: LuaRun, name: string, value: string): void {
-  const s = run.s;
-  if (run.response) {
-    const status = Number(value);
-    if (name !== ':status' || !Number.isInteger(status) || status < 100 || status > 999) raise(L, `invalid response pseudo-header ${name}: ${value}`);
-    s.responseCode = status;
-    return;
-  }
-  switch (name) {
-    case ':authority': s.authority = value; break;
-    case ':method': s.method = value; break;
-    case ':scheme': s.scheme = value; break;
-    case ':path': {
-      s.path = value;
-      const q = value.indexOf('?');
-      s.pathOnly = q < 0 ? value : value.slice(0, q);
-      s.queryParams = undefined;
-      break;
-    }
-    default: raise(L, `invalid request pseudo-header ${name}`);
-  }
+  const why = setPseudo(run.s, run.response, name, value);
+  if (why) raise(L, why);
 }
 
 function headerName(L: LuaState, arg: number): string {
@@ -188,12 +161,7 @@ const headerMethods: Record<string, (L: LuaState) => number> = {
 function headerPairs(L: LuaState): number {
   const { lua } = fengari();
   const h = self<HeadersRef>(L, HEADERS); live(L, h.run);
-  const entries: string[] = [];
-  if (h.pseudo) {
-    if (h.run.response) entries.push(':status', String(h.run.s.responseCode));
-    else for (const p of REQUEST_PSEUDO) entries.push(p, pseudoGet(h.run, p)!);
-  }
-  for (let i = 0; i < h.list.length; i++) entries.push(h.list[i]!);
+  const entries = h.pseudo ? withPseudo(h.run.s, h.run.response, h.list) : h.list.slice();
   let i = 0;
   lua.lua_pushjsfunction(L, (L1) => {
     if (i >= entries.length) { lua.lua_pushnil(L1); return 1; }
