@@ -63,9 +63,10 @@ const plugin = `
     (drop (call $fd_write (i32.const 1) (i32.const 400) (i32.const 1) (i32.const 1040)))
     (i32.const 1))
   (func (export "proxy_on_request_headers") (param $ctx i32) (param $n i32) (param $end i32) (result i32)
-    (if (i32.eqz (call $get_hdr (i32.const 0) (i32.const 340) (i32.const 6) (i32.const 1024) (i32.const 1028)))
-      (then unreachable))
-    (if (i32.eqz (call $get_hdr (i32.const 0) (i32.const 100) (i32.const 6) (i32.const 1024) (i32.const 1028)))
+    (drop (call $get_hdr (i32.const 0) (i32.const 340) (i32.const 6) (i32.const 1024) (i32.const 1028)))
+    (if (i32.load (i32.const 1028)) (then unreachable))
+    (drop (call $get_hdr (i32.const 0) (i32.const 100) (i32.const 6) (i32.const 1024) (i32.const 1028)))
+    (if (i32.load (i32.const 1028))
       (then
         (drop (call $reply (i32.const 403) (i32.const 180) (i32.const 6) (i32.const 200) (i32.const 15) (i32.const 220) (i32.const 24) (i32.const -1)))
         (return (i32.const 1))))

@@ -31,7 +31,10 @@ function mapOf(ctx: Context | undefined, type: number): MapRef | undefined {
 }
 
 function pairsOf(ctx: Context, m: MapRef): string[] {
-  if (m.pseudo === 'call') return [':status', String((ctx.callResponse as HttpCallResponse).status), ...m.list];
+  if (m.pseudo === 'call') {
+    const status = (ctx.callResponse as HttpCallResponse).status;
+    return status ? [':status', String(status), ...m.list] : m.list;
+  }
   if (m.pseudo && ctx.kind === 'stream') return withPseudo(ctx.s, m.pseudo === 'response', m.list);
   return m.list;
 }
@@ -57,6 +60,8 @@ function bufferOf(p: WasmPlugin, ctx: Context | undefined, type: number): Buffer
   }
   return undefined;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /** Data shared by the plugins of a worker with the same vm_id (proxy_get/set_shared_data). */
 const sharedData = new Map<string, { value: Buffer; cas: number }>();
@@ -169,8 +174,8 @@ export function hostFunctions(p: WasmPlugin): Record<string, Fn> {
       } else {
         for (let i = 0; i < m.list.length; i += 2) if (m.list[i] === key) { v = m.list[i + 1]; break; }
       }
-      if (v === undefined) return WasmResult.NotFound;
-      return p.copyOut(Buffer.from(v, 'latin1'), retPtr, retSize);
+      // A header that is not there reads as Ok with no data (a null pointer), as SDKs expect.
+      return p.copyOut(v === undefined ? EMPTY : Buffer.from(v, 'latin1'), retPtr, retSize);
     },
     proxy_add_header_map_value(type: number, keyPtr: number, keySize: number, valuePtr: number, valueSize: number): number {
       const m = mapOf(p.current, type);
@@ -297,11 +302,13 @@ export function hostFunctions(p: WasmPlugin): Record<string, Fn> {
       void call.result.then((r) => {
         ctx.calls?.delete(token);
         if (ctx.kind === 'stream' && ctx.done) return;
-        ctx.callResponse = r.ok
+        // A failed call is answered with no headers and no body (the maps read empty).
+        const resp: HttpCallResponse = r.ok
           ? { status: r.response.status, headers: r.response.headers, body: r.response.body, trailers: r.response.trailers ?? [] }
-          : undefined;
-        const resp = ctx.callResponse;
-        p.call(ctx, 'proxy_on_http_call_response', ctx.id, token, resp ? resp.headers.length / 2 + 1 : 0, resp?.body.length ?? 0, resp ? resp.trailers.length / 2 : 0);
+          : { status: 0, headers: [], body: EMPTY, trailers: [] };
+        if (!r.ok) scriptLog(3, p.config.name, `wasm http call to ${cluster} failed: ${r.failure} (${r.detail})`);
+        ctx.callResponse = resp;
+        p.call(ctx, 'proxy_on_http_call_response', ctx.id, token, resp.status ? resp.headers.length / 2 + 1 : 0, resp.body.length, resp.trailers.length / 2);
         ctx.callResponse = undefined;
         if (ctx.kind === 'stream') ctx.owner.afterCallback(ctx);
       });
