@@ -2,9 +2,10 @@
 // its own filter, disabled on the listener and enabled per route), with real requests through
 // sockets, the codec, the filter and the router to a backend that echoes what it got.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { setScriptLogSink } from '../../src/proxy/http/filters/script_log.js';
-import { get, problemsOf, startProxy, typed, type Running } from './auth/harness.js';
+import { get, listen, problemsOf, staticCluster, startProxy, typed, type Running } from './auth/harness.js';
 
 const LUA = 'envoy.extensions.filters.http.lua.v3.Lua';
 const PER_ROUTE = 'envoy.extensions.filters.http.lua.v3.LuaPerRoute';
@@ -76,17 +77,42 @@ function envoy_on_request(h)
   h:headers():add("x-b64", h:base64Escape("hi"))
 end`;
 
+const call = `
+function envoy_on_request(h)
+  local headers, body = h:httpCall("authz", {[":method"] = "POST", [":path"] = "/check", [":authority"] = "authz",
+    ["x-user"] = h:headers():get("x-user") or ""}, "payload", 2000)
+  if headers[":status"] ~= "200" then
+    h:respond({[":status"] = "403"}, "denied: " .. (body or ""))
+    return
+  end
+  h:headers():add("x-authz", body)
+  local b = h:body()
+  if b ~= nil then h:headers():add("x-body-after-call", b:getBytes()) end
+end`;
+
+const badCluster = 'function envoy_on_request(h) h:httpCall("nowhere", {[":method"] = "GET", [":path"] = "/", [":authority"] = "x"}, nil, 100) end';
+
 describe('lua', () => {
   let r: Running;
+  let authz: { port: number; close(): void };
   const logs: string[] = [];
   let restore: ReturnType<typeof setScriptLogSink>;
   before(async () => {
     restore = setScriptLogSink((level, source, message) => logs.push(`${level} ${source} ${message}`), 0);
+    authz = await listen(http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => {
+        const ok = req.headers['x-user'] === 'alice' && body === 'payload' && req.url === '/check' && req.method === 'POST';
+        res.writeHead(ok ? 200 : 403);
+        res.end(ok ? `ok:${req.headers['x-user']}` : 'nope');
+      });
+    }));
     const n = (x: string) => `envoy.filters.http.lua/${x}`;
     r = await startProxy({
       filters: [
         lua('headers', headers), lua('body', body), lua('respond', respond), lua('failing', failing), lua('runaway', runaway),
-        lua('chunks', chunks), lua('context', context),
+        lua('chunks', chunks), lua('context', context), lua('call', call), lua('badcluster', badCluster),
         { name: n('named'), disabled: true, typedConfig: typed(LUA, { sourceCodes: { a: { inlineString: 'function envoy_on_request(h) h:headers():add("x-named", "a") end' } } }) },
       ],
       routes: [
@@ -99,11 +125,14 @@ describe('lua', () => {
         { name: 'context', prefix: '/context', perFilter: { [n('context')]: typed(PER_ROUTE, { filterContext: { mode: 'strict' } }) } },
         { name: 'named', prefix: '/named', perFilter: { [n('named')]: typed(PER_ROUTE, { name: 'a' }) } },
         { name: 'own', prefix: '/own', perFilter: { [n('named')]: typed(PER_ROUTE, { sourceCode: { inlineString: 'function envoy_on_response(h) h:headers():add("x-own", "yes") end' } }) } },
+        { name: 'call', prefix: '/call', perFilter: { [n('call')]: enable } },
+        { name: 'badcluster', prefix: '/badcluster', perFilter: { [n('badcluster')]: enable } },
         { name: 'plain', prefix: '/' },
       ],
+      clusters: [staticCluster('authz', [authz.port])],
     });
   });
-  after(async () => { setScriptLogSink(restore); await r?.close(); });
+  after(async () => { setScriptLogSink(restore); await r?.close(); authz?.close(); });
 
   test('a script adds a request header and a response header; routes without it are untouched', async () => {
     const res = await get(r.port, '/headers/x?y=1', { 'x-drop': 'gone' });
@@ -179,6 +208,20 @@ describe('lua', () => {
   test('per-route scripts: a named source code, a route\'s own script', async () => {
     assert.equal(JSON.parse((await get(r.port, '/named')).body).headers['x-named'], 'a');
     assert.equal((await get(r.port, '/own')).headers['x-own'], 'yes');
+  });
+
+  test('httpCall() waits for a cluster\'s answer, then the body', async () => {
+    const ok = await get(r.port, '/call', { 'x-user': 'alice', 'content-type': 'text/plain' }, 'POST', 'request body');
+    assert.equal(ok.status, 200);
+    const seen = JSON.parse(ok.body);
+    assert.equal(seen.headers['x-authz'], 'ok:alice');
+    assert.equal(seen.headers['x-body-after-call'], 'request body');
+    assert.equal(seen.body, 'request body');
+    const denied = await get(r.port, '/call', { 'x-user': 'bob' });
+    assert.equal(denied.status, 403);
+    assert.equal(denied.body, 'denied: nope');
+    assert.equal((await get(r.port, '/badcluster')).status, 500);
+    assert.ok(logs.some((l) => l.includes('http call cluster invalid')), logs.join('\n'));
   });
 
   test('scripts that do not load are refused, naming the field', async () => {

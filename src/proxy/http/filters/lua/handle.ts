@@ -5,12 +5,13 @@
 // filter resumes it with the result when the stream has it. respond() records the reply and
 // yields for good: the filter sends it once the script is out of the VM.
 import { createHash } from 'node:crypto';
+import { callCluster, type AsyncCall, type CallResult } from '../../async_client.js';
 import { addHeader, removeHeader, setHeader, validHeaderName, validHeaderValue, type HeaderList } from '../../headers.js';
 import type { HttpStream } from '../../stream.js';
 import { getPseudo, setPseudo, withPseudo } from '../stream_headers.js';
 import { checkText, fengari, lstr, pushBytes, pushText, pushValue, raise, toValue, type LuaState } from './vm.js';
 
-export const enum Wait { None = 0, Body = 1, Chunk = 2, Trailers = 3 }
+export const enum Wait { None = 0, Body = 1, Chunk = 2, Trailers = 3, Call = 4 }
 
 /** A body the script holds: the whole body (body()) or one chunk (bodyChunks()). */
 export interface BodyBuffer { bytes: Buffer; }
@@ -34,6 +35,8 @@ export interface LuaRun {
   /** Headers were passed on while the script streams chunks (bodyChunks). */
   headersContinued: boolean;
   reply: { status: number; headers: HeaderList; body: Buffer | undefined } | undefined;
+  /** httpCall() in flight (the coroutine waits for it). */
+  call: AsyncCall | undefined;
   finished: boolean;
 }
 
@@ -336,6 +339,10 @@ function handleMethods(log: ScriptLogger): Record<string, (L: LuaState) => numbe
       run.wait = Wait.None;
       return lua.lua_yield(L, 0);
     },
+    httpCall(L) {
+      const run = live(L, self<LuaRun>(L, HANDLE));
+      return httpCall(L, run);
+    },
     clearRouteCache(L) {
       const run = live(L, self<LuaRun>(L, HANDLE));
       const table = run.s.hcm.routes.table;
@@ -354,6 +361,56 @@ function handleMethods(log: ScriptLogger): Record<string, (L: LuaState) => numbe
       return 1;
     },
   };
+}
+
+/**
+ * httpCall(cluster, headers, body, timeout_ms[, asynchronous | {asynchronous = ...}]): a request
+ * through the cluster; the coroutine waits for the answer (headers table, body) unless asynchronous.
+ */
+function httpCall(L: LuaState, run: LuaRun): number {
+  const { lua, lauxlib } = fengari();
+  const cluster = checkText(L, 2);
+  lauxlib.luaL_checktype(L, 3, lua.LUA_TTABLE);
+  const table = toValue(L, 3) as Record<string, unknown>;
+  const body = lua.lua_type(L, 4) === lua.LUA_TSTRING ? Buffer.from(lua.lua_tolstring(L, 4)!) : undefined;
+  const timeoutMs = lauxlib.luaL_checkinteger(L, 5);
+  let asynchronous = false;
+  if (lua.lua_type(L, 6) === lua.LUA_TBOOLEAN) asynchronous = lua.lua_toboolean(L, 6);
+  else if (lua.lua_type(L, 6) === lua.LUA_TTABLE) asynchronous = (toValue(L, 6) as Record<string, unknown>).asynchronous === true;
+  const clusters = run.s.ctx.clusters;
+  if (!clusters.get(cluster)) raise(L, 'http call cluster invalid. Must be configured');
+  let method = '', path = '', authority = '', scheme: string | undefined;
+  const headers: HeaderList = [];
+  for (const [k, v] of Object.entries(table)) {
+    const name = k.toLowerCase();
+    for (const x of Array.isArray(v) ? v : [v]) {
+      const value = typeof x === 'number' ? String(x) : typeof x === 'string' ? x : raise(L, `header ${name} must be a string`);
+      if (name === ':method') method = value;
+      else if (name === ':path') path = value;
+      else if (name === ':authority') authority = value;
+      else if (name === ':scheme') scheme = value;
+      else if (name.startsWith(':') || !validHeaderName(name) || !validHeaderValue(value)) raise(L, `invalid header ${JSON.stringify(name)}`);
+      else headers.push(name, value);
+    }
+  }
+  if (!method || !path || !authority) raise(L, 'http call headers must include ":path", ":method" and ":authority"');
+  const call = callCluster(clusters, cluster, { method, path, authority, scheme, headers, body, timeoutMs: Math.max(0, timeoutMs) });
+  if (asynchronous) return 0;
+  run.call = call;
+  return waitFor(L, run, Wait.Call);
+}
+
+/** What the coroutine gets back from httpCall: a headers table and the body (nil when empty). */
+export function pushCallResult(L: LuaState, r: CallResult): void {
+  const { lua } = fengari();
+  // A call that got no answer reads as Envoy's: 503 "upstream failure".
+  const status = r.ok ? r.response.status : 503;
+  const headers = r.ok ? r.response.headers : [];
+  const body = r.ok ? r.response.body : Buffer.from('upstream failure');
+  lua.lua_createtable(L, 0, headers.length / 2 + 1);
+  pushText(L, String(status)); lua.lua_setfield(L, -2, lstr(':status'));
+  for (let i = 0; i < headers.length; i += 2) { pushText(L, headers[i + 1]!); lua.lua_setfield(L, -2, Buffer.from(headers[i]!, 'latin1')); }
+  if (body.length) pushBytes(L, body); else lua.lua_pushnil(L);
 }
 
 function pushWholeBody(L: LuaState, run: LuaRun, alwaysWrap: boolean): number {

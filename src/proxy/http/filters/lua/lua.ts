@@ -13,7 +13,7 @@ import { registerHttpFilter } from '../../filter_registry.js';
 import { getHeader, setHeader, type HeaderList } from '../../headers.js';
 import type { HttpStream } from '../../stream.js';
 import { scriptLog } from '../script_log.js';
-import { heldBody, installApi, pushBodyResult, pushBuffer, pushHandle, Wait, type BodyBuffer, type LuaRun } from './handle.js';
+import { heldBody, installApi, pushBodyResult, pushBuffer, pushCallResult, pushHandle, Wait, type BodyBuffer, type LuaRun } from './handle.js';
 import { fengari, INSTRUCTION_BUDGET, LuaLoadError, LuaScript, type LuaState } from './vm.js';
 
 const LUA = 'envoy.extensions.filters.http.lua.v3.Lua';
@@ -147,7 +147,7 @@ class LuaFilter implements HttpFilter {
     const co = script.newCoroutine(fn);
     const run: Run = {
       s, response, filterName: this.name, filterContext, wait: Wait.None, chunks: [], ended, trailers: undefined, body: undefined,
-      headersContinued: false, reply: undefined, finished: false, script, thread: co.thread, threadRef: co.ref,
+      headersContinued: false, reply: undefined, call: undefined, finished: false, script, thread: co.thread, threadRef: co.ref,
     };
     pushHandle(co.thread, run);
     return run;
@@ -168,6 +168,7 @@ class LuaFilter implements HttpFilter {
     }
     if (status === lua.LUA_YIELD) {
       if (run.reply) { this.finish(run); return 'reply'; }
+      if ((run.wait as Wait) === Wait.Call) this.awaitCall(run);
       return 'wait';
     }
     if (status !== lua.LUA_OK) {
@@ -180,9 +181,24 @@ class LuaFilter implements HttpFilter {
     return 'done';
   }
 
+  /** The coroutine resumes with the answer of its httpCall (not inside any stream hook). */
+  private awaitCall(run: Run): void {
+    const call = run.call!;
+    void call.result.then((r) => {
+      if (run.finished || run.call !== call) return;
+      run.call = undefined;
+      pushCallResult(run.thread, r);
+      const outcome = this.resume(run, 2);
+      if (outcome === 'wait') return; // a body or another call: the stream's hooks or the next answer resume it
+      this.settle(run.s, run, outcome, run.response ? responseSide : requestSide);
+    });
+  }
+
   private finish(run: Run): void {
     if (run.finished) return;
     run.finished = true;
+    run.call?.cancel();
+    run.call = undefined;
     run.script.release(run.threadRef);
   }
 
@@ -213,7 +229,7 @@ class LuaFilter implements HttpFilter {
     if (end) run.ended = true;
     if (run.wait === Wait.Chunk) return this.feedChunk(s, run, chunk, end, side);
     if (chunk.length) run.chunks.push(chunk);
-    if (!end) return undefined;
+    if (!end || run.wait === Wait.Call) return undefined;
     pushBodyResult(run.thread, run);
     this.settle(s, run, this.resume(run, 1), side);
     return undefined;
@@ -229,6 +245,7 @@ class LuaFilter implements HttpFilter {
       if (outcome !== 'done' || !run.headersContinued) { this.settle(s, run, outcome, side); return FilterStatus.Stop; }
       return FilterStatus.Continue;
     }
+    if (run.wait === Wait.Call) return FilterStatus.Stop;
     pushBodyResult(run.thread, run);
     this.settle(s, run, this.resume(run, 1), side);
     return FilterStatus.Stop;
@@ -258,6 +275,7 @@ class LuaFilter implements HttpFilter {
   private settle(s: HttpStream, run: Run, outcome: Outcome, side: Side): void {
     if (outcome === 'reply') { this.reply(s, run); return; }
     if (outcome === 'error') { this.fail(s); return; }
+    if (outcome === 'wait' && (run.wait === Wait.Call || !run.ended)) return;
     if (outcome === 'wait') {
       // Nothing more will come for this direction: the script can never finish.
       this.finish(run);
@@ -277,8 +295,10 @@ class LuaFilter implements HttpFilter {
       setHeader(headers, 'content-length', String(body.length));
       if (!run.response) s.bodyLength = body.length;
     }
-    const emptyRequest = !run.response && s.headersOnly;
-    if (!emptyRequest && (body.length || !run.trailers)) side.inject(s, this, body, !run.trailers);
+    // The end went by with the headers (no body), or has not come yet (more flows after this).
+    const endedWithHeaders = run.response ? s.responseEnd : s.headersOnly;
+    const end = run.ended && !run.trailers;
+    if (body.length || (end && !endedWithHeaders)) side.inject(s, this, body, end);
     if (run.trailers) side.injectTrailers(s, this, run.trailers);
     side.resume(s);
   }
