@@ -85,6 +85,40 @@ const plugin = `
     (i32.const 0))
 )`;
 
+// A plugin that asks a cluster before letting a request go: proxy_http_call from the request
+// headers callback (pausing), the answer's body copied into a request header, then continue.
+const caller = `
+(module
+  (import "env" "proxy_http_call" (func $http_call (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_continue_stream" (func $continue (param i32) (result i32)))
+  (import "env" "proxy_get_buffer_bytes" (func $get_buf (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_get_header_map_value" (func $get_hdr (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_add_header_map_value" (func $add_hdr (param i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (global $heap (mut i32) (i32.const 8192))
+  (data (i32.const 100) "authz")
+  (data (i32.const 200) "\\03\\00\\00\\00\\07\\00\\00\\00\\03\\00\\00\\00\\05\\00\\00\\00\\06\\00\\00\\00\\0a\\00\\00\\00\\05\\00\\00\\00:method\\00GET\\00:path\\00/check\\00:authority\\00authz\\00")
+  (data (i32.const 300) "x-authz")
+  (data (i32.const 320) "x-authz-status")
+  (data (i32.const 340) ":status")
+  (func (export "proxy_abi_version_0_2_1"))
+  (func (export "proxy_on_memory_allocate") (param $size i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.and (i32.add (i32.add (global.get $heap) (local.get $size)) (i32.const 7)) (i32.const -8)))
+    (local.get $p))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_request_headers") (param $ctx i32) (param $n i32) (param $end i32) (result i32)
+    (drop (call $http_call (i32.const 100) (i32.const 5) (i32.const 200) (i32.const 70) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 2000) (i32.const 1040)))
+    (i32.const 1))
+  (func (export "proxy_on_http_call_response") (param $ctx i32) (param $token i32) (param $nh i32) (param $size i32) (param $nt i32)
+    (drop (call $get_buf (i32.const 4) (i32.const 0) (local.get $size) (i32.const 1024) (i32.const 1028)))
+    (drop (call $add_hdr (i32.const 0) (i32.const 300) (i32.const 7) (i32.load (i32.const 1024)) (i32.load (i32.const 1028))))
+    (drop (call $get_hdr (i32.const 6) (i32.const 340) (i32.const 7) (i32.const 1024) (i32.const 1028)))
+    (drop (call $add_hdr (i32.const 0) (i32.const 320) (i32.const 14) (i32.load (i32.const 1024)) (i32.load (i32.const 1028))))
+    (drop (call $continue (i32.const 0))))
+)`;
+
 const lacking = `
 (module
   (import "env" "proxy_grpc_call" (func (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
@@ -118,20 +152,23 @@ describe('wasm', () => {
     restore = setScriptLogSink((level, source, message) => logs.push(`${level} ${source} ${message}`), 0);
     bytes = await assemble(plugin);
     wasmServer = await listen(http.createServer((req, res) => {
+      if (req.url === '/check') { res.end('granted'); return; }
       fetches++;
       res.end(req.url === '/plugin.wasm' ? bytes : 'not wasm');
     }));
+    const callerBytes = await assemble(caller);
     const sha = createHash('sha256').update(bytes).digest('hex');
     const remote = (path: string, hash: string) => ({ remote: { httpUri: { uri: `http://wasm-cache${path}`, cluster: 'wasm_cluster', timeout: '5s' }, sha256: hash } });
     const n = (x: string) => `envoy.filters.http.wasm/${x}`;
     r = await startProxy({
-      clusters: [staticCluster('wasm_cluster', [wasmServer.port])],
+      clusters: [staticCluster('wasm_cluster', [wasmServer.port]), staticCluster('authz', [wasmServer.port])],
       filters: [
         wasmFilter('local', { local: { inlineBytes: bytes.toString('base64') } }, 'local-config'),
         wasmFilter('trap', { local: { inlineBytes: bytes.toString('base64') } }, 'trap-config'),
         wasmFilter('remote', remote('/plugin.wasm', sha), 'remote-config'),
         wasmFilter('badsha', remote('/other.wasm', 'a'.repeat(64)), 'x'),
         wasmFilter('badsha-open', remote('/other.wasm', 'b'.repeat(64)), 'y', { failOpen: true }),
+        wasmFilter('caller', { local: { inlineBytes: callerBytes.toString('base64') } }, ''),
       ],
       routes: [
         { name: 'local', prefix: '/local', perFilter: { [n('local')]: enable } },
@@ -139,6 +176,7 @@ describe('wasm', () => {
         { name: 'remote', prefix: '/remote', perFilter: { [n('remote')]: enable } },
         { name: 'badsha', prefix: '/badsha', perFilter: { [n('badsha')]: enable } },
         { name: 'open', prefix: '/open', perFilter: { [n('badsha-open')]: enable } },
+        { name: 'caller', prefix: '/caller', perFilter: { [n('caller')]: enable } },
         { name: 'plain', prefix: '/' },
       ],
     });
@@ -196,6 +234,15 @@ describe('wasm', () => {
     assert.equal((await get(r.port, '/trap')).status, 503);
     assert.ok(logs.some((l) => l.startsWith('4 trap wasm plugin failed: proxy_on_request_headers failed')), logs.join('\n'));
     assert.equal((await get(r.port, '/local')).status, 200);
+  });
+
+  test('proxy_http_call: the request waits for the cluster\'s answer, then goes on with it', async () => {
+    const res = await get(r.port, '/caller', { 'content-type': 'text/plain' }, 'POST', 'kept body');
+    assert.equal(res.status, 200);
+    const seen = JSON.parse(res.body);
+    assert.equal(seen.headers['x-authz'], 'granted');
+    assert.equal(seen.headers['x-authz-status'], '200');
+    assert.equal(seen.body, 'kept body');
   });
 
   test('imports the host does not provide are refused, naming the filter and the import', async () => {

@@ -135,7 +135,6 @@ interface StreamState {
   /** proxy_continue_stream asked during a callback: done when the callback returns. */
   continueRequest: boolean;
   continueResponse: boolean;
-  inCallback: number;
 }
 
 class WasmFilter implements HttpFilter, StreamOwner {
@@ -162,7 +161,7 @@ class WasmFilter implements HttpFilter, StreamOwner {
   private newState(s: HttpStream): StreamState {
     const st: StreamState = {
       ctx: undefined, early: undefined, earlyEnd: false, requestHeld: false, responseHeld: false,
-      requestHeldTrailers: undefined, responseHeldTrailers: undefined, continueRequest: false, continueResponse: false, inCallback: 0,
+      requestHeldTrailers: undefined, responseHeldTrailers: undefined, continueRequest: false, continueResponse: false,
     };
     (s.filterState ??= new Map()).set(this, st);
     return st;
@@ -178,7 +177,7 @@ class WasmFilter implements HttpFilter, StreamOwner {
     }
     ctx.requestEnd = s.headersOnly;
     const length = getHeader(s.headers, 'content-length');
-    const action = this.callHook(s, st, 'proxy_on_request_headers', s.headers.length / 2 + 4, s.headersOnly ? 1 : 0);
+    const action = this.callHook(s, st, 'proxy_on_request_headers', s.headers.length / 2 + 4, s.headersOnly ? 1 : 0, false);
     if (action === undefined) return FilterStatus.Stop;
     // A plugin that rewrites the body drops or rewrites content-length: the upstream framing follows.
     const after = getHeader(s.headers, 'content-length');
@@ -200,14 +199,19 @@ class WasmFilter implements HttpFilter, StreamOwner {
    * Calls a stream hook; undefined when the stream was answered (local reply, failure) and the
    * caller must stop. Continuations the plugin asked for during the call run after it.
    */
-  private callHook(s: HttpStream, st: StreamState, name: string, a: number, b: number): number | undefined {
+  private callHook(s: HttpStream, st: StreamState, name: string, a: number, b: number, response: boolean): number | undefined {
     const p = this.slot.plugin!;
     const ctx = st.ctx!;
-    st.inCallback++;
     const r = p.call(ctx, name, ctx.id, a, b);
-    st.inCallback--;
     if (this.settle(s, st)) return undefined;
-    return r ?? 0;
+    // Continuing the direction being processed from inside its own callback means: go on now.
+    let action = r ?? 0;
+    if (response ? st.continueResponse : st.continueRequest) {
+      if (response) st.continueResponse = false; else st.continueRequest = false;
+      action = 0;
+    }
+    if (st.continueRequest || st.continueResponse) this.runContinuations(s, st);
+    return action;
   }
 
   /** After the plugin ran: its local reply, or the failure policy; true when the stream was answered. */
@@ -252,7 +256,7 @@ class WasmFilter implements HttpFilter, StreamOwner {
       st.requestHeld = true;
       return undefined;
     }
-    const action = this.callHook(s, st, 'proxy_on_request_body', ctx.requestBody.length, end ? 1 : 0);
+    const action = this.callHook(s, st, 'proxy_on_request_body', ctx.requestBody.length, end ? 1 : 0, false);
     if (action === undefined) return undefined;
     if (action !== DataAction.Continue) { st.requestHeld = true; return undefined; }
     const out = ctx.requestBody;
@@ -269,7 +273,7 @@ class WasmFilter implements HttpFilter, StreamOwner {
     ctx.requestTrailers = trailers;
     ctx.requestEnd = true;
     if (this.slot.plugin!.has('proxy_on_request_trailers')) {
-      const action = this.callHook(s, st, 'proxy_on_request_trailers', trailers.length / 2, 0);
+      const action = this.callHook(s, st, 'proxy_on_request_trailers', trailers.length / 2, 0, false);
       if (action === undefined) return FilterStatus.Stop;
       if (action !== HeadersAction.Continue) ctx.requestPaused = true;
     }
@@ -282,7 +286,7 @@ class WasmFilter implements HttpFilter, StreamOwner {
     const ctx = st?.ctx;
     if (!st || !ctx || ctx.replied || ctx.done) return FilterStatus.Continue;
     ctx.responseEnd = s.responseEnd;
-    const action = this.callHook(s, st, 'proxy_on_response_headers', headers.length / 2 + 1, s.responseEnd ? 1 : 0);
+    const action = this.callHook(s, st, 'proxy_on_response_headers', headers.length / 2 + 1, s.responseEnd ? 1 : 0, true);
     if (action === undefined) return FilterStatus.Stop;
     if (action !== HeadersAction.Continue && action !== HeadersAction.ContinueAndEndStream) { ctx.responsePaused = true; return FilterStatus.Stop; }
     return FilterStatus.Continue;
@@ -300,7 +304,7 @@ class WasmFilter implements HttpFilter, StreamOwner {
       st.responseHeld = true;
       return undefined;
     }
-    const action = this.callHook(s, st, 'proxy_on_response_body', ctx.responseBody.length, end ? 1 : 0);
+    const action = this.callHook(s, st, 'proxy_on_response_body', ctx.responseBody.length, end ? 1 : 0, true);
     if (action === undefined) return undefined;
     if (action !== DataAction.Continue) { st.responseHeld = true; return undefined; }
     const out = ctx.responseBody;
@@ -317,7 +321,7 @@ class WasmFilter implements HttpFilter, StreamOwner {
     ctx.responseTrailers = trailers;
     ctx.responseEnd = true;
     if (this.slot.plugin!.has('proxy_on_response_trailers')) {
-      const action = this.callHook(s, st, 'proxy_on_response_trailers', trailers.length / 2, 0);
+      const action = this.callHook(s, st, 'proxy_on_response_trailers', trailers.length / 2, 0, true);
       if (action === undefined) return FilterStatus.Stop;
       if (action !== HeadersAction.Continue) ctx.responsePaused = true;
     }
@@ -336,7 +340,8 @@ class WasmFilter implements HttpFilter, StreamOwner {
     const st = this.st(ctx.s);
     if (!st || ctx.done) return;
     if (response) st.continueResponse = true; else st.continueRequest = true;
-    if (st.inCallback === 0) this.runContinuations(ctx.s, st);
+    // Inside one of this stream's callbacks it happens when the callback returns.
+    if (this.slot.plugin?.current !== ctx) this.runContinuations(ctx.s, st);
   }
 
   closeStream(ctx: StreamContext): void {
