@@ -233,6 +233,9 @@ class H1Connection {
     this.headersDone = false;
     this.keepAlive = true;
     this.socket.setTimeout(0);
+    // The previous stream may have ended while the downstream held its reads (flow control):
+    // its resume never reached this connection, and the new response must be read.
+    if (this.socket.isPaused()) this.socket.resume();
     const h = s.head;
     this.isHead = h.method === 'HEAD';
     this.chunked = h.bodyLength === -1;
