@@ -458,7 +458,11 @@ export class HttpStream implements MatchRequest, StreamInfo {
     this.responseCodeDetails = details;
     const headers: HeaderList = extraHeaders ? extraHeaders.slice() : [];
     let buf: Buffer | undefined;
-    if (body) { buf = Buffer.from(body); headers.push('content-type', 'text/plain'); }
+    if (body) {
+      buf = Buffer.from(body);
+      // A caller that names the body's type (custom_response) keeps it.
+      if (!extraHeaders || getHeader(extraHeaders, 'content-type') === undefined) headers.push('content-type', 'text/plain');
+    }
     this.encodeLocal(status, headers, buf, details);
   }
 

@@ -16,6 +16,9 @@ import { compileCelMatcher } from './cel.js';
 
 type Predicate = (s: HttpStream) => boolean;
 export type HttpMatcher<T> = (s: HttpStream) => T | undefined;
+type StringInput = (s: HttpStream) => string | undefined;
+/** Inputs a context adds to the request's (the response inputs of custom_response). */
+export type ExtraInputs = (type: string, tc: Json, path: string) => StringInput | undefined;
 
 const NET = 'envoy.extensions.matching.common_inputs.network.v3.';
 
@@ -100,7 +103,7 @@ function dynamicMetadataInput(tc: Json, path: string): (s: HttpStream) => unknow
   };
 }
 
-function compileSingle(sp: Json, path: string): Predicate {
+function compileSingle(sp: Json, path: string, extra: ExtraInputs | undefined): Predicate {
   const inp = obj(sp, 'input', path);
   const ip = at(path, 'input.typedConfig');
   const itc = inp && obj(inp, 'typedConfig', at(path, 'input'));
@@ -124,7 +127,7 @@ function compileSingle(sp: Json, path: string): Predicate {
     const invert = bool(ctc!, 'invert', cp);
     return (s) => { const v = read(s); return (v !== undefined && f(v)) !== invert; };
   }
-  const read = stringInput(itype, itc, ip);
+  const read = extra?.(itype, itc, ip) ?? stringInput(itype, itc, ip);
   if (!read) throw new ConfigError(ip, `unsupported matching input ${itype}`);
   if (vm) {
     const sm: StringMatch = compileStringMatcher(vm, at(path, 'valueMatch'));
@@ -143,27 +146,30 @@ function compileSingle(sp: Json, path: string): Predicate {
   throw new ConfigError(cm ? cp : path, ctype ? `unsupported input matcher ${ctype}` : 'a single predicate needs value_match or custom_match');
 }
 
-function compilePredicate(p: Json, path: string): Predicate {
+function compilePredicate(p: Json, path: string, extra: ExtraInputs | undefined): Predicate {
   for (const combiner of ['orMatcher', 'andMatcher'] as const) {
     const c = obj(p, combiner, path);
     if (!c) continue;
     const cp = at(path, combiner);
-    const ps = list(c, 'predicate', cp).map((x: Json, i: number) => compilePredicate(x, at(at(cp, 'predicate'), i)));
+    const ps = list(c, 'predicate', cp).map((x: Json, i: number) => compilePredicate(x, at(at(cp, 'predicate'), i), extra));
     if (ps.length < 2) throw new ConfigError(at(cp, 'predicate'), 'at least two predicates are required');
     return combiner === 'orMatcher' ? (s) => ps.some((f) => f(s)) : (s) => ps.every((f) => f(s));
   }
   const not = obj(p, 'notMatcher', path);
-  if (not) { const f = compilePredicate(not, at(path, 'notMatcher')); return (s) => !f(s); }
+  if (not) { const f = compilePredicate(not, at(path, 'notMatcher'), extra); return (s) => !f(s); }
   const sp = obj(p, 'singlePredicate', path);
   if (!sp) throw new ConfigError(path, 'a predicate needs single_predicate, or_matcher, and_matcher or not_matcher');
-  return compileSingle(sp, at(path, 'singlePredicate'));
+  return compileSingle(sp, at(path, 'singlePredicate'), extra);
 }
 
-/** Compiles a Matcher; `action` compiles an action's typed config into what the matcher returns. */
-export function compileHttpMatcher<T>(m: Json, path: string, action: (type: string, config: Json, path: string) => T): HttpMatcher<T> {
+/**
+ * Compiles a Matcher; `action` compiles an action's typed config into what the matcher returns;
+ * `extra` adds the inputs of the context (e.g. the response) to the request's.
+ */
+export function compileHttpMatcher<T>(m: Json, path: string, action: (type: string, config: Json, path: string) => T, extra?: ExtraInputs): HttpMatcher<T> {
   const onMatch = (om: Json, p: string): HttpMatcher<T> => {
     const nested = obj(om, 'matcher', p);
-    if (nested) return compileHttpMatcher(nested, at(p, 'matcher'), action);
+    if (nested) return compileHttpMatcher(nested, at(p, 'matcher'), action, extra);
     const a = obj(om, 'action', p);
     if (!a) throw new ConfigError(p, 'an action or a matcher is required');
     const tc = obj(a, 'typedConfig', at(p, 'action'));
@@ -183,7 +189,7 @@ export function compileHttpMatcher<T>(m: Json, path: string, action: (type: stri
     const om = obj(fm, 'onMatch', fp);
     if (!pred) throw new ConfigError(at(fp, 'predicate'), 'required');
     if (!om) throw new ConfigError(at(fp, 'onMatch'), 'required');
-    return { pred: compilePredicate(pred, at(fp, 'predicate')), then: onMatch(om, at(fp, 'onMatch')) };
+    return { pred: compilePredicate(pred, at(fp, 'predicate'), extra), then: onMatch(om, at(fp, 'onMatch')) };
   });
   return (s) => {
     for (const e of entries) if (e.pred(s)) return e.then(s);

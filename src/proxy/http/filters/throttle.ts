@@ -1,9 +1,37 @@
-// A byte-rate limiter for one direction of one stream (Envoy's StreamRateLimiter): bytes pass as
-// a token bucket of `kiBps` KiB per second allows, refilled every `fillMs`; what cannot pass yet
-// waits and goes out on the next fills, in order. The end of the stream (and trailers) follows
-// the last byte. Used by the bandwidth_limit filter and the fault filter's response rate limit.
+// A byte-rate limiter for one direction of one stream (Envoy's StreamRateLimiter): at most
+// `kiBps` KiB per second pass, a slice every `fillMs`; what cannot pass yet waits and goes out on
+// the next fills, in order. The end of the stream (and trailers) follows the last byte. Slices
+// come from the stream's own allowance (the fault filter's response rate limit) or from a
+// SharedBucket that all the streams of one bandwidth_limit config draw on.
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * Bytes shared by every stream of one limit: `kiBps` KiB a second, up to one second's worth
+ * banked (it starts full), refilled continuously from the clock on each take.
+ */
+export class SharedBucket {
+  private readonly max: number;
+  private tokens: number;
+  private last = Date.now();
+
+  constructor(kiBps: number) {
+    this.max = kiBps * 1024;
+    this.tokens = this.max;
+  }
+
+  /** Takes up to `want` bytes; returns how many were granted. */
+  take(want: number): number {
+    const now = Date.now();
+    if (now > this.last) {
+      this.tokens = Math.min(this.max, this.tokens + ((now - this.last) * this.max) / 1000);
+      this.last = now;
+    }
+    const n = Math.min(want, Math.floor(this.tokens));
+    this.tokens -= n;
+    return n;
+  }
+}
 
 export class Throttle {
   private readonly bytesPerFill: number;
@@ -21,16 +49,27 @@ export class Throttle {
    * `emit` receives each chunk that may go (end set with the last); `onEnd` runs once everything
    * went out (for trailers held meanwhile).
    */
-  constructor(kiBps: number, private readonly fillMs: number, private readonly emit: (chunk: Buffer, end: boolean) => void, private readonly onEnd?: () => void) {
+  constructor(kiBps: number, private readonly fillMs: number, private readonly emit: (chunk: Buffer, end: boolean) => void, private readonly onEnd?: () => void, private readonly bucket?: SharedBucket) {
     this.bytesPerFill = Math.max(1, Math.floor((kiBps * 1024 * fillMs) / 1000));
-    this.tokens = this.bytesPerFill;
+    this.tokens = bucket ? 0 : this.bytesPerFill;
+  }
+
+  /** Whether any byte had to wait for tokens. */
+  get enforced(): boolean {
+    return this.delayMs > 0 || this.waitingSince > 0;
   }
 
   write(chunk: Buffer, end: boolean): void {
     if (this.closed) return;
     if (chunk.length) { this.queue.push(chunk); this.queued += chunk.length; }
     if (end) this.ended = true;
+    // With a shared bucket, a stream that was not waiting takes its slice now.
+    if (this.bucket && !this.timer && this.tokens === 0 && this.queued) this.refill();
     this.drain();
+  }
+
+  private refill(): void {
+    this.tokens = this.bucket ? this.bucket.take(Math.min(this.bytesPerFill, this.queued)) : this.bytesPerFill;
   }
 
   private drain(): void {
@@ -48,7 +87,7 @@ export class Throttle {
     }
     if (this.queued > 0) {
       this.waitingSince ||= Date.now();
-      this.timer ??= setTimeout(() => { this.timer = undefined; this.tokens = this.bytesPerFill; this.drain(); }, this.fillMs);
+      this.timer ??= setTimeout(() => { this.timer = undefined; this.refill(); this.drain(); }, this.fillMs);
       return;
     }
     if (this.waitingSince) { this.delayMs += Date.now() - this.waitingSince; this.waitingSince = 0; }

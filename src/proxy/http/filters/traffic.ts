@@ -11,3 +11,5 @@ import './ext_proc.js';
 import './geoip.js';
 import './dynamic_modules.js';
 import './wasm/wasm.js';
+import './bandwidth_limit.js';
+import './custom_response.js';
