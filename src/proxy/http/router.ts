@@ -152,11 +152,16 @@ export class Router {
   private sendAttempt(): void {
     const s = this.stream;
     const cluster = this.cluster!;
-    const host = cluster.chooseHost({
-      hash: this.hash,
-      avoid: this.retry?.avoidPreviousHosts ? this.triedHosts : undefined,
-      maxAttempts: this.retry?.hostSelectionMaxAttempts ?? 1,
-    });
+    const override = s.upstreamOverride;
+    let host = override && cluster.overrideHost(override.address);
+    if (host && this.triedHosts?.includes(host)) host = undefined;
+    if (!host && !override?.strict) {
+      host = cluster.chooseHost({
+        hash: this.hash,
+        avoid: this.retry?.avoidPreviousHosts ? this.triedHosts : undefined,
+        maxAttempts: this.retry?.hostSelectionMaxAttempts ?? 1,
+      });
+    }
     if (!host) {
       s.responseFlags = 'UH';
       this.finishWithLocal(503, 'no healthy upstream', 'no_healthy_upstream');

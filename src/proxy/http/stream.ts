@@ -68,6 +68,8 @@ export class HttpStream implements MatchRequest, StreamInfo {
   routeName = '';
   clusterName = '';
   upstreamHost = '';
+  /** The upstream host a filter asks for (stateful session): address, and whether only it will do. */
+  upstreamOverride: { address: string; strict: boolean } | undefined = undefined;
   responseCode = 0;
   responseFlags = '';
   responseCodeDetails = '';

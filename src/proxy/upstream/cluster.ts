@@ -29,6 +29,8 @@ export class Cluster {
   readonly lb: LoadBalancer;
   readonly resources: ClusterResources;
   hosts: Host[] = [];
+  /** Hosts by address (host.toString()), built when first asked for after a change. */
+  private byAddress: Map<string, Host> | undefined;
   /** False until the first assignment (EDS) or resolution (DNS) arrived. */
   initialized: boolean;
   /** cluster.<name>.* statistics, kept by name across cluster replacements. */
@@ -85,6 +87,7 @@ export class Cluster {
       byPriority.push(level);
     });
     this.hosts = next;
+    this.byAddress = undefined;
     this.lb.setHosts(byPriority);
     const removed = [...old.values()];
     for (const h of removed) h.pools?.forEach((p) => p.drain());
@@ -98,6 +101,21 @@ export class Cluster {
 
   chooseHost(ctx: LbContext) {
     return this.lb.choose(ctx);
+  }
+
+  /**
+   * The host at an address a request asks for (stateful sessions), if it is in the cluster and
+   * may take requests (healthy, degraded or not yet checked, as Envoy's default override host
+   * statuses allow).
+   */
+  overrideHost(address: string): Host | undefined {
+    let m = this.byAddress;
+    if (!m) {
+      m = this.byAddress = new Map();
+      for (const h of this.hosts) m.set(h.toString(), h);
+    }
+    const h = m.get(address);
+    return h && h.healthy ? h : undefined;
   }
 
   /**

@@ -13,3 +13,4 @@ import './dynamic_modules.js';
 import './wasm/wasm.js';
 import './bandwidth_limit.js';
 import './custom_response.js';
+import './stateful_session.js';
