@@ -10,6 +10,7 @@ import type { Json } from './config/json.js';
 import { CLUSTER, ENDPOINT, KIND_OF, LISTENER, RESOURCE_TYPES, ROUTE, SECRET, resourceName, type ResourceType } from './config/type_urls.js';
 import type { RouteConfigProvider } from './http/hcm_config.js';
 import { perFilterSecretNames } from './http/filter_registry.js';
+import type { HttpFilter } from './http/filter.js';
 import './http/hcm_filter.js';
 import './http/h2_server.js';
 import './upstream/h2_pool.js';
@@ -251,7 +252,16 @@ export class Proxy implements ClusterManagerView {
       const c = this.listeners.config(l);
       for (const ch of [...(c?.chains ?? []), c?.defaultChain]) add(ch?.tls?.config.common);
     }
+    // Secrets HTTP filters read (injected credentials), on listeners and as upstream filters.
+    const addFilters = (filters: readonly HttpFilter[] | undefined) => {
+      if (filters) for (const f of filters) for (const n of (f as { sdsSecretNames?: readonly string[] }).sdsSecretNames ?? []) names.add(n);
+    };
+    for (const l of this.listeners.names()) {
+      const c = this.listeners.config(l);
+      for (const ch of [...(c?.chains ?? []), c?.defaultChain]) addFilters((ch?.terminal as { config?: { filters?: HttpFilter[] } } | undefined)?.config?.filters);
+    }
     for (const c of this.clusters.values()) {
+      addFilters(c.settings.upstreamHttpFilters);
       add(c.settings.transport.tls?.common);
       for (const m of c.settings.transportMatches) add(m.transport.tls?.common);
     }

@@ -77,6 +77,15 @@ export class Router {
       const allowed = rc ? rc.enabled : s.hcm.upgrades.get(type) === true;
       if (!allowed) { s.sendLocalReply(403, '', 'upgrade_failed'); return; }
     }
+    // The cluster's upstream HTTP filters see the request once, before its first attempt; they
+    // work on the request headers (credentials) and may answer it (admission control).
+    const uf = cluster.settings.upstreamHttpFilters;
+    if (uf) {
+      for (const f of uf) {
+        f.decodeHeaders?.(s);
+        if (s.localReply || s.done) return;
+      }
+    }
     this.retry = a.retry ?? s.route!.virtualHost.retry;
     // Rewrites.
     let path = s.path;

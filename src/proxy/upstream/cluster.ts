@@ -40,6 +40,8 @@ export class Cluster {
   observers: ClusterObserver[] = [];
 
   constructor(readonly settings: ClusterSettings, readonly secrets: SecretStore, private readonly poolFactory: PoolFactory) {
+    // Upstream HTTP filters read secrets (injected credentials) from the proxy's live store.
+    if (settings.upstreamFilterContext) settings.upstreamFilterContext.secrets = secrets;
     this.lb = new LoadBalancer(settings.lb);
     this.stats = clusterStats(settings.name);
     this.resources = new ClusterResources(settings.breakers);

@@ -9,6 +9,8 @@ import type { LbSettings, LbPolicyKind } from './lb.js';
 import { compileAssignment, type Assignment } from './endpoints.js';
 import { compileHealthChecks, type HealthCheckSettings } from '../health/health_check_config.js';
 import { compileOutlierDetection, type OutlierSettings } from '../health/outlier.js';
+import type { FilterFactoryContext, HttpFilter } from '../http/filter.js';
+import { httpFilterFactory } from '../http/filter_registry.js';
 
 export type Discovery = 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS';
 export type UpstreamProtocol = 'h1' | 'h2' | 'downstream' | 'alpn';
@@ -61,6 +63,13 @@ export interface ClusterSettings {
   healthChecks: HealthCheckSettings[];
   outlierDetection: OutlierSettings | undefined;
   ignoreHealthOnHostRemoval: boolean;
+  /**
+   * HTTP filters run on requests to this cluster before they go upstream (HttpProtocolOptions
+   * http_filters, the upstream codec left out); undefined when there are none.
+   */
+  upstreamHttpFilters: HttpFilter[] | undefined;
+  /** The context those filters were made with: the cluster sets the live secrets on it. */
+  upstreamFilterContext: FilterFactoryContext | undefined;
   altStatName: string;
   autoSni: boolean;
   autoSanValidation: boolean;
@@ -139,6 +148,8 @@ export function compileCluster(c: Json, readFile: ReadFile, path = ''): ClusterS
   let maxRequestsPerConnection = 0;
   let maxConnectionDurationMs = 0;
   let autoSni = false;
+  let upstreamHttpFilters: HttpFilter[] | undefined;
+  let upstreamFilterContext: FilterFactoryContext | undefined;
   let autoSanValidation = false;
   let preserveHeaderCase = false;
   let h2Opts: Json = obj(c, 'http2ProtocolOptions', path) ?? {};
@@ -189,11 +200,22 @@ export function compileCluster(c: Json, readFile: ReadFile, path = ''): ClusterS
       autoSni = bool(up, 'autoSni', at(p, 'upstreamHttpProtocolOptions'));
       autoSanValidation = bool(up, 'autoSanValidation', at(p, 'upstreamHttpProtocolOptions'));
     }
-    list(o, 'httpFilters', p).forEach((f: Json, i: number) => {
+    const filters = list(o, 'httpFilters', p);
+    filters.forEach((f: Json, i: number) => {
       const fp = at(at(p, 'httpFilters'), i);
       const tc = obj(f, 'typedConfig', fp);
       const t = tc ? anyType(tc, at(fp, 'typedConfig')) : '';
-      if (t !== UPSTREAM_CODEC) throw new ConfigError(at(fp, 'typedConfig'), `unsupported upstream HTTP filter ${t || str(f, 'name', fp)}`);
+      const last = i === filters.length - 1;
+      if (t === UPSTREAM_CODEC) {
+        if (!last) throw new ConfigError(at(fp, 'typedConfig'), 'the upstream codec must be the last upstream HTTP filter');
+        return;
+      }
+      if (last) throw new ConfigError(at(fp, 'typedConfig'), 'the last upstream HTTP filter must be the upstream codec');
+      const factory = t ? httpFilterFactory(t) : undefined;
+      if (!factory) throw new ConfigError(at(fp, 'typedConfig'), `unsupported upstream HTTP filter ${t || str(f, 'name', fp)}`);
+      if (bool(f, 'disabled', fp)) throw new ConfigError(at(fp, 'disabled'), 'upstream HTTP filters cannot be disabled');
+      upstreamFilterContext ??= { readFile };
+      (upstreamHttpFilters ??= []).push(factory.create(str(f, 'name', fp), tc!, at(fp, 'typedConfig'), upstreamFilterContext));
     });
   }
 
@@ -238,6 +260,8 @@ export function compileCluster(c: Json, readFile: ReadFile, path = ''): ClusterS
     healthChecks: compileHealthChecks(list(c, 'healthChecks', path), at(path, 'healthChecks')),
     outlierDetection: obj(c, 'outlierDetection', path) ? compileOutlierDetection(obj(c, 'outlierDetection', path)!, at(path, 'outlierDetection')) : undefined,
     ignoreHealthOnHostRemoval: bool(c, 'ignoreHealthOnHostRemoval', path),
+    upstreamHttpFilters,
+    upstreamFilterContext,
     altStatName: str(c, 'altStatName', path),
     autoSni,
     autoSanValidation,

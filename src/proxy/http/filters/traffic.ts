@@ -14,3 +14,5 @@ import './wasm/wasm.js';
 import './bandwidth_limit.js';
 import './custom_response.js';
 import './stateful_session.js';
+import './credential_injector.js';
+import './admission_control.js';
