@@ -45,6 +45,14 @@ function process(call: grpc.ServerDuplexStream<Msg, Msg>): void {
           headers: { setHeaders: [header('x-why', 'policy'), header('content-type', 'text/x-blocked')] } } });
         return;
       }
+      if (path.startsWith('/replace')) {
+        call.write({ requestHeaders: { response: { status: 'CONTINUE_AND_REPLACE', bodyMutation: { body: b64('replacement') } } } });
+        return;
+      }
+      if (path.startsWith('/mode')) {
+        call.write({ requestHeaders: { response: {} }, modeOverride: { responseHeaderMode: 'SKIP' } });
+        return;
+      }
       const setHeaders = [header('x-added', 'yes'), header('x-envoy-sneaky', 'no'), header(':authority', 'evil.example.com')];
       if (path.startsWith('/rewrite-path')) setHeaders.push(header(':path', '/rewritten'));
       call.write({
@@ -55,6 +63,10 @@ function process(call: grpc.ServerDuplexStream<Msg, Msg>): void {
     }
     if (m.requestBody) {
       const body = unb64(m.requestBody.body);
+      if (path.startsWith('/duplex')) {
+        call.write({ requestBody: { response: { bodyMutation: { streamedResponse: { body: b64(`<${body.toUpperCase()}>`), endOfStream: m.requestBody.endOfStream === true } } } } });
+        return;
+      }
       if (path.startsWith('/stream')) {
         call.write({ requestBody: { response: { bodyMutation: { body: b64(body.toUpperCase()) } } } });
       } else {
@@ -122,6 +134,8 @@ describe('ext_proc', () => {
         }),
         filter('open', { failureModeAllow: true, processingMode: { responseHeaderMode: 'SKIP' } }),
         filter('observe', { observabilityMode: true, processingMode: { responseHeaderMode: 'SKIP', requestBodyMode: 'STREAMED' } }),
+        filter('strict', { mutationRules: { disallowIsError: true }, processingMode: { responseHeaderMode: 'SKIP' } }),
+        filter('override', { allowModeOverride: true }),
         filter('down', { grpcService: { envoyGrpc: { clusterName: 'nowhere' } }, statusOnError: { code: 'ServiceUnavailable' } }),
       ],
       clusters: [staticCluster('processor', [port], h2Options), staticCluster('nowhere', [1], h2Options)],
@@ -133,6 +147,11 @@ describe('ext_proc', () => {
         { name: 'buffered', prefix: '/buffered', perFilter: override('main', { processingMode: { requestBodyMode: 'BUFFERED', responseHeaderMode: 'SKIP' } }) },
         { name: 'stream', prefix: '/stream', perFilter: override('main', { processingMode: { requestBodyMode: 'STREAMED', responseHeaderMode: 'SKIP', responseBodyMode: 'STREAMED' } }) },
         { name: 'close', prefix: '/close', perFilter: enable('main') },
+        { name: 'replace', prefix: '/replace', perFilter: enable('main') },
+        { name: 'duplex', prefix: '/duplex', perFilter: override('main', { processingMode: { requestBodyMode: 'FULL_DUPLEX_STREAMED', requestTrailerMode: 'SEND', responseHeaderMode: 'SKIP' } }) },
+        { name: 'strict', prefix: '/strict', perFilter: enable('strict') },
+        { name: 'mode-ignored', prefix: '/mode-ignored', perFilter: enable('main') },
+        { name: 'mode', prefix: '/mode', perFilter: enable('override') },
         { name: 'fail', prefix: '/fail', perFilter: enable('main') },
         { name: 'slow-open', prefix: '/slow-open', perFilter: enable('open') },
         { name: 'slow', prefix: '/slow', perFilter: enable('main') },
@@ -207,6 +226,44 @@ describe('ext_proc', () => {
     assert.ok(msgs.filter((m) => m.requestBody).length >= 2, 'request chunks sent one by one');
     assert.ok(msgs.some((m) => m.responseBody?.endOfStream));
     assert.ok(!msgs.some((m) => m.responseHeaders), 'response headers skipped');
+  });
+
+  test('CONTINUE_AND_REPLACE on request headers gives a bodiless request a body', async () => {
+    const res = await get(r.port, '/replace');
+    const seen = JSON.parse(res.body);
+    assert.equal(seen.body, 'replacement');
+    assert.equal(seen.headers['content-length'], '11');
+  });
+
+  test('full-duplex streaming: the processor streams the body back', async () => {
+    const before = streams.length;
+    const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: r.port, path: '/duplex', method: 'POST', headers: { host: 'www.example.com' }, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d) => { body += d; });
+        res.on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject);
+      req.write('ab');
+      setTimeout(() => req.end('cd'), 50);
+    });
+    assert.equal(res.status, 200);
+    assert.equal(JSON.parse(res.body).body, '<AB><CD><>');
+    assert.ok(streams[before]!.filter((m) => m.requestBody).length >= 2);
+  });
+
+  test('a disallowed mutation fails the request with disallow_is_error', async () => {
+    const res = await get(r.port, '/strict');
+    assert.equal(res.status, 500);
+  });
+
+  test('mode_override applies only with allow_mode_override', async () => {
+    let before = streams.length;
+    await get(r.port, '/mode');
+    assert.ok(!streams[before]!.some((m) => m.responseHeaders), 'response headers skipped by the override');
+    before = streams.length;
+    await get(r.port, '/mode-ignored');
+    assert.ok(streams[before]!.some((m) => m.responseHeaders), 'override ignored');
   });
 
   test('immediate response', async () => {

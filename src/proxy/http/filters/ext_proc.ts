@@ -357,8 +357,10 @@ class Exchange implements GrpcStreamHandler {
       d.sent = 0;
       d.trailers = undefined;
       this.setLength(d, body.length);
+      const hadBody = d.request ? !s.headersOnly : !s.responseEnd;
       if (d.request) s.headersOnly = body.length === 0; else s.responseEnd = body.length === 0;
-      if (body.length) this.inject(d, body, true);
+      // The replacement ends the message (an empty one ends a body that was coming).
+      if (body.length || (hadBody && d.request)) this.inject(d, body, true);
       this.resume(d);
       return;
     }
@@ -391,7 +393,8 @@ class Exchange implements GrpcStreamHandler {
     const end = taken[taken.length - 1]!.end;
     const bm = r.bodyMutation;
     const body = bm?.body !== undefined ? Buffer.from(bm.body, 'base64') : bm?.clearBody ? Buffer.alloc(0) : original;
-    if (r.status === 'CONTINUE_AND_REPLACE') { d.finished = true; d.dropBody = true; d.queue.length = 0; d.sent = 0; }
+    // No more messages this way; the rest of the body flows as it comes.
+    if (r.status === 'CONTINUE_AND_REPLACE') d.finished = true;
     if (buffered) {
       if (body !== original && d.headersHeld) this.setLength(d, body.length);
       // Once a partial body is answered, the rest of the body flows without the processor.
