@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { toBinary } from '../../src/xds/proto/index.js';
 import { buildMmdb } from '../support/mmdb.js';
 import { get, problemsOf, startProxy, typed, type Running } from './auth/harness.js';
 
@@ -66,6 +67,23 @@ describe('geoip', () => {
     assert.equal(h['x-geo-anon-proxy'], undefined, 'outside the anonymous network: nothing found, nothing written');
     const anon = JSON.parse((await get(ownXff.port, '/', { 'x-forwarded-for': '203.0.113.20' })).body).headers;
     assert.equal(anon['x-geo-anon-proxy'], 'true');
+  });
+
+  test('country and ASN databases (Envoy Gateway\'s countryDbSource, asnDbSource) encode and load', async () => {
+    const countryDb = join(dir, 'Country.mmdb');
+    const asnDb = join(dir, 'ASN.mmdb');
+    writeFileSync(countryDb, buildMmdb('GeoLite2-Country', { '127.0.0.0/8': { country: { iso_code: 'CA' } } }));
+    writeFileSync(asnDb, buildMmdb('GeoLite2-ASN', { '127.0.0.0/8': { autonomous_system_number: 64512 } }));
+    const mm = { countryDbPath: countryDb, asnDbPath: asnDb, commonProviderConfig: { geoFieldKeys: { country: 'x-geo-country', asn: 'x-geo-asn' } } };
+    assert.ok(toBinary('envoy.extensions.geoip_providers.maxmind.v3.MaxMindConfig', mm).length > 0);
+    const p = await startProxy({ filters: [{ name: 'envoy.filters.http.geoip', typedConfig: typed('envoy.extensions.filters.http.geoip.v3.Geoip', {
+      provider: { name: 'envoy.geoip_providers.maxmind', typedConfig: typed('envoy.extensions.geoip_providers.maxmind.v3.MaxMindConfig', mm) } }) }],
+    routes: [{ name: 'r', prefix: '/' }] });
+    try {
+      const h = JSON.parse((await get(p.port, '/')).body).headers;
+      assert.equal(h['x-geo-country'], 'CA');
+      assert.equal(h['x-geo-asn'], '64512');
+    } finally { await p.close(); }
   });
 
   test('config errors name the field', async () => {
