@@ -1,13 +1,18 @@
 // A snapshot in the shape of Envoy's admin /config_dump (envoy.admin.v3 *ConfigDump messages,
 // proto3 JSON): what a proxy of that IR key is being served, for people and tools that read
-// Envoy's dumps.
+// Envoy's dumps. As in Envoy's, every field its protos mark sensitive is redacted (private keys,
+// generic secrets, basic auth users, API keys, ... in secrets and in filter configs alike); the
+// snapshot itself, which proxies are served, keeps them.
 import type { Snapshot } from '../xds/server/index.js';
-import { REDACTED } from '../ir/redact.js';
-import { TYPE_URL } from '../xds/proto/index.js';
+import { TYPE_URL, redactSensitive } from '../xds/proto/index.js';
 
 const admin = (m: string) => `type.googleapis.com/envoy.admin.v3.${m}`;
 
 export function configDump(snapshot: Snapshot, lastUpdated?: Date): { configs: unknown[] } {
+  return redactSensitive('envoy.admin.v3.ConfigDump', unredactedDump(snapshot, lastUpdated)) as { configs: unknown[] };
+}
+
+function unredactedDump(snapshot: Snapshot, lastUpdated?: Date): { configs: unknown[] } {
   const updated = lastUpdated?.toISOString();
   const of = (typeUrl: string) => {
     const t = snapshot.types.get(typeUrl);
@@ -36,7 +41,7 @@ export function configDump(snapshot: Snapshot, lastUpdated?: Date): { configs: u
       },
       {
         '@type': admin('SecretsConfigDump'),
-        dynamicActiveSecrets: secrets.resources.map((r) => ({ name: r.name, versionInfo: r.version, lastUpdated: updated, secret: { '@type': TYPE_URL.secret, ...redactSecret(r.json) } })),
+        dynamicActiveSecrets: secrets.resources.map((r) => ({ name: r.name, versionInfo: r.version, lastUpdated: updated, secret: { '@type': TYPE_URL.secret, ...(r.json as object) } })),
       },
       {
         '@type': admin('EndpointsConfigDump'),
@@ -46,16 +51,3 @@ export function configDump(snapshot: Snapshot, lastUpdated?: Date): { configs: u
   };
 }
 
-/**
- * Secret material is never shown, as Envoy's own dump redacts its sensitive fields: private keys
- * and their passwords, generic secrets (OIDC client and HMAC secrets, injected credentials),
- * session ticket keys.
- */
-function redactSecret(json: unknown): object {
-  const s = structuredClone(json) as Record<string, any>;
-  const cert = s.tlsCertificate;
-  for (const field of ['privateKey', 'password']) if (cert?.[field]) cert[field] = { inlineString: REDACTED };
-  if (s.genericSecret?.secret) s.genericSecret.secret = { inlineString: REDACTED };
-  if (Array.isArray(s.sessionTicketKeys?.keys)) s.sessionTicketKeys.keys = s.sessionTicketKeys.keys.map(() => ({ inlineString: REDACTED }));
-  return s;
-}

@@ -31,8 +31,8 @@ export interface GatewayProxy extends ProxyProc {
   port(gatewayPort: number): number;
 }
 
-/** Translates, remaps listener ports to free ones, and starts the proxy for the IR key. */
-export async function startGateway(manifests: string, irKey = 'default/gw'): Promise<GatewayProxy> {
+/** Translates, remaps listener ports to free ones, and starts the proxy for the IR key (with extra `egts proxy` arguments). */
+export async function startGateway(manifests: string, irKey = 'default/gw', proxyArgs: string[] = []): Promise<GatewayProxy> {
   const { dump } = translate(manifests);
   const cd = dump.xds?.[irKey];
   if (!cd) throw new Error(`no xDS for ${irKey}: ${Object.keys(dump.xds ?? {}).join(', ')}`);
@@ -48,7 +48,7 @@ export async function startGateway(manifests: string, irKey = 'default/gw'): Pro
       sa.address = '127.0.0.1';
     }
   }
-  const p = await startProxy({ xds: { [irKey]: cd } }, ['--service-cluster', irKey]);
+  const p = await startProxy({ xds: { [irKey]: cd } }, ['--service-cluster', irKey, ...proxyArgs]);
   return { ...p, port: (gp: number) => { const b = mapping.get(gp); if (b === undefined) throw new Error(`no listener for port ${gp}`); return b; } };
 }
 

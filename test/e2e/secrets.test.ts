@@ -1,10 +1,12 @@
 // Secrets from Kubernetes Secrets to the proxy, and never into a display of the IR: an HTTPS
 // listener (certificate and key), basic auth (htpasswd) and API key auth, through
-// `egts translate --to xds` and `egts proxy`; `egts translate --to ir` shows each as "[redacted]".
+// `egts translate --to xds` and `egts proxy`; `egts translate --to ir` shows each as "[redacted]",
+// and so does the proxy's admin /config_dump (Envoy's redaction of sensitive fields).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,7 +97,7 @@ describe('secrets through translate and the proxy', () => {
     ca = makeCa('secrets-ca');
     echo = await startEcho('v1');
     input = manifests(ca, echo);
-    gw = await startGateway(input.text);
+    gw = await startGateway(input.text, 'default/gw', ['--admin-address', '127.0.0.1:0']);
   });
   after(async () => { await Promise.all([gw, echo].map((p) => p?.close())); });
 
@@ -131,6 +133,26 @@ describe('secrets through translate and the proxy', () => {
     const seen = JSON.parse(ok.body).headers;
     assert.deepEqual(seen['x-client-id'], ['client-b']);
     assert.equal(seen['x-api-key'], undefined);
+  });
+
+  test('the proxy\'s /config_dump shows none of them, each sensitive field "[redacted]"', async () => {
+    const port = Number(/admin on port (\d+)/.exec(gw.output())![1]);
+    const body = await new Promise<string>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path: '/config_dump?include_eds' }, (res) => {
+        let text = '';
+        res.on('data', (d) => { text += d; });
+        res.on('end', () => resolve(text));
+      }).on('error', reject);
+    });
+    for (const s of input.secrets) assert.ok(!body.includes(s), `the proxy's dump shows ${s.slice(0, 16)}...`);
+    const dump = JSON.parse(body);
+    const secrets = dump.configs.find((c: { '@type': string }) => c['@type'].endsWith('SecretsConfigDump'));
+    const tls = secrets.staticSecrets.map((s: any) => s.secret.tlsCertificate).find(Boolean);
+    assert.deepEqual(tls.privateKey, { inlineBytes: b64('[redacted]') });
+    assert.ok(tls.certificateChain.inlineBytes.length > 100, 'the certificate is shown');
+    const filters = JSON.stringify(dump.configs.find((c: { '@type': string }) => c['@type'].endsWith('ListenersConfigDump')));
+    assert.ok(filters.includes('"credentials":[{"key":"[redacted]","client":"[redacted]"}'), 'API keys redacted in the filter config');
+    assert.ok(filters.includes(`"users":{"inlineBytes":"${b64('[redacted]')}"}`), 'basic auth users redacted in the filter config');
   });
 
   test('egts translate --to ir shows every secret as "[redacted]", and only there', () => {

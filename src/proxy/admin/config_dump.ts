@@ -1,12 +1,13 @@
 // /config_dump in Envoy's ConfigDump shape (envoy.admin.v3): one entry per config kind, in
 // Envoy's order (bootstrap, clusters, endpoints with include_eds, listeners, routes, secrets),
 // each resource with its "@type", version and update time. Configuration loaded from a file is
-// static, configuration from ADS dynamic, as in Envoy. Secret keys and passwords are redacted.
+// static, configuration from ADS dynamic, as in Envoy. As in Envoy, every field that its protos mark
+// sensitive is redacted, in secrets, filter configs and the bootstrap alike (xds/proto/redact.ts).
+import { redactSensitive } from '../../xds/proto/index.js';
 import type { Json } from '../config/json.js';
 import { CLUSTER, ENDPOINT, LISTENER, ROUTE, SECRET, type ResourceType } from '../config/type_urls.js';
 
 const ADMIN = 'type.googleapis.com/envoy.admin.v3.';
-const REDACTED = '[redacted]';
 
 export interface ConfigDumpSource {
   resources: ReadonlyMap<ResourceType, ReadonlyMap<string, Json>>;
@@ -30,20 +31,6 @@ function typed(type: ResourceType, r: Json): Json {
   return { '@type': type, ...r };
 }
 
-/** Secrets with their sensitive data sources replaced, as Envoy's redaction does. */
-function redactSecret(s: Json): Json {
-  const copy = JSON.parse(JSON.stringify(s)) as Json;
-  const cert = copy.tlsCertificate ?? copy.tls_certificate;
-  for (const key of ['privateKey', 'private_key', 'password']) {
-    if (cert && cert[key]) cert[key] = { inlineString: REDACTED };
-  }
-  const generic = copy.genericSecret ?? copy.generic_secret;
-  if (generic?.secret) generic.secret = { inlineString: REDACTED };
-  const tickets = copy.sessionTicketKeys ?? copy.session_ticket_keys;
-  if (tickets?.keys) tickets.keys = tickets.keys.map(() => ({ inlineString: REDACTED }));
-  return copy;
-}
-
 export function buildConfigDump(src: ConfigDumpSource, q: ConfigDumpQuery): Json {
   const when = (t: ResourceType) => (src.updated.get(t) ?? new Date(0)).toISOString();
   const version = (t: ResourceType) => src.versions.get(t) ?? '';
@@ -53,7 +40,7 @@ export function buildConfigDump(src: ConfigDumpSource, q: ConfigDumpQuery): Json
     return out;
   };
   const d = src.dynamic;
-  const configs: Json[] = [
+  const unredacted: Json[] = [
     { '@type': `${ADMIN}BootstrapConfigDump`, bootstrap: src.bootstrap, lastUpdated: when(LISTENER) },
     {
       '@type': `${ADMIN}ClustersConfigDump`,
@@ -62,12 +49,12 @@ export function buildConfigDump(src: ConfigDumpSource, q: ConfigDumpQuery): Json
     },
   ];
   if (q.includeEds) {
-    configs.push({
+    unredacted.push({
       '@type': `${ADMIN}EndpointsConfigDump`,
       [d ? 'dynamicEndpointConfigs' : 'staticEndpointConfigs']: named(ENDPOINT).map(([, r]) => ({ ...(d ? { versionInfo: version(ENDPOINT) } : {}), endpointConfig: typed(ENDPOINT, r), lastUpdated: when(ENDPOINT) })),
     });
   }
-  configs.push(
+  unredacted.push(
     {
       '@type': `${ADMIN}ListenersConfigDump`,
       ...(d ? { versionInfo: version(LISTENER) } : {}),
@@ -81,9 +68,11 @@ export function buildConfigDump(src: ConfigDumpSource, q: ConfigDumpQuery): Json
     },
     {
       '@type': `${ADMIN}SecretsConfigDump`,
-      [d ? 'dynamicActiveSecrets' : 'staticSecrets']: named(SECRET).map(([name, r]) => ({ name, ...(d ? { versionInfo: version(SECRET) } : {}), lastUpdated: when(SECRET), secret: typed(SECRET, redactSecret(r)) })),
+      [d ? 'dynamicActiveSecrets' : 'staticSecrets']: named(SECRET).map(([name, r]) => ({ name, ...(d ? { versionInfo: version(SECRET) } : {}), lastUpdated: when(SECRET), secret: typed(SECRET, r) })),
     },
   );
+  // Redacted before any selection, so that what is shown never depends on the query.
+  const configs = (redactSensitive(`${ADMIN}ConfigDump`, { configs: unredacted }) as { configs: Json[] }).configs;
   if (!q.resource) return { configs };
   // resource=<field>: the entries of that field, each with the @type of its element.
   const field = q.resource.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());

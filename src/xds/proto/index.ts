@@ -15,6 +15,7 @@ import { type ValidationProblem, validateMessage } from './validate.js';
 export { ProtoError } from './errors.js';
 export { type ValidationProblem, formatValidationProblem } from './validate.js';
 export { TYPE_URL, typeUrlOf, type ResourceTypeUrl } from './type-urls.js';
+export { REDACTED, REDACTED_BYTES, redactSensitive } from './redact.js';
 
 function typeOf(typeUrlOrName: string): MessageType {
   const type = registry().findMessage(messageName(typeUrlOrName));

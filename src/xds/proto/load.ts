@@ -15,7 +15,7 @@ const require = createRequire(import.meta.url);
 let protobuf: typeof Protobuf;
 
 /** Bump when the Schema's shape or the extraction changes, to invalidate cached copies. */
-const SCHEMA_FORMAT = 3;
+const SCHEMA_FORMAT = 4;
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** The repository (or installed package) root: this file is src/xds/proto/ or dist/src/xds/proto/. */
@@ -268,10 +268,20 @@ function extractField(f: Protobuf.Field, syntheticOneofs: Set<string>): FieldSch
   }
   if (f.partOf && !syntheticOneofs.has(f.partOf.name)) field.oneof = f.partOf.name;
   if (!field.repeated && !field.keyType && (kind === 'message' || f.partOf || f.options?.['proto3_optional'])) field.presence = true;
-  const rules = option((f as unknown as { parsedOptions?: ParsedOptions }).parsedOptions, '(validate.rules)');
+  const parsed = (f as unknown as { parsedOptions?: ParsedOptions }).parsedOptions;
+  const rules = option(parsed, '(validate.rules)');
   if (rules && typeof rules === 'object') field.rules = normalizeRules(rules) as FieldRules;
   if (f.options?.['deprecated'] === true) field.deprecated = true;
+  if (isSensitive(parsed)) field.sensitive = true;
   return field;
+}
+
+/**
+ * Envoy redacts fields marked `(udpa.annotations.sensitive)`; its successor in the xds tree,
+ * `(xds.annotations.v3.sensitive)`, means the same, so either marks a field.
+ */
+function isSensitive(parsed: ParsedOptions): boolean {
+  return option(parsed, '(udpa.annotations.sensitive)') === true || option(parsed, '(xds.annotations.v3.sensitive)') === true;
 }
 
 /** Option text writes a one-element list as a plain value (`not_in: 0`); lists are always arrays here. */

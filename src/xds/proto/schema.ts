@@ -32,6 +32,11 @@ export interface FieldSchema {
   /** The `(validate.rules)` option, as written in the .proto file (snake_case keys). */
   rules?: FieldRules;
   deprecated?: true;
+  /**
+   * `(udpa.annotations.sensitive)`: the field holds secret data (keys, passwords, credentials),
+   * which displays such as config dumps redact (see redact.ts).
+   */
+  sensitive?: true;
 }
 
 export interface OneofSchema {
