@@ -102,6 +102,9 @@ describe('ext_proc', () => {
   let r: Running;
   let server: grpc.Server;
   let port = 0;
+  let trailerBackend: http.Server;
+  let trailerPort = 0;
+  const trailersSeen: Record<string, string | undefined>[] = [];
 
   const filter = (name: string, extra: object = {}) => ({
     name: `envoy.filters.http.ext_proc/${name}`, disabled: true, typedConfig: typed(EXT, {
@@ -124,6 +127,12 @@ describe('ext_proc', () => {
         responseDeserialize: (b: Buffer) => fromBinary('envoy.service.ext_proc.v3.ProcessingResponse', b),
       },
     } as grpc.ServiceDefinition, { process });
+    trailerBackend = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => { trailersSeen.push(req.trailers as Record<string, string>); res.end('ok'); });
+    });
+    await new Promise<void>((res) => trailerBackend.listen(0, '127.0.0.1', () => res()));
+    trailerPort = (trailerBackend.address() as { port: number }).port;
     port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
     r = await startProxy({
       filters: [
@@ -138,7 +147,8 @@ describe('ext_proc', () => {
         filter('override', { allowModeOverride: true }),
         filter('down', { grpcService: { envoyGrpc: { clusterName: 'nowhere' } }, statusOnError: { code: 'ServiceUnavailable' } }),
       ],
-      clusters: [staticCluster('processor', [port], h2Options), staticCluster('nowhere', [1], h2Options)],
+      hcm: { httpProtocolOptions: { enableTrailers: true } },
+      clusters: [staticCluster('trailers', [trailerPort], { typedExtensionProtocolOptions: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': typed('envoy.extensions.upstreams.http.v3.HttpProtocolOptions', { explicitHttpConfig: { httpProtocolOptions: { enableTrailers: true } } }) } }), staticCluster('processor', [port], h2Options), staticCluster('nowhere', [1], h2Options)],
       routes: [
         { name: 'add', prefix: '/add', perFilter: enable('main') },
         { name: 'rewrite-path', prefix: '/rewrite-path', perFilter: enable('main') },
@@ -147,6 +157,7 @@ describe('ext_proc', () => {
         { name: 'buffered', prefix: '/buffered', perFilter: override('main', { processingMode: { requestBodyMode: 'BUFFERED', responseHeaderMode: 'SKIP' } }) },
         { name: 'stream', prefix: '/stream', perFilter: override('main', { processingMode: { requestBodyMode: 'STREAMED', responseHeaderMode: 'SKIP', responseBodyMode: 'STREAMED' } }) },
         { name: 'close', prefix: '/close', perFilter: enable('main') },
+        { name: 'trailers', prefix: '/trailers', cluster: 'trailers', perFilter: override('main', { processingMode: { requestTrailerMode: 'SEND', responseHeaderMode: 'SKIP' } }) },
         { name: 'replace', prefix: '/replace', perFilter: enable('main') },
         { name: 'duplex', prefix: '/duplex', perFilter: override('main', { processingMode: { requestBodyMode: 'FULL_DUPLEX_STREAMED', requestTrailerMode: 'SEND', responseHeaderMode: 'SKIP' } }) },
         { name: 'strict', prefix: '/strict', perFilter: enable('strict') },
@@ -161,7 +172,7 @@ describe('ext_proc', () => {
       ],
     });
   });
-  after(async () => { await r?.close(); server?.forceShutdown(); });
+  after(async () => { await r?.close(); server?.forceShutdown(); trailerBackend?.close(); });
 
   test('header mutations both ways, with the mutation rules, attributes and received metadata', async () => {
     const before = streams.length;
@@ -264,6 +275,23 @@ describe('ext_proc', () => {
     before = streams.length;
     await get(r.port, '/mode-ignored');
     assert.ok(streams[before]!.some((m) => m.responseHeaders), 'override ignored');
+  });
+
+  test('request trailers go to the processor and carry its mutation upstream', async () => {
+    const before = streams.length;
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: r.port, path: '/trailers', method: 'POST', agent: false,
+        headers: { host: 'www.example.com', 'transfer-encoding': 'chunked', trailer: 'x-checksum' } }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode!)); });
+      req.on('error', reject);
+      req.write('body');
+      req.addTrailers({ 'x-checksum': 'abc' });
+      req.end();
+    });
+    assert.equal(status, 200);
+    const t = streams[before]!.find((m) => m.requestTrailers);
+    assert.ok(t, 'trailers sent');
+    assert.equal(unb64(t.requestTrailers.trailers.headers.find((h: Msg) => h.key === 'x-checksum')?.rawValue), 'abc');
+    assert.deepEqual(trailersSeen.at(-1), { 'x-checksum': 'abc', 'x-trailer-added': 'yes' });
   });
 
   test('immediate response', async () => {

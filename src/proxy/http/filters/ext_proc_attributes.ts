@@ -35,10 +35,10 @@ function headerOf(h: HeaderList | undefined, name: string): string | undefined {
   return undefined;
 }
 
-/** Route metadata as a Metadata message renders ({filter_metadata: {...}}). */
+/** Route metadata as a core.v3.Metadata message renders in the JSON mapping ({filterMetadata: {...}}). */
 function routeMetadata(s: HttpStream): unknown {
   const md = s.route?.metadata;
-  return md ? { filter_metadata: md } : {};
+  return md ? { filterMetadata: md } : {};
 }
 
 const GETTERS: Record<string, Getter> = {
