@@ -161,6 +161,7 @@ function overlay(into: Protobuf.NamespaceBase, from: Protobuf.NamespaceBase): vo
         if (same) {
           // Redeclared: upstream changed the field's rules (or its type, e.g. bool to BoolValue).
           if (same.name !== field.name) throw new Error(`${have.fullName}: field ${field.id} is ${same.name}, not ${field.name}`);
+          keepSensitive(same, field);
           if (same.type === field.type && same.repeated === field.repeated) {
             (same as unknown as { parsedOptions?: ParsedOptions }).parsedOptions = (field as unknown as { parsedOptions?: ParsedOptions }).parsedOptions;
             continue;
@@ -196,6 +197,17 @@ function overlay(into: Protobuf.NamespaceBase, from: Protobuf.NamespaceBase): vo
     } else {
       throw new Error(`${item.fullName} is declared with a different kind than in Envoy's protos`);
     }
+  }
+}
+
+/**
+ * A redeclaration restates rules or a type, not what the data is: a field that upstream marks
+ * sensitive stays so (config dumps redact it) even if the redeclaration leaves the mark out.
+ */
+function keepSensitive(shipped: Protobuf.Field, redeclared: Protobuf.Field): void {
+  const options = (f: Protobuf.Field) => f as unknown as { parsedOptions?: ParsedOptions };
+  if (isSensitive(options(shipped).parsedOptions) && !isSensitive(options(redeclared).parsedOptions)) {
+    options(redeclared).parsedOptions = [...(options(redeclared).parsedOptions ?? []), { '(udpa.annotations.sensitive)': true }];
   }
 }
 
