@@ -109,7 +109,7 @@ describe('ext_proc', () => {
   const filter = (name: string, extra: object = {}) => ({
     name: `envoy.filters.http.ext_proc/${name}`, disabled: true, typedConfig: typed(EXT, {
       grpcService: { envoyGrpc: { clusterName: 'processor', authority: 'processor.default:9000' }, timeout: '10s' },
-      messageTimeout: '0.3s',
+      messageTimeout: '1s',
       ...extra,
     }),
   });
