@@ -109,6 +109,7 @@ spec:
   targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: proc}]
   extProc:
   - backendRefs: [{name: processor, port: 9000}]
+    messageTimeout: 5s
     processingMode:
       request: {body: Buffered}
       response: {}
