@@ -160,6 +160,11 @@ describe('lua', () => {
     assert.equal(JSON.parse(none.body.slice(1, -1)).headers['x-body'], 'none');
   });
 
+  test('a body past the connection buffer limit is refused with 413', async () => {
+    const res = await get(r.port, '/body', {}, 'POST', 'x'.repeat(1024 * 1024 + 1));
+    assert.equal(res.status, 413);
+  });
+
   test('respond() answers without reaching the backend', async () => {
     const before = r.backend.seen.length;
     const res = await get(r.port, '/respond');

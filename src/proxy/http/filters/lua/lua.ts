@@ -229,6 +229,7 @@ class LuaFilter implements HttpFilter {
     if (end) run.ended = true;
     if (run.wait === Wait.Chunk) return this.feedChunk(s, run, chunk, end, side);
     if (chunk.length) run.chunks.push(chunk);
+    if (this.overLimit(s, run)) return undefined;
     if (!end || run.wait === Wait.Call) return undefined;
     pushBodyResult(run.thread, run);
     this.settle(s, run, this.resume(run, 1), side);
@@ -249,6 +250,17 @@ class LuaFilter implements HttpFilter {
     pushBodyResult(run.thread, run);
     this.settle(s, run, this.resume(run, 1), side);
     return FilterStatus.Stop;
+  }
+
+  /** A held body past the connection's buffer limit ends the stream as Envoy's buffering does. */
+  private overLimit(s: HttpStream, run: Run): boolean {
+    let size = 0;
+    for (const c of run.chunks) size += c.length;
+    if (size <= s.ctx.bufferLimit) return false;
+    this.finish(run);
+    if (run.response) s.sendLocalReply(500, '', 'response_payload_too_large');
+    else s.sendLocalReply(413, 'Payload Too Large', 'request_payload_too_large');
+    return true;
   }
 
   /** One chunk for a script iterating bodyChunks(): it goes on once the script has seen it. */

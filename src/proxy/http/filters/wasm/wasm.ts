@@ -231,6 +231,15 @@ class WasmFilter implements HttpFilter, StreamOwner {
     return s.done;
   }
 
+  /** Body the plugin buffers past the connection's buffer limit: 413 (request) or 500 (response). */
+  private overLimit(s: HttpStream, held: Buffer, response: boolean): undefined {
+    if (held.length > s.ctx.bufferLimit) {
+      if (response) s.sendLocalReply(500, '', 'response_payload_too_large');
+      else s.sendLocalReply(413, 'Payload Too Large', 'request_payload_too_large');
+    }
+    return undefined;
+  }
+
   private failure(s: HttpStream): FilterStatus {
     if (this.failOpen) return FilterStatus.Continue;
     s.sendLocalReply(503, '', 'wasm_fail_stream');
@@ -258,7 +267,7 @@ class WasmFilter implements HttpFilter, StreamOwner {
     }
     const action = this.callHook(s, st, 'proxy_on_request_body', ctx.requestBody.length, end ? 1 : 0, false);
     if (action === undefined) return undefined;
-    if (action !== DataAction.Continue) { st.requestHeld = true; return undefined; }
+    if (action !== DataAction.Continue) { st.requestHeld = true; return this.overLimit(s, ctx.requestBody, false); }
     const out = ctx.requestBody;
     st.requestHeld = false;
     ctx.requestBody = EMPTY;
@@ -306,7 +315,7 @@ class WasmFilter implements HttpFilter, StreamOwner {
     }
     const action = this.callHook(s, st, 'proxy_on_response_body', ctx.responseBody.length, end ? 1 : 0, true);
     if (action === undefined) return undefined;
-    if (action !== DataAction.Continue) { st.responseHeld = true; return undefined; }
+    if (action !== DataAction.Continue) { st.responseHeld = true; return this.overLimit(s, ctx.responseBody, true); }
     const out = ctx.responseBody;
     st.responseHeld = false;
     ctx.responseBody = EMPTY;
