@@ -98,11 +98,6 @@ export function lstr(s: string): LStr {
   return v;
 }
 
-/** Bytes of a Lua string as a Buffer (copied: fengari may reuse its arrays). */
-export function bufferOf(s: LStr): Buffer {
-  return Buffer.from(s);
-}
-
 export function pushBytes(L: LuaState, b: Uint8Array): void {
   fengari().lua.lua_pushstring(L, b);
 }
@@ -215,7 +210,7 @@ export class LuaScript {
     return lauxlib.luaL_ref(this.L, lua.LUA_REGISTRYINDEX);
   }
 
-  /** A coroutine calling the function `ref` with the object pushed by pushArg, not yet started. */
+  /** A coroutine about to call the function `ref` (its arguments are pushed next), not yet started. */
   newCoroutine(ref: number): { thread: LuaState; ref: number } {
     const { lua, lauxlib } = fengari();
     const thread = lua.lua_newthread(this.L);
