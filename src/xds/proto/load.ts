@@ -156,11 +156,17 @@ function overlay(into: Protobuf.NamespaceBase, from: Protobuf.NamespaceBase): vo
       from.remove(item);
       into.add(item);
     } else if (item instanceof protobuf.Type && have instanceof protobuf.Type) {
+      // Renames first, so that the old name is free when the overlay gives it its new number.
+      for (const field of item.fieldsArray.filter((f) => isRename(have, item, f))) {
+        const old = have.fieldsById[field.id]!;
+        old.partOf?.remove(old);
+        have.remove(old);
+      }
       for (const field of [...item.fieldsArray]) {
         const same = have.fieldsById[field.id];
         if (same) {
           // Redeclared: upstream changed the field's rules (or its type, e.g. bool to BoolValue).
-          if (same.name !== field.name) throw new Error(`${have.fullName}: field ${field.id} is ${same.name}, not ${field.name}`);
+          if (same.name !== field.name) throw new Error(`${have.fullName}: field ${field.id} is ${same.name}, not ${field.name} (a rename must redeclare ${same.name} with its new number)`);
           keepSensitive(same, field);
           if (same.type === field.type && same.repeated === field.repeated) {
             (same as unknown as { parsedOptions?: ParsedOptions }).parsedOptions = (field as unknown as { parsedOptions?: ParsedOptions }).parsedOptions;
@@ -198,6 +204,19 @@ function overlay(into: Protobuf.NamespaceBase, from: Protobuf.NamespaceBase): vo
       throw new Error(`${item.fullName} is declared with a different kind than in Envoy's protos`);
     }
   }
+}
+
+/**
+ * Upstream renamed a field (same number, new name) and gave the old name a new number: the
+ * overlay says so by declaring both, e.g. MaxMindConfig's 2 became asn_db_path and isp_db_path
+ * moved to 5. A different name at a shipped number without the old name re-homed stays an error
+ * (most likely a typo in the overlay).
+ */
+function isRename(have: Protobuf.Type, overlayType: Protobuf.Type, field: Protobuf.Field): boolean {
+  const shipped = have.fieldsById[field.id];
+  if (!shipped || shipped.name === field.name) return false;
+  const rehomed = overlayType.fields[shipped.name];
+  return rehomed !== undefined && rehomed.id !== field.id && shipped.type === field.type && shipped.repeated === field.repeated;
 }
 
 /**
