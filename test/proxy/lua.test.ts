@@ -2,6 +2,7 @@
 // its own filter, disabled on the listener and enabled per route), with real requests through
 // sockets, the codec, the filter and the router to a backend that echoes what it got.
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { setScriptLogSink } from '../../src/proxy/http/filters/script_log.js';
@@ -92,6 +93,39 @@ end`;
 
 const badCluster = 'function envoy_on_request(h) h:httpCall("nowhere", {[":method"] = "GET", [":path"] = "/", [":authority"] = "x"}, nil, 100) end';
 
+const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const der = keys.publicKey.export({ format: 'der', type: 'spki' });
+const signature = `
+local key = "${[...der].map((b) => `\\${b}`).join('')}"
+function envoy_on_request(h)
+  local pk = h:importPublicKey(key, #key)
+  local sig = h:headers():get("x-sig-hex"):gsub("..", function(c) return string.char(tonumber(c, 16)) end)
+  local data = h:headers():get("x-data")
+  local ok, err = h:verifySignature("SHA256", pk, sig, #sig, data, #data)
+  h:headers():add("x-verified", tostring(ok) .. ":" .. tostring(err))
+end`;
+
+const trailers = `
+function envoy_on_request(h)
+  local t = h:trailers()
+  h:headers():add("x-trailer", t and t:get("x-checksum") or "none")
+end`;
+
+/** A chunked POST with request trailers; resolves with the backend's JSON view of it. */
+function postWithTrailers(port: number, path: string, body: string, t: Record<string, string>): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', headers: { host: 'www.example.com', 'transfer-encoding': 'chunked', trailer: Object.keys(t).join(',') }, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.write(body);
+    req.addTrailers(t);
+    req.end();
+  });
+}
+
 describe('lua', () => {
   let r: Running;
   let authz: { port: number; close(): void };
@@ -112,7 +146,7 @@ describe('lua', () => {
     r = await startProxy({
       filters: [
         lua('headers', headers), lua('body', body), lua('respond', respond), lua('failing', failing), lua('runaway', runaway),
-        lua('chunks', chunks), lua('context', context), lua('call', call), lua('badcluster', badCluster),
+        lua('chunks', chunks), lua('context', context), lua('call', call), lua('badcluster', badCluster), lua('signature', signature), lua('trailers', trailers),
         { name: n('named'), disabled: true, typedConfig: typed(LUA, { sourceCodes: { a: { inlineString: 'function envoy_on_request(h) h:headers():add("x-named", "a") end' } } }) },
       ],
       routes: [
@@ -126,10 +160,14 @@ describe('lua', () => {
         { name: 'named', prefix: '/named', perFilter: { [n('named')]: typed(PER_ROUTE, { name: 'a' }) } },
         { name: 'own', prefix: '/own', perFilter: { [n('named')]: typed(PER_ROUTE, { sourceCode: { inlineString: 'function envoy_on_response(h) h:headers():add("x-own", "yes") end' } }) } },
         { name: 'call', prefix: '/call', perFilter: { [n('call')]: enable } },
+        { name: 'signature', prefix: '/signature', perFilter: { [n('signature')]: enable } },
+        { name: 'trailers', prefix: '/trailers', perFilter: { [n('trailers')]: enable } },
         { name: 'badcluster', prefix: '/badcluster', perFilter: { [n('badcluster')]: enable } },
         { name: 'plain', prefix: '/' },
       ],
       clusters: [staticCluster('authz', [authz.port])],
+      // HTTP/1.1 request trailers reach filters only when enabled, as in Envoy.
+      hcm: { httpProtocolOptions: { enableTrailers: true } },
     });
   });
   after(async () => { setScriptLogSink(restore); await r?.close(); authz?.close(); });
@@ -227,6 +265,25 @@ describe('lua', () => {
     assert.equal(denied.body, 'denied: nope');
     assert.equal((await get(r.port, '/badcluster')).status, 500);
     assert.ok(logs.some((l) => l.includes('http call cluster invalid')), logs.join('\n'));
+  });
+
+  test('importPublicKey() and verifySignature() check an RSA signature', async () => {
+    const data = 'signed payload';
+    const sig = sign('sha256', Buffer.from(data), keys.privateKey).toString('hex');
+    const good = JSON.parse((await get(r.port, '/signature', { 'x-sig-hex': sig, 'x-data': data })).body).headers;
+    assert.equal(good['x-verified'], 'true:nil');
+    const bad = JSON.parse((await get(r.port, '/signature', { 'x-sig-hex': sig, 'x-data': 'tampered' })).body).headers;
+    assert.equal(bad['x-verified'], 'false:Failed to verify digest. Error code: 0');
+  });
+
+  test('trailers() waits for the end of the request and reads its trailers', async () => {
+    const res = await postWithTrailers(r.port, '/trailers', 'some body', { 'x-checksum': 'abc123' });
+    assert.equal(res.status, 200);
+    const seen = JSON.parse(res.body);
+    assert.equal(seen.headers['x-trailer'], 'abc123');
+    assert.equal(seen.body, 'some body');
+    const none = JSON.parse((await get(r.port, '/trailers', {}, 'POST', 'x')).body);
+    assert.equal(none.headers['x-trailer'], 'none');
   });
 
   test('scripts that do not load are refused, naming the field', async () => {

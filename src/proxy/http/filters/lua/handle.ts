@@ -4,7 +4,7 @@
 // and no closures. Calls that must wait (body, bodyChunks, trailers) yield the coroutine; the
 // filter resumes it with the result when the stream has it. respond() records the reply and
 // yields for good: the filter sends it once the script is out of the VM.
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { callCluster, type AsyncCall, type CallResult } from '../../async_client.js';
 import { addHeader, removeHeader, setHeader, validHeaderName, validHeaderValue, type HeaderList } from '../../headers.js';
 import type { HttpStream } from '../../stream.js';
@@ -48,6 +48,11 @@ const DYNAMIC = 'egts.lua.dynamic_metadata';
 const STREAM_INFO = 'egts.lua.stream_info';
 const CONNECTION = 'egts.lua.connection';
 const SSL = 'egts.lua.ssl_connection';
+
+const PUBLIC_KEY = 'egts.lua.public_key';
+/** importPublicKey's result: a DER SubjectPublicKeyInfo that did not parse verifies nothing. */
+interface PublicKeyRef { key: KeyObject | undefined }
+const HASHES: Record<string, string> = { SHA1: 'sha1', SHA224: 'sha224', SHA256: 'sha256', SHA384: 'sha384', SHA512: 'sha512' };
 
 interface HeadersRef { run: LuaRun; list: HeaderList; pseudo: boolean }
 
@@ -343,6 +348,37 @@ function handleMethods(log: ScriptLogger): Record<string, (L: LuaState) => numbe
       const run = live(L, self<LuaRun>(L, HANDLE));
       return httpCall(L, run);
     },
+    importPublicKey(L) {
+      live(L, self<LuaRun>(L, HANDLE));
+      const der = Buffer.from(fengari().lauxlib.luaL_checklstring(L, 2));
+      const n = lua.lua_type(L, 3) === lua.LUA_TNUMBER ? lua.lua_tonumber(L, 3) : der.length;
+      let key: KeyObject | undefined;
+      try { key = createPublicKey({ key: der.subarray(0, n), format: 'der', type: 'spki' }); } catch { key = undefined; }
+      pushObject(L, PUBLIC_KEY, { key } satisfies PublicKeyRef);
+      return 1;
+    },
+    verifySignature(L) {
+      live(L, self<LuaRun>(L, HANDLE));
+      const { lauxlib } = fengari();
+      const hash = checkText(L, 2);
+      const pk = lauxlib.luaL_checkudata(L, 3, lstr(PUBLIC_KEY)).v as PublicKeyRef;
+      const sig = Buffer.from(lauxlib.luaL_checklstring(L, 4));
+      const sigLen = lauxlib.luaL_optinteger(L, 5, sig.length);
+      const data = Buffer.from(lauxlib.luaL_checklstring(L, 6));
+      const dataLen = lauxlib.luaL_optinteger(L, 7, data.length);
+      const algorithm = HASHES[hash.toUpperCase()];
+      let error: string | undefined;
+      if (!algorithm) error = `${hash} is not supported.`;
+      else if (!pk.key) error = 'Failed to verify digest. Error code: 0';
+      else {
+        try {
+          if (!verify(algorithm, data.subarray(0, dataLen), pk.key, sig.subarray(0, sigLen))) error = 'Failed to verify digest. Error code: 0';
+        } catch { error = 'Failed to verify digest. Error code: 0'; }
+      }
+      lua.lua_pushboolean(L, error === undefined);
+      if (error === undefined) lua.lua_pushnil(L); else pushText(L, error);
+      return 2;
+    },
     clearRouteCache(L) {
       const run = live(L, self<LuaRun>(L, HANDLE));
       const table = run.s.hcm.routes.table;
@@ -477,6 +513,7 @@ export function installApi(L: LuaState, log: ScriptLogger): void {
   define(STREAM_INFO, streamInfoMethods);
   define(CONNECTION, connectionMethods);
   define(SSL, sslMethods);
+  define(PUBLIC_KEY, {});
   // timestampString(EnvoyTimestampResolution.MILLISECOND | MICROSECOND)
   pushValue(L, { MILLISECOND: 0, MICROSECOND: 1 });
   lua.lua_setglobal(L, lstr('EnvoyTimestampResolution'));
