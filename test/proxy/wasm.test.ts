@@ -8,6 +8,7 @@ import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import wabtInit from 'wabt';
 import { setScriptLogSink } from '../../src/proxy/http/filters/script_log.js';
+import { allCounters } from '../../src/proxy/stats.js';
 import { get, listen, problemsOf, staticCluster, startProxy, typed, type Running } from './auth/harness.js';
 
 const WASM = 'envoy.extensions.filters.http.wasm.v3.Wasm';
@@ -119,6 +120,44 @@ const caller = `
     (drop (call $continue (i32.const 0))))
 )`;
 
+// A plugin with a tick: the root context defines a counter and asks for a tick every 10 ms; each
+// tick counts, and every request copies a shared-data value into a request header.
+const ticker = `
+(module
+  (import "env" "proxy_set_tick_period_milliseconds" (func $tick (param i32) (result i32)))
+  (import "env" "proxy_define_metric" (func $define (param i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_increment_metric" (func $inc (param i32 i64) (result i32)))
+  (import "env" "proxy_set_shared_data" (func $set_shared (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_get_shared_data" (func $get_shared (param i32 i32 i32 i32 i32) (result i32)))
+  (import "env" "proxy_add_header_map_value" (func $add_hdr (param i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 2)
+  (global $heap (mut i32) (i32.const 8192))
+  (global $metric (mut i32) (i32.const 0))
+  (data (i32.const 100) "egts_test_wasm_ticks")
+  (data (i32.const 140) "greeting")
+  (data (i32.const 160) "hello from the root")
+  (data (i32.const 200) "x-shared")
+  (func (export "proxy_abi_version_0_2_0"))
+  (func (export "malloc") (param $size i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $heap))
+    (global.set $heap (i32.and (i32.add (i32.add (global.get $heap) (local.get $size)) (i32.const 7)) (i32.const -8)))
+    (local.get $p))
+  (func (export "proxy_on_context_create") (param i32 i32))
+  (func (export "proxy_on_vm_start") (param i32 i32) (result i32)
+    (drop (call $define (i32.const 0) (i32.const 100) (i32.const 20) (i32.const 1024)))
+    (global.set $metric (i32.load (i32.const 1024)))
+    (drop (call $set_shared (i32.const 140) (i32.const 8) (i32.const 160) (i32.const 19) (i32.const 0)))
+    (drop (call $tick (i32.const 10)))
+    (i32.const 1))
+  (func (export "proxy_on_tick") (param i32)
+    (drop (call $inc (global.get $metric) (i64.const 1))))
+  (func (export "proxy_on_request_headers") (param $ctx i32) (param $n i32) (param $end i32) (result i32)
+    (drop (call $get_shared (i32.const 140) (i32.const 8) (i32.const 1024) (i32.const 1028) (i32.const 1032)))
+    (drop (call $add_hdr (i32.const 0) (i32.const 200) (i32.const 8) (i32.load (i32.const 1024)) (i32.load (i32.const 1028))))
+    (i32.const 0))
+)`;
+
 const lacking = `
 (module
   (import "env" "proxy_grpc_call" (func (param i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
@@ -157,6 +196,7 @@ describe('wasm', () => {
       res.end(req.url === '/plugin.wasm' ? bytes : 'not wasm');
     }));
     const callerBytes = await assemble(caller);
+    const tickerBytes = await assemble(ticker);
     const sha = createHash('sha256').update(bytes).digest('hex');
     const remote = (path: string, hash: string) => ({ remote: { httpUri: { uri: `http://wasm-cache${path}`, cluster: 'wasm_cluster', timeout: '5s' }, sha256: hash } });
     const n = (x: string) => `envoy.filters.http.wasm/${x}`;
@@ -169,6 +209,7 @@ describe('wasm', () => {
         wasmFilter('badsha', remote('/other.wasm', 'a'.repeat(64)), 'x'),
         wasmFilter('badsha-open', remote('/other.wasm', 'b'.repeat(64)), 'y', { failOpen: true }),
         wasmFilter('caller', { local: { inlineBytes: callerBytes.toString('base64') } }, ''),
+        wasmFilter('ticker', { local: { inlineBytes: tickerBytes.toString('base64') } }, ''),
       ],
       routes: [
         { name: 'local', prefix: '/local', perFilter: { [n('local')]: enable } },
@@ -177,6 +218,7 @@ describe('wasm', () => {
         { name: 'badsha', prefix: '/badsha', perFilter: { [n('badsha')]: enable } },
         { name: 'open', prefix: '/open', perFilter: { [n('badsha-open')]: enable } },
         { name: 'caller', prefix: '/caller', perFilter: { [n('caller')]: enable } },
+        { name: 'ticker', prefix: '/ticker', perFilter: { [n('ticker')]: enable } },
         { name: 'plain', prefix: '/' },
       ],
     });
@@ -243,6 +285,13 @@ describe('wasm', () => {
     assert.equal(seen.headers['x-authz'], 'granted');
     assert.equal(seen.headers['x-authz-status'], '200');
     assert.equal(seen.body, 'kept body');
+  });
+
+  test('ABI 0.2.0 with malloc: the root context\'s tick, a counter in the proxy\'s stats, shared data', async () => {
+    await new Promise((r) => setTimeout(r, 120));
+    assert.ok(allCounters().get('egts_test_wasm_ticks')!.value >= 3);
+    const seen = JSON.parse((await get(r.port, '/ticker')).body).headers;
+    assert.equal(seen['x-shared'], 'hello from the root');
   });
 
   test('imports the host does not provide are refused, naming the filter and the import', async () => {
