@@ -5,7 +5,7 @@
 import type net from 'node:net';
 import type { Tunnel } from '../upstream/types.js';
 import { getHeader, headerCaseOf, listsToken, setHeaderCase, type HeaderCase, type HeaderList } from './headers.js';
-import { HTTPParser, METHODS, newParser, type Parser, type ParseError } from './llhttp.js';
+import { closeParser, HTTPParser, METHODS, newParser, type Parser, type ParseError } from './llhttp.js';
 import { HttpStream, type ConnectionContext, type DownstreamCodec } from './stream.js';
 import { STATUS_TEXT } from './status.js';
 
@@ -45,6 +45,7 @@ export class H1ServerConnection implements DownstreamCodec {
   private draining = false;
   private closed = false;
   private upgrading = false;
+  private parserReleased = false;
   private upgradeBuffer: Buffer[] | undefined;
   private headerBlock: string[] | undefined;
   private headersTimer: NodeJS.Timeout | undefined;
@@ -103,6 +104,14 @@ export class H1ServerConnection implements DownstreamCodec {
       if (ret < d.length) (this.upgradeBuffer ??= []).push(Buffer.from(d.subarray(ret)));
     }
   };
+
+  /** The parser is done with (a tunnel took the socket, or it closed): see closeParser. */
+  private releaseParser(): void {
+    if (this.parserReleased) return;
+    this.parserReleased = true;
+    closeParser(this.parser, this.consumed);
+    this.consumed = false;
+  }
 
   private unconsume(): void {
     if (!this.consumed) return;
@@ -348,7 +357,7 @@ export class H1ServerConnection implements DownstreamCodec {
     const down = this.socket;
     this.closed = true; // no more HTTP on this connection
     this.unconsume();
-    this.parser.free();
+    this.releaseParser();
     down.removeListener('data', this.onData);
     down.setTimeout(0);
     if (head.length) down.write(head);
@@ -481,6 +490,7 @@ export class H1ServerConnection implements DownstreamCodec {
   }
 
   private onSocketClose(): void {
+    this.releaseParser();
     this.closed = true;
     if (this.headersTimer) clearTimeout(this.headersTimer);
     if (this.requestTimer) clearTimeout(this.requestTimer);

@@ -50,3 +50,18 @@ export function newParser(type: number, maxHeaderSize: number): Parser {
   p.initialize(type, resource, maxHeaderSize, HTTPParser.kLenientNone);
   return p;
 }
+
+/**
+ * Ends a parser's life when its connection is done. The native parser holds its JavaScript object
+ * (and, through the callbacks set on it, the connection, its listener or cluster) until close(): a
+ * parser never closed is a connection never freed. As in Node's own freeParser, the close waits
+ * for the current parse to unwind; a parser that read the socket natively lets go of it first.
+ */
+export function closeParser(p: Parser, consumed = false): void {
+  if (consumed) p.unconsume();
+  setImmediate(closeNow, p);
+}
+
+function closeNow(p: Parser): void {
+  p.close();
+}

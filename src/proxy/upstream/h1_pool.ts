@@ -3,7 +3,7 @@
 // pending limit. Each connection parses responses with llhttp directly on the socket.
 import type net from 'node:net';
 import { headerCaseOf, setHeaderCase, type HeaderCase, type HeaderList } from '../http/headers.js';
-import { HTTPParser, newParser, type Parser } from '../http/llhttp.js';
+import { closeParser, HTTPParser, newParser, type Parser } from '../http/llhttp.js';
 import type { ClusterResources } from './resources.js';
 import type { ConnPool, ResetReason, Tunnel, UpstreamCallbacks, UpstreamRequestHead, UpstreamStream } from './types.js';
 
@@ -392,7 +392,7 @@ class H1Connection {
     this.socket.removeAllListeners('error');
     this.socket.removeAllListeners('close');
     this.socket.on('error', () => {});
-    this.parser.free();
+    closeParser(this.parser);
     s.state = StreamState.Done;
     this.pool.streamDone(s);
     this.stream = undefined;
@@ -433,7 +433,7 @@ class H1Connection {
     }
     this.failActive(this.stream?.responseStarted ? 'remote-reset' : 'connection-termination', reason);
     this.pool.closed(this, false, reason);
-    this.parser.free();
+    closeParser(this.parser);
   }
 
   private failActive(reason: ResetReason, detail: string): void {
@@ -454,7 +454,7 @@ class H1Connection {
     this.closedFlag = true;
     this.pool.closed(this, false, 'closed');
     this.socket.destroy();
-    this.parser.free();
+    closeParser(this.parser);
   }
 }
 
