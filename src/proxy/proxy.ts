@@ -32,6 +32,7 @@ import type { ClusterManagerView } from './upstream/cluster_manager.js';
 import { compileAssignment, type Assignment } from './upstream/endpoints.js';
 import { defaultPoolFactory } from './upstream/pools.js';
 import { attachClusterHealth, type HealthOptions } from './health/cluster_health.js';
+import { ownedStats } from './stats.js';
 
 export interface ProxyOptions {
   drainTimeoutMs?: number;
@@ -133,7 +134,7 @@ export class Proxy implements ClusterManagerView {
     const routes = new Map<string, ReturnType<typeof compileRouteConfiguration>>();
     for (const [name, r] of next.get(ROUTE)!) {
       if (!changed(ROUTE, name, r)) continue;
-      const c = compileResource('RouteConfiguration', name, () => compileRouteConfiguration(r, { readFile: this.readFile }));
+      const c = compileResource('RouteConfiguration', name, () => ownedStats(() => compileRouteConfiguration(r, { readFile: this.readFile })));
       if (c.problem) problems.push(c.problem); else routes.set(name, c.value!);
     }
     const listeners = new Map<string, ListenerConfig>();
@@ -146,7 +147,7 @@ export class Proxy implements ClusterManagerView {
     for (const [name, r] of next.get(LISTENER)!) {
       const current = this.listeners.config(name);
       if (current && !changed(LISTENER, name, r)) { listeners.set(name, current); continue; }
-      const c = compileResource('Listener', name, () => compileListener(r, ctx));
+      const c = compileResource('Listener', name, () => ownedStats(() => compileListener(r, ctx)));
       if (c.problem) problems.push(c.problem); else listeners.set(name, c.value!);
     }
     if (problems.length) return problems;
@@ -200,7 +201,17 @@ export class Proxy implements ClusterManagerView {
       // Listeners that could not bind are not part of the applied state.
       for (const p of bindProblems) this.resources.get(LISTENER)!.delete(p.name);
     }
+    if (touched.has(LISTENER) || touched.has(ROUTE)) this.forgetUnusedRouteProviders();
     return bindProblems;
+  }
+
+  /**
+   * Drops the providers of route configurations that are gone and that no listener uses, so that
+   * route names that come and go do not pile up (a listener that drains keeps its own reference).
+   */
+  private forgetUnusedRouteProviders(): void {
+    const used = new Set(this.routeNames());
+    for (const [name, p] of this.routeProviders) if (!p.table && !used.has(name)) this.routeProviders.delete(name);
   }
 
   routeProvider(name: string): RouteConfigProvider {
@@ -209,7 +220,7 @@ export class Proxy implements ClusterManagerView {
       p = { name, table: undefined };
       const raw = this.resources.get(ROUTE)!.get(name);
       if (raw) {
-        const c = compileResource('RouteConfiguration', name, () => compileRouteConfiguration(raw, { readFile: this.readFile }));
+        const c = compileResource('RouteConfiguration', name, () => ownedStats(() => compileRouteConfiguration(raw, { readFile: this.readFile })));
         if (c.value) p.table = c.value;
       }
       this.routeProviders.set(name, p);

@@ -2,22 +2,58 @@
 // the hot path through direct object references (no lookups per request). The admin endpoint
 // renders them (Prometheus text, Envoy's plain format).
 
+import { StatOwners } from './stats/owners.js';
+
 export interface Counter { value: number }
 export interface Gauge { value: number }
 
 const counters = new Map<string, Counter>();
 const gauges = new Map<string, Gauge>();
+// Keys are 'c' or 'g' followed by the stat's name.
+const owners = new StatOwners((key) => (key[0] === 'c' ? counters : gauges).delete(key.slice(1)));
+/** The keys the configuration being compiled has taken (see ownedStats). */
+let collecting: Set<string> | undefined;
+
+function use(key: string, created: boolean): void {
+  if (collecting) {
+    if (!collecting.has(key)) { collecting.add(key); owners.hold(key); }
+  } else if (created) owners.pin(key);
+}
 
 export function counter(name: string): Counter {
   let c = counters.get(name);
+  const created = !c;
   if (!c) counters.set(name, (c = { value: 0 }));
+  use('c' + name, created);
   return c;
 }
 
 export function gauge(name: string): Gauge {
   let g = gauges.get(name);
+  const created = !g;
   if (!g) gauges.set(name, (g = { value: 0 }));
+  use('g' + name, created);
   return g;
+}
+
+/**
+ * Compiles a configuration object whose stats it owns: every counter and gauge created or looked
+ * up during `compile` stays while the returned object is reachable (stats/owners.ts). When
+ * `compile` throws, what it took is given back at once.
+ */
+export function ownedStats<T extends object>(compile: () => T): T {
+  const outer = collecting;
+  const mine = (collecting = new Set());
+  try {
+    const owner = compile();
+    owners.ownedBy(owner, [...mine]);
+    return owner;
+  } catch (err) {
+    owners.release(mine);
+    throw err;
+  } finally {
+    collecting = outer;
+  }
 }
 
 export function allCounters(): ReadonlyMap<string, Counter> { return counters; }

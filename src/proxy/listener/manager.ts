@@ -13,6 +13,7 @@ import { inspectClientHello } from './tls_inspector.js';
 import type { UdpListenerHandle } from './network_filter.js';
 import { readProxyProtocol } from '../tcp/proxy_protocol.js';
 import { ListenerStats, listenerStatName } from '../stats/listener_stats.js';
+import { ownedStats } from '../stats.js';
 import { ConnectionInfo } from './connection_info.js';
 
 /** Hooks for listener kinds implemented elsewhere (UDP, PROXY protocol). */
@@ -60,7 +61,8 @@ class ActiveListener {
       if (c.pipe) server.listen(c.pipe, done);
       else server.listen({ host: c.address === '::' || c.address === '0.0.0.0' ? c.address : c.address, port: c.port, ipv6Only: false }, done);
     });
-    this.stats = new ListenerStats(listenerStatName(c.address, this.boundPort, c.pipe, c.statPrefix));
+    const name = listenerStatName(c.address, this.boundPort, c.pipe, c.statPrefix);
+    this.stats = ownedStats(() => new ListenerStats(name));
   }
 
   update(next: ListenerConfig): void {

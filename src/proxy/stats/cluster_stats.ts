@@ -1,6 +1,8 @@
 // The statistics of one cluster (`cluster.<name>.*`), as plain numbers bumped on the hot path.
 // They are kept by cluster name, so that a cluster replaced by a changed Cluster resource goes on
-// counting where the old one stopped, as Envoy's stats scopes do.
+// counting where the old one stopped, as Envoy's stats scopes do, and dropped with the last cluster
+// of that name (stats/owners.ts).
+import { StatOwners } from './owners.js';
 
 export interface ClusterStats {
   upstream_rq_total: number;
@@ -92,6 +94,7 @@ export const CLUSTER_STAT_NAMES: Record<keyof ClusterStats, string> = {
 };
 
 const byName = new Map<string, ClusterStats>();
+const owners = new StatOwners((name) => byName.delete(name));
 
 function zero(): ClusterStats {
   const s = {} as Record<string, number>;
@@ -99,9 +102,20 @@ function zero(): ClusterStats {
   return s as unknown as ClusterStats;
 }
 
-/** The stats of the cluster with this name (created on first use, kept across replacements). */
-export function clusterStats(name: string): ClusterStats {
+/**
+ * The stats of the cluster with this name, for `cluster` (a Cluster object): shared with the other
+ * clusters of that name still alive (a changed cluster and the one it replaces), dropped once the
+ * last of them is garbage collected, as Envoy frees a removed cluster's stats scope.
+ */
+export function clusterStats(name: string, cluster: object): ClusterStats {
   let s = byName.get(name);
   if (!s) byName.set(name, (s = zero()));
+  owners.hold(name);
+  owners.ownedBy(cluster, [name]);
   return s;
+}
+
+/** How many clusters' stats are kept (live clusters and those not yet collected). */
+export function keptClusterStats(): number {
+  return byName.size;
 }

@@ -33,7 +33,7 @@ export class Cluster {
   private byAddress: Map<string, Host> | undefined;
   /** False until the first assignment (EDS) or resolution (DNS) arrived. */
   initialized: boolean;
-  /** cluster.<name>.* statistics, kept by name across cluster replacements. */
+  /** cluster.<name>.* statistics, kept by name across cluster replacements (dropped with the last one). */
   readonly stats: ClusterStats;
   private dns: DnsResolution | undefined;
   private closed = false;
@@ -43,7 +43,7 @@ export class Cluster {
     // Upstream HTTP filters read secrets (injected credentials) from the proxy's live store.
     if (settings.upstreamFilterContext) settings.upstreamFilterContext.secrets = secrets;
     this.lb = new LoadBalancer(settings.lb);
-    this.stats = clusterStats(settings.name);
+    this.stats = clusterStats(settings.name, this);
     this.resources = new ClusterResources(settings.breakers);
     this.initialized = settings.discovery === 'STATIC';
     if (settings.discovery === 'STATIC' && settings.assignment) this.setAssignment(settings.assignment);
