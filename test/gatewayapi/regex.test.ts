@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { re2Error } from '../../src/api/re2.js';
+import { cachedRE2Patterns, compileRE2, re2Error } from '../../src/api/re2.js';
 import { translate } from '../../src/gatewayapi/translator.js';
 import { defaultSettings } from '../../src/gatewayapi/settings.js';
 import { emptyResources } from '../../src/resources/resources.js';
@@ -13,6 +13,16 @@ test('regexes are checked as RE2 checks them', () => {
   for (const p of ['(?i)/API/.*', '(?P<v>v[0-9]+)/.*', '/x\\z', '[[:alpha:]]+', '\\Q.*\\E', '(?s)a.b']) assert.equal(re2Error(p), undefined, p);
   // Rejected by both.
   for (const p of ['a++', '[a-z', '(']) assert.notEqual(re2Error(p), undefined, p);
+});
+
+test('compiled patterns are kept in a bounded cache, most recently used kept', () => {
+  const kept = compileRE2('/kept/[0-9]+');
+  for (let i = 0; i < 3000; i++) {
+    assert.equal(re2Error(`/churn/${i}/.*`), undefined);
+    if (i % 500 === 0) assert.equal(compileRE2('/kept/[0-9]+'), kept, 'a pattern in use stays cached');
+  }
+  assert.ok(cachedRE2Patterns() <= 1000, `${cachedRE2Patterns()} patterns cached`);
+  assert.throws(() => compileRE2('(a)\\1'), /invalid|backreference|escape/i);
 });
 
 test('an HTTPRoute path regex RE2 rejects rejects the rule; RE2-only syntax is accepted', () => {

@@ -7,7 +7,7 @@
 //    that RE2 runs in linear time (an attacker controls the input), and its syntax differs in
 //    places (\z, (?P<n>), [[:alpha:]], (?U)).
 // re2js costs ~0.5-1 µs per match on a short path, so regex routes stay cheap; literal routes never
-// reach it. Patterns are compiled once per configuration and shared.
+// reach it. Compiled patterns are shared through api/re2.ts's bounded cache.
 import type { RE2JS } from 're2js';
 import { compileRE2 } from '../../api/re2.js';
 import { ConfigError } from '../config/errors.js';
@@ -19,8 +19,6 @@ export interface Regex {
   replaceAll(input: string, substitution: string): string;
   readonly source: string;
 }
-
-const cache = new Map<string, Regex>();
 
 class Re2Regex implements Regex {
   private readonly re: RE2JS;
@@ -53,14 +51,9 @@ function toJavaReplacement(sub: string): string {
 
 /** Compiles an RE2 pattern, or throws a ConfigError at `path` when RE2 would reject it. */
 export function compileRegex(source: string, path: string): Regex {
-  let re = cache.get(source);
-  if (re) return re;
   try {
-    re = new Re2Regex(source);
+    return new Re2Regex(source);
   } catch (err) {
     throw new ConfigError(path, `invalid RE2 regex ${JSON.stringify(source)}: ${(err as Error).message}`);
   }
-  if (cache.size > 10000) cache.clear();
-  cache.set(source, re);
-  return re;
 }
