@@ -63,6 +63,22 @@ test('rules apply inside Any by @type, with map keys in the path', () => {
   ]);
 });
 
+test('ORCA out-of-band overrides carry upstream numbers and rules', () => {
+  const cswrr = (oob: object) => ({
+    name: 'c', type: 'EDS', edsClusterConfig: { edsConfig: { ads: {} } },
+    loadBalancingPolicy: { policies: [{ typedExtensionConfig: { name: 'envoy.load_balancing_policies.client_side_weighted_round_robin', typedConfig: {
+      '@type': 'type.googleapis.com/envoy.extensions.load_balancing_policies.client_side_weighted_round_robin.v3.ClientSideWeightedRoundRobin',
+      enableOobLoadReport: true, oobReportingConfig: oob,
+    } } }] },
+  });
+  const ok = checkResource(TYPE_URL.cluster, cswrr({ portValue: 9100, authority: 'orca.example', transportSocketMatchCriteria: { useMTLS: true } }));
+  assert.deepEqual(ok.problems, []);
+  // port_value = 1 (varint 9100 = 0x8c 0x47), authority = 2 (length-delimited).
+  const hex = Buffer.from(ok.bytes!).toString('hex');
+  assert.ok(hex.includes('088c47') && hex.includes('120c' + Buffer.from('orca.example').toString('hex')), hex);
+  assert.match(problems(TYPE_URL.cluster, cswrr({ portValue: 70000 })).join('\n'), /oobReportingConfig\.portValue: .*uint32\.lte/);
+});
+
 test('checkResource reports the codec error and returns bytes when it can encode', () => {
   const bad = checkResource(TYPE_URL.listener, { name: 'l', adress: {} });
   assert.deepEqual(bad.problems.map(formatValidationProblem), ['adress: unknown field "adress" in envoy.config.listener.v3.Listener (schema)']);
