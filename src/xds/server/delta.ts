@@ -6,7 +6,7 @@
 // it, so its resources count as not delivered and are sent again with the next change.
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { TypeStatus } from './connection.js';
-import { type DeltaDiscoveryRequest, type Node, decodeDeltaDiscoveryRequest, encodeDeltaDiscoveryResponse } from './messages.js';
+import { type DeltaDiscoveryRequest, decodeDeltaDiscoveryRequest, encodeDeltaDiscoveryResponse } from './messages.js';
 import type { Snapshot } from './snapshot.js';
 import { AdsStream, type StreamHost, pushOrder } from './stream.js';
 
@@ -26,15 +26,7 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequest> {
   private readonly subs = new Map<string, Subscription>();
 
   constructor(host: StreamHost, call: ServerDuplexStream<Buffer, Buffer>) {
-    super(host, call, 'delta');
-  }
-
-  protected decode(bytes: Buffer): DeltaDiscoveryRequest {
-    return decodeDeltaDiscoveryRequest(bytes);
-  }
-
-  protected nodeOf(req: DeltaDiscoveryRequest): Node | undefined {
-    return req.node;
+    super(host, call, 'delta', decodeDeltaDiscoveryRequest);
   }
 
   protected handle(req: DeltaDiscoveryRequest, snapshot: Snapshot | undefined): void {

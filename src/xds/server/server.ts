@@ -9,6 +9,7 @@ import { SnapshotCache } from './cache.js';
 import type { Nack, ProxyConnection, TypeStatus, XdsServerEvents } from './connection.js';
 import { DeltaStream } from './delta.js';
 import { SotwStream } from './sotw.js';
+import type { Node } from './messages.js';
 import type { AdsStream, StreamHost } from './stream.js';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
@@ -53,7 +54,7 @@ export function serverCredentials(tls: TlsOptions | undefined): ServerCredential
 export class XdsServer extends EventEmitter<XdsServerEvents> implements StreamHost {
   readonly cache: SnapshotCache;
   private readonly grpc = new Server({ 'grpc.max_send_message_length': -1, 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
-  private readonly streams = new Set<AdsStream<unknown>>();
+  private readonly streams = new Set<AdsStream<{ node?: Node }>>();
   private readonly live = new Map<number, ProxyConnection>();
   private readonly warnFn: (message: string) => void;
 
@@ -67,7 +68,7 @@ export class XdsServer extends EventEmitter<XdsServerEvents> implements StreamHo
     });
   }
 
-  private track(stream: AdsStream<unknown>, call: ServerDuplexStream<Buffer, Buffer>): void {
+  private track(stream: AdsStream<{ node?: Node }>, call: ServerDuplexStream<Buffer, Buffer>): void {
     this.streams.add(stream);
     call.on('close', () => this.streams.delete(stream));
   }

@@ -5,7 +5,7 @@
 // empty list of names (or "*") subscribes to every resource of the type.
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { TypeStatus } from './connection.js';
-import { type DiscoveryRequest, type Node, decodeDiscoveryRequest, encodeDiscoveryResponse } from './messages.js';
+import { type DiscoveryRequest, decodeDiscoveryRequest, encodeDiscoveryResponse } from './messages.js';
 import type { Snapshot, TypeResources } from './snapshot.js';
 import { AdsStream, type StreamHost, pushOrder } from './stream.js';
 
@@ -28,15 +28,7 @@ export class SotwStream extends AdsStream<DiscoveryRequest> {
   private readonly subs = new Map<string, Subscription>();
 
   constructor(host: StreamHost, call: ServerDuplexStream<Buffer, Buffer>) {
-    super(host, call, 'sotw');
-  }
-
-  protected decode(bytes: Buffer): DiscoveryRequest {
-    return decodeDiscoveryRequest(bytes);
-  }
-
-  protected nodeOf(req: DiscoveryRequest): Node | undefined {
-    return req.node;
+    super(host, call, 'sotw', decodeDiscoveryRequest);
   }
 
   protected handle(req: DiscoveryRequest, snapshot: Snapshot | undefined): void {

@@ -37,7 +37,7 @@ function rank(typeUrl: string): number {
 
 let nextId = 1;
 
-export abstract class AdsStream<Req> {
+export abstract class AdsStream<Req extends { node?: Node }> {
   protected conn: ProxyConnection | undefined;
   private unwatch: (() => void) | undefined;
   private nonceCounter = 0;
@@ -47,6 +47,7 @@ export abstract class AdsStream<Req> {
     protected readonly host: StreamHost,
     protected readonly call: ServerDuplexStream<Buffer, Buffer>,
     private readonly protocol: 'sotw' | 'delta',
+    private readonly decode: (bytes: Buffer) => Req,
   ) {
     call.on('data', (bytes: Buffer) => this.receive(bytes));
     call.on('end', () => {
@@ -58,8 +59,6 @@ export abstract class AdsStream<Req> {
     call.on('close', () => this.close());
   }
 
-  protected abstract decode(bytes: Buffer): Req;
-  protected abstract nodeOf(req: Req): Node | undefined;
   protected abstract handle(req: Req, snapshot: Snapshot | undefined): void;
   protected abstract push(snapshot: Snapshot): void;
 
@@ -73,7 +72,7 @@ export abstract class AdsStream<Req> {
       return;
     }
     if (!this.conn) {
-      const node = this.nodeOf(req);
+      const node = req.node;
       if (!node) {
         this.fail(status.INVALID_ARGUMENT, 'the first discovery request on a stream must carry the node');
         return;
