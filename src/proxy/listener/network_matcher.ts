@@ -5,6 +5,7 @@
 // application protocol) with a string value_match or the IP custom matcher, or and/or/not of
 // predicates. The action is compiled by the user of the matcher.
 import { ConfigError } from '../config/errors.js';
+import { compileMatcher, type ActionCompiler, type Matcher, type Predicate as PredicateOf } from '../config/matcher.js';
 import { anyType, at, list, numOr, obj, str, type Json } from '../config/json.js';
 import { compileStringMatcher } from '../router/string_match.js';
 import { cidr, inCidr, ipBytes, type CidrRange } from './filter_chain.js';
@@ -22,9 +23,9 @@ export interface NetworkAttributes {
   applicationProtocols?: string[];
 }
 
-type Predicate = (a: NetworkAttributes) => boolean;
+type Predicate = PredicateOf<NetworkAttributes>;
 /** A compiled matcher: the action for these attributes, or undefined when nothing matched. */
-export type NetworkMatcher<T> = (a: NetworkAttributes) => T | undefined;
+export type NetworkMatcher<T> = Matcher<NetworkAttributes, T>;
 
 const INPUT = 'envoy.extensions.matching.common_inputs.network.v3.';
 const IP_MATCHER = 'envoy.extensions.matching.input_matchers.ip.v3.Ip';
@@ -44,20 +45,7 @@ function input(type: string, path: string): (a: NetworkAttributes) => string | u
   }
 }
 
-function compilePredicate(p: Json, path: string): Predicate {
-  for (const combiner of ['orMatcher', 'andMatcher'] as const) {
-    const c = obj(p, combiner, path);
-    if (!c) continue;
-    const cp = at(path, combiner);
-    const ps = list(c, 'predicate', cp).map((x: Json, i: number) => compilePredicate(x, at(at(cp, 'predicate'), i)));
-    if (ps.length < 2) throw new ConfigError(at(cp, 'predicate'), 'at least two predicates are required');
-    return combiner === 'orMatcher' ? (a) => ps.some((f) => f(a)) : (a) => ps.every((f) => f(a));
-  }
-  const not = obj(p, 'notMatcher', path);
-  if (not) { const f = compilePredicate(not, at(path, 'notMatcher')); return (a) => !f(a); }
-  const sp = obj(p, 'singlePredicate', path);
-  if (!sp) throw new ConfigError(path, 'a predicate needs single_predicate, or_matcher, and_matcher or not_matcher');
-  const spp = at(path, 'singlePredicate');
+function compileSingle(sp: Json, spp: string): Predicate {
   const inp = obj(sp, 'input', spp);
   const itc = inp && obj(inp, 'typedConfig', at(spp, 'input'));
   const read = input(itc ? anyType(itc, at(spp, 'input.typedConfig')) : '', at(spp, 'input.typedConfig'));
@@ -79,37 +67,7 @@ function compilePredicate(p: Json, path: string): Predicate {
   };
 }
 
-/**
- * Compiles a Matcher; `action` compiles the typed config of an action (its type URL without
- * prefix, the config, the path) into the value the matcher returns.
- */
-export function compileNetworkMatcher<T>(m: Json, path: string, action: (type: string, config: Json, path: string) => T): NetworkMatcher<T> {
-  const onMatch = (om: Json, p: string): NetworkMatcher<T> => {
-    const nested = obj(om, 'matcher', p);
-    if (nested) return compileNetworkMatcher(nested, at(p, 'matcher'), action);
-    const a = obj(om, 'action', p);
-    if (!a) throw new ConfigError(p, 'an action or a matcher is required');
-    const tc = obj(a, 'typedConfig', at(p, 'action'));
-    const tp = at(p, 'action.typedConfig');
-    if (!tc) throw new ConfigError(tp, 'required');
-    const value = action(anyType(tc, tp), tc, tp);
-    return () => value;
-  };
-  if (obj(m, 'matcherTree', path)) throw new ConfigError(at(path, 'matcherTree'), 'matcher trees are not supported');
-  const nm = obj(m, 'onNoMatch', path);
-  const fallback: NetworkMatcher<T> = nm ? onMatch(nm, at(path, 'onNoMatch')) : () => undefined;
-  const ml = obj(m, 'matcherList', path);
-  if (!ml) return fallback;
-  const entries = list(ml, 'matchers', at(path, 'matcherList')).map((fm: Json, i: number) => {
-    const fp = at(at(path, 'matcherList.matchers'), i);
-    const pred = obj(fm, 'predicate', fp);
-    const om = obj(fm, 'onMatch', fp);
-    if (!pred) throw new ConfigError(at(fp, 'predicate'), 'required');
-    if (!om) throw new ConfigError(at(fp, 'onMatch'), 'required');
-    return { pred: compilePredicate(pred, at(fp, 'predicate')), then: onMatch(om, at(fp, 'onMatch')) };
-  });
-  return (a) => {
-    for (const e of entries) if (e.pred(a)) return e.then(a);
-    return fallback(a);
-  };
+/** Compiles a Matcher over network attributes (config/matcher.ts) with the inputs above. */
+export function compileNetworkMatcher<T>(m: Json, path: string, action: ActionCompiler<T>): NetworkMatcher<T> {
+  return compileMatcher(m, path, compileSingle, action);
 }

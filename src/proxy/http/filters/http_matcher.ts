@@ -5,6 +5,7 @@
 // attributes a CEL matcher reads. Input matchers: string value_match, the IP matcher, the
 // metadata ValueMatcher, and CEL. Anything else is refused with its field.
 import { ConfigError } from '../../config/errors.js';
+import { compileMatcher, type ActionCompiler, type Matcher, type Predicate as PredicateOf } from '../../config/matcher.js';
 import { anyType, at, bool, field, list, numOr, obj, str, type Json } from '../../config/json.js';
 import { cidr, inCidr, ipBytes, type CidrRange } from '../../listener/filter_chain.js';
 import { queryParams } from '../../router/request.js';
@@ -14,8 +15,8 @@ import type { HttpStream } from '../stream.js';
 import { trustedClientAddress } from './auth_common.js';
 import { compileCelMatcher } from './cel.js';
 
-type Predicate = (s: HttpStream) => boolean;
-export type HttpMatcher<T> = (s: HttpStream) => T | undefined;
+type Predicate = PredicateOf<HttpStream>;
+export type HttpMatcher<T> = Matcher<HttpStream, T>;
 type StringInput = (s: HttpStream) => string | undefined;
 /** Inputs a context adds to the request's (the response inputs of custom_response). */
 export type ExtraInputs = (type: string, tc: Json, path: string) => StringInput | undefined;
@@ -146,53 +147,10 @@ function compileSingle(sp: Json, path: string, extra: ExtraInputs | undefined): 
   throw new ConfigError(cm ? cp : path, ctype ? `unsupported input matcher ${ctype}` : 'a single predicate needs value_match or custom_match');
 }
 
-function compilePredicate(p: Json, path: string, extra: ExtraInputs | undefined): Predicate {
-  for (const combiner of ['orMatcher', 'andMatcher'] as const) {
-    const c = obj(p, combiner, path);
-    if (!c) continue;
-    const cp = at(path, combiner);
-    const ps = list(c, 'predicate', cp).map((x: Json, i: number) => compilePredicate(x, at(at(cp, 'predicate'), i), extra));
-    if (ps.length < 2) throw new ConfigError(at(cp, 'predicate'), 'at least two predicates are required');
-    return combiner === 'orMatcher' ? (s) => ps.some((f) => f(s)) : (s) => ps.every((f) => f(s));
-  }
-  const not = obj(p, 'notMatcher', path);
-  if (not) { const f = compilePredicate(not, at(path, 'notMatcher'), extra); return (s) => !f(s); }
-  const sp = obj(p, 'singlePredicate', path);
-  if (!sp) throw new ConfigError(path, 'a predicate needs single_predicate, or_matcher, and_matcher or not_matcher');
-  return compileSingle(sp, at(path, 'singlePredicate'), extra);
-}
-
 /**
- * Compiles a Matcher; `action` compiles an action's typed config into what the matcher returns;
- * `extra` adds the inputs of the context (e.g. the response) to the request's.
+ * Compiles a Matcher over an HTTP request (config/matcher.ts) with the inputs above; `extra` adds
+ * the inputs of the context (e.g. the response) to the request's.
  */
-export function compileHttpMatcher<T>(m: Json, path: string, action: (type: string, config: Json, path: string) => T, extra?: ExtraInputs): HttpMatcher<T> {
-  const onMatch = (om: Json, p: string): HttpMatcher<T> => {
-    const nested = obj(om, 'matcher', p);
-    if (nested) return compileHttpMatcher(nested, at(p, 'matcher'), action, extra);
-    const a = obj(om, 'action', p);
-    if (!a) throw new ConfigError(p, 'an action or a matcher is required');
-    const tc = obj(a, 'typedConfig', at(p, 'action'));
-    const tp = at(p, 'action.typedConfig');
-    if (!tc) throw new ConfigError(tp, 'required');
-    const value = action(anyType(tc, tp), tc, tp);
-    return () => value;
-  };
-  if (obj(m, 'matcherTree', path)) throw new ConfigError(at(path, 'matcherTree'), 'matcher trees are not supported');
-  const nm = obj(m, 'onNoMatch', path);
-  const fallback: HttpMatcher<T> = nm ? onMatch(nm, at(path, 'onNoMatch')) : () => undefined;
-  const ml = obj(m, 'matcherList', path);
-  if (!ml) return fallback;
-  const entries = list(ml, 'matchers', at(path, 'matcherList')).map((fm: Json, i: number) => {
-    const fp = at(at(path, 'matcherList.matchers'), i);
-    const pred = obj(fm, 'predicate', fp);
-    const om = obj(fm, 'onMatch', fp);
-    if (!pred) throw new ConfigError(at(fp, 'predicate'), 'required');
-    if (!om) throw new ConfigError(at(fp, 'onMatch'), 'required');
-    return { pred: compilePredicate(pred, at(fp, 'predicate'), extra), then: onMatch(om, at(fp, 'onMatch')) };
-  });
-  return (s) => {
-    for (const e of entries) if (e.pred(s)) return e.then(s);
-    return fallback(s);
-  };
+export function compileHttpMatcher<T>(m: Json, path: string, action: ActionCompiler<T>, extra?: ExtraInputs): HttpMatcher<T> {
+  return compileMatcher(m, path, (sp, p) => compileSingle(sp, p, extra), action);
 }
