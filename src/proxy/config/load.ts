@@ -126,46 +126,32 @@ function clusterTarget(c: Json): string {
   return pipe ? `unix:${str(pipe, 'path', '')}` : '';
 }
 
+/** Where each kind of config dump keeps its resources: the lists, and the field of an entry that holds the resource. */
+const DUMP_SECTIONS: Record<string, { type: ResourceType; inner: string; lists: string[] }> = {
+  'envoy.admin.v3.ListenersConfigDump': { type: LISTENER, inner: 'listener', lists: ['staticListeners', 'dynamicListeners'] },
+  'envoy.admin.v3.ClustersConfigDump': { type: CLUSTER, inner: 'cluster', lists: ['staticClusters', 'dynamicActiveClusters', 'dynamicWarmingClusters'] },
+  'envoy.admin.v3.RoutesConfigDump': { type: ROUTE, inner: 'routeConfig', lists: ['staticRouteConfigs', 'dynamicRouteConfigs'] },
+  'envoy.admin.v3.EndpointsConfigDump': { type: ENDPOINT, inner: 'endpointConfig', lists: ['staticEndpointConfigs', 'dynamicEndpointConfigs'] },
+  'envoy.admin.v3.SecretsConfigDump': { type: SECRET, inner: 'secret', lists: ['staticSecrets', 'dynamicActiveSecrets', 'dynamicWarmingSecrets'] },
+};
+
 /** One entry of a ConfigDump's `configs`. */
 function readDump(c: Json, path: string, out: Record<ResourceType, Json[]>, bootstrap: (b: Json) => void): void {
   const type = anyType(c, path);
-  const take = (key: string, inner: string, into: ResourceType) => {
+  if (type === 'envoy.admin.v3.BootstrapConfigDump') {
+    const b = obj(c, 'bootstrap', path);
+    if (b) bootstrap(b);
+    return;
+  }
+  // Other dumps (scoped routes, ECDS) carry nothing this proxy reads.
+  const section = DUMP_SECTIONS[type];
+  if (!section) return;
+  for (const key of section.lists) {
     for (const e of list(c, key, path)) {
+      // Dynamic entries wrap the resource in active_state (warming ones too).
       const state = obj(e, 'activeState', '') ?? e;
-      const r = field(state, inner);
-      if (r) out[into].push(stripType(r));
+      const r = field(state, section.inner);
+      if (r) out[section.type].push(stripType(r));
     }
-  };
-  switch (type) {
-    case 'envoy.admin.v3.BootstrapConfigDump': {
-      const b = obj(c, 'bootstrap', path);
-      if (b) bootstrap(b);
-      break;
-    }
-    case 'envoy.admin.v3.ListenersConfigDump':
-      take('staticListeners', 'listener', LISTENER);
-      take('dynamicListeners', 'listener', LISTENER);
-      break;
-    case 'envoy.admin.v3.ClustersConfigDump':
-      take('staticClusters', 'cluster', CLUSTER);
-      take('dynamicActiveClusters', 'cluster', CLUSTER);
-      take('dynamicWarmingClusters', 'cluster', CLUSTER);
-      break;
-    case 'envoy.admin.v3.RoutesConfigDump':
-      take('staticRouteConfigs', 'routeConfig', ROUTE);
-      take('dynamicRouteConfigs', 'routeConfig', ROUTE);
-      break;
-    case 'envoy.admin.v3.EndpointsConfigDump':
-      take('staticEndpointConfigs', 'endpointConfig', ENDPOINT);
-      take('dynamicEndpointConfigs', 'endpointConfig', ENDPOINT);
-      break;
-    case 'envoy.admin.v3.SecretsConfigDump':
-      take('staticSecrets', 'secret', SECRET);
-      take('dynamicActiveSecrets', 'secret', SECRET);
-      take('dynamicWarmingSecrets', 'secret', SECRET);
-      break;
-    default:
-      // Other dumps (scoped routes, ECDS) carry nothing this proxy reads.
-      break;
   }
 }
