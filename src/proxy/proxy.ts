@@ -122,7 +122,7 @@ export class Proxy implements ClusterManagerView {
     const clusters = new Map<string, ClusterSettings>();
     for (const [name, r] of next.get(CLUSTER)!) {
       if (!changed(CLUSTER, name, r)) continue;
-      const c = compileResource('Cluster', name, () => compileCluster(r, this.readFile));
+      const c = compileResource('Cluster', name, () => ownedStats(() => compileCluster(r, this.readFile)));
       if (c.problem) problems.push(c.problem); else clusters.set(name, c.value!);
     }
     const assignments = new Map<string, Assignment>();
