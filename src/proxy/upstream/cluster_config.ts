@@ -215,7 +215,12 @@ export function compileCluster(c: Json, readFile: ReadFile, path = ''): ClusterS
       if (!factory) throw new ConfigError(at(fp, 'typedConfig'), `unsupported upstream HTTP filter ${t || str(f, 'name', fp)}`);
       if (bool(f, 'disabled', fp)) throw new ConfigError(at(fp, 'disabled'), 'upstream HTTP filters cannot be disabled');
       upstreamFilterContext ??= { readFile };
-      (upstreamHttpFilters ??= []).push(factory.create(str(f, 'name', fp), tc!, at(fp, 'typedConfig'), upstreamFilterContext));
+      const filter = factory.create(str(f, 'name', fp), tc!, at(fp, 'typedConfig'), upstreamFilterContext);
+      // The router runs upstream filters on the request headers only.
+      if (filter.encodeHeaders || filter.decodeData || filter.encodeData || filter.decodeTrailers || filter.encodeTrailers) {
+        throw new ConfigError(at(fp, 'typedConfig'), `${t} is not supported as an upstream HTTP filter (it works on bodies or responses)`);
+      }
+      (upstreamHttpFilters ??= []).push(filter);
     });
   }
 
