@@ -61,14 +61,25 @@ function live(L: LuaState, run: LuaRun): LuaRun {
   return run;
 }
 
-function self<T>(L: LuaState, type: string): T {
-  return fengari().lauxlib.luaL_checkudata(L, 1, lstr(type)).v as T;
+// Each kind's metatable also sits at a fixed integer slot of the registry (after Lua's own two),
+// so making and checking an object costs no string lookups; the userdata carries its kind.
+const KINDS = [HANDLE, HEADERS, BUFFER, METADATA, DYNAMIC, STREAM_INFO, CONNECTION, SSL, PUBLIC_KEY];
+const FIRST_SLOT = 3;
+const SLOT = new Map(KINDS.map((k, i) => [k, FIRST_SLOT + i]));
+
+function self<T>(L: LuaState, type: string, arg = 1): T {
+  const ud = fengari().lua.lua_touserdata(L, arg);
+  if (!ud || typeof ud !== 'object' || ud.t !== type) raise(L, `bad argument #${arg} (${type} expected)`);
+  return ud.v as T;
 }
 
 function pushObject(L: LuaState, type: string, v: unknown): void {
-  const { lua, lauxlib } = fengari();
-  lua.lua_newuserdata(L, 0).v = v;
-  lauxlib.luaL_setmetatable(L, lstr(type));
+  const { lua } = fengari();
+  const ud = lua.lua_newuserdata(L, 0);
+  ud.v = v;
+  ud.t = type;
+  lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, SLOT.get(type)!);
+  lua.lua_setmetatable(L, -2);
 }
 
 export function pushHandle(L: LuaState, run: LuaRun): void { pushObject(L, HANDLE, run); }
@@ -361,7 +372,7 @@ function handleMethods(log: ScriptLogger): Record<string, (L: LuaState) => numbe
       live(L, self<LuaRun>(L, HANDLE));
       const { lauxlib } = fengari();
       const hash = checkText(L, 2);
-      const pk = lauxlib.luaL_checkudata(L, 3, lstr(PUBLIC_KEY)).v as PublicKeyRef;
+      const pk = self<PublicKeyRef>(L, PUBLIC_KEY, 3);
       const sig = Buffer.from(lauxlib.luaL_checklstring(L, 4));
       const sigLen = lauxlib.luaL_optinteger(L, 5, sig.length);
       const data = Buffer.from(lauxlib.luaL_checklstring(L, 6));
@@ -497,8 +508,11 @@ function replyOf(L: LuaState): { status: number; headers: HeaderList; body: Buff
 /** Creates the metatables of the API's objects in a new state. */
 export function installApi(L: LuaState, log: ScriptLogger): void {
   const { lua, lauxlib } = fengari();
+  if (lua.lua_rawlen(L, lua.LUA_REGISTRYINDEX) !== FIRST_SLOT - 1) throw new Error('the Lua API must be installed in a fresh state');
   const define = (type: string, methods: Record<string, (L: LuaState) => number>, pairs?: (L: LuaState) => number) => {
     lauxlib.luaL_newmetatable(L, lstr(type));
+    lua.lua_pushvalue(L, -1);
+    lua.lua_rawseti(L, lua.LUA_REGISTRYINDEX, SLOT.get(type)!);
     lua.lua_createtable(L, 0, Object.keys(methods).length);
     for (const [name, f] of Object.entries(methods)) { lua.lua_pushjsfunction(L, f); lua.lua_setfield(L, -2, lstr(name)); }
     lua.lua_setfield(L, -2, lstr('__index'));

@@ -173,11 +173,11 @@ class LuaFilter implements HttpFilter {
     }
     if (status !== lua.LUA_OK) {
       if (!message) message = lua.lua_tojsstring(run.thread, -1);
-      this.finish(run);
+      this.finish(run, false);
       scriptLog(4, this.name, `script log: ${message}`);
       return 'error';
     }
-    this.finish(run);
+    this.finish(run, true);
     return 'done';
   }
 
@@ -194,12 +194,13 @@ class LuaFilter implements HttpFilter {
     });
   }
 
-  private finish(run: Run): void {
+  /** The run is over; `returned`: its coroutine returned normally (and may serve another run). */
+  private finish(run: Run, returned = false): void {
     if (run.finished) return;
     run.finished = true;
     run.call?.cancel();
     run.call = undefined;
-    run.script.release(run.threadRef);
+    run.script.release({ thread: run.thread, ref: run.threadRef }, returned);
   }
 
   private state(s: HttpStream): StreamState {

@@ -150,6 +150,10 @@ string.rep = function(s, n, sep)
 end
 `;
 
+/** A coroutine and its registry reference (which keeps it from being collected). */
+export interface Coroutine { thread: LuaState; ref: number }
+const IDLE_COROUTINES = 64;
+
 /** Why a script could not be loaded (syntax error, error in its top level). */
 export class LuaLoadError extends Error {}
 
@@ -210,19 +214,30 @@ export class LuaScript {
     return lauxlib.luaL_ref(this.L, lua.LUA_REGISTRYINDEX);
   }
 
+  /** Coroutines that finished cleanly, kept for the next streams (a thread is not cheap in fengari). */
+  private readonly idle: Coroutine[] = [];
+
   /** A coroutine about to call the function `ref` (its arguments are pushed next), not yet started. */
-  newCoroutine(ref: number): { thread: LuaState; ref: number } {
+  newCoroutine(ref: number): Coroutine {
     const { lua, lauxlib } = fengari();
-    const thread = lua.lua_newthread(this.L);
-    const threadRef = lauxlib.luaL_ref(this.L, lua.LUA_REGISTRYINDEX);
-    lua.lua_rawgeti(thread, lua.LUA_REGISTRYINDEX, ref);
-    return { thread, ref: threadRef };
+    let co = this.idle.pop();
+    if (!co) {
+      const thread = lua.lua_newthread(this.L);
+      co = { thread, ref: lauxlib.luaL_ref(this.L, lua.LUA_REGISTRYINDEX) };
+    }
+    lua.lua_rawgeti(co.thread, lua.LUA_REGISTRYINDEX, ref);
+    return co;
   }
 
-  /** Lets the coroutine be collected. */
-  release(threadRef: number): void {
+  /** The coroutine is done with: kept for reuse when it returned normally, else let go. */
+  release(co: Coroutine, returned: boolean): void {
     const { lua, lauxlib } = fengari();
-    lauxlib.luaL_unref(this.L, lua.LUA_REGISTRYINDEX, threadRef);
+    if (returned && this.idle.length < IDLE_COROUTINES) {
+      lua.lua_settop(co.thread, 0);
+      this.idle.push(co);
+      return;
+    }
+    lauxlib.luaL_unref(this.L, lua.LUA_REGISTRYINDEX, co.ref);
   }
 }
 
