@@ -105,6 +105,15 @@ function envoy_on_request(h)
   h:headers():add("x-verified", tostring(ok) .. ":" .. tostring(err))
 end`;
 
+const meta = `
+function envoy_on_request(h)
+  h:headers():add("x-meta", h:metadata():get("greeting") .. "/" .. h:route():metadata():get("greeting"))
+  local n = 0
+  for k, v in pairs(h:metadata()) do n = n + 1 end
+  h:headers():add("x-meta-count", tostring(n))
+  h:headers():add("x-vc", "[" .. h:streamInfo():virtualClusterName() .. "]")
+end`;
+
 const trailers = `
 function envoy_on_request(h)
   local t = h:trailers()
@@ -146,7 +155,7 @@ describe('lua', () => {
     r = await startProxy({
       filters: [
         lua('headers', headers), lua('body', body), lua('respond', respond), lua('failing', failing), lua('runaway', runaway),
-        lua('chunks', chunks), lua('context', context), lua('call', call), lua('badcluster', badCluster), lua('signature', signature), lua('trailers', trailers),
+        lua('chunks', chunks), lua('context', context), lua('call', call), lua('badcluster', badCluster), lua('signature', signature), lua('trailers', trailers), lua('meta', meta),
         { name: n('named'), disabled: true, typedConfig: typed(LUA, { sourceCodes: { a: { inlineString: 'function envoy_on_request(h) h:headers():add("x-named", "a") end' } } }) },
       ],
       routes: [
@@ -162,6 +171,7 @@ describe('lua', () => {
         { name: 'call', prefix: '/call', perFilter: { [n('call')]: enable } },
         { name: 'signature', prefix: '/signature', perFilter: { [n('signature')]: enable } },
         { name: 'trailers', prefix: '/trailers', perFilter: { [n('trailers')]: enable } },
+        { name: 'meta', prefix: '/meta', perFilter: { [n('meta')]: enable }, metadata: { filterMetadata: { [n('meta')]: { greeting: 'hi', other: 1 } } } },
         { name: 'badcluster', prefix: '/badcluster', perFilter: { [n('badcluster')]: enable } },
         { name: 'plain', prefix: '/' },
       ],
@@ -284,6 +294,13 @@ describe('lua', () => {
     assert.equal(seen.body, 'some body');
     const none = JSON.parse((await get(r.port, '/trailers', {}, 'POST', 'x')).body);
     assert.equal(none.headers['x-trailer'], 'none');
+  });
+
+  test('metadata() and route():metadata() read the route\'s filter metadata under the filter\'s name', async () => {
+    const seen = JSON.parse((await get(r.port, '/meta')).body).headers;
+    assert.equal(seen['x-meta'], 'hi/hi');
+    assert.equal(seen['x-meta-count'], '2');
+    assert.equal(seen['x-vc'], '[]');
   });
 
   test('scripts that do not load are refused, naming the field', async () => {

@@ -35,6 +35,8 @@ export interface VirtualHost {
   perFilter: PerFilterConfigs | undefined;
   retry: RetryPolicy | undefined;
   table: RouteTable;
+  /** metadata.filter_metadata, for filters that read virtual host metadata (Lua). */
+  metadata: Record<string, unknown> | undefined;
 }
 
 export interface RouteTable {
@@ -161,6 +163,7 @@ function compileVirtualHost(v: Json, path: string, table: RouteTable, opts: Rout
     perFilter: parsePerFilterConfigs(obj(v, 'typedPerFilterConfig', path), at(path, 'typedPerFilterConfig')),
     retry: compileRetry(obj(v, 'retryPolicy', path), at(path, 'retryPolicy')),
     table,
+    metadata: obj(obj(v, 'metadata', path) ?? {}, 'filterMetadata', at(path, 'metadata')),
   };
   list(v, 'routes', path).forEach((r: Json, i: number) => vh.routes.push(compileRoute(r, at(at(path, 'routes'), i), vh, opts, maxBody)));
   vh.index = new PathIndex(vh.routes);

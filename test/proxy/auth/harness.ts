@@ -26,6 +26,8 @@ export interface RouteSpec {
   prefix: string;
   perFilter?: Record<string, object>;
   cluster?: string;
+  /** Route metadata (filterMetadata, ...). */
+  metadata?: object;
 }
 
 export interface Setup {
@@ -68,6 +70,7 @@ export function routeConfigOf(s: Setup): object {
         match: { prefix: r.prefix },
         route: { cluster: r.cluster ?? 'backend' },
         ...(r.perFilter ? { typedPerFilterConfig: r.perFilter } : {}),
+        ...(r.metadata ? { metadata: r.metadata } : {}),
       })),
     }],
   };

@@ -4,7 +4,7 @@
 // and no closures. Calls that must wait (body, bodyChunks, trailers) yield the coroutine; the
 // filter resumes it with the result when the stream has it. respond() records the reply and
 // yields for good: the filter sends it once the script is out of the VM.
-import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPublicKey, verify, X509Certificate, type KeyObject } from 'node:crypto';
 import { callCluster, type AsyncCall, type CallResult } from '../../async_client.js';
 import { addHeader, removeHeader, setHeader, validHeaderName, validHeaderValue, type HeaderList } from '../../headers.js';
 import type { HttpStream } from '../../stream.js';
@@ -50,6 +50,7 @@ const CONNECTION = 'egts.lua.connection';
 const SSL = 'egts.lua.ssl_connection';
 
 const PUBLIC_KEY = 'egts.lua.public_key';
+const ROUTE = 'egts.lua.route';
 /** importPublicKey's result: a DER SubjectPublicKeyInfo that did not parse verifies nothing. */
 interface PublicKeyRef { key: KeyObject | undefined }
 const HASHES: Record<string, string> = { SHA1: 'sha1', SHA224: 'sha224', SHA256: 'sha256', SHA384: 'sha384', SHA512: 'sha512' };
@@ -63,7 +64,7 @@ function live(L: LuaState, run: LuaRun): LuaRun {
 
 // Each kind's metatable also sits at a fixed integer slot of the registry (after Lua's own two),
 // so making and checking an object costs no string lookups; the userdata carries its kind.
-const KINDS = [HANDLE, HEADERS, BUFFER, METADATA, DYNAMIC, STREAM_INFO, CONNECTION, SSL, PUBLIC_KEY];
+const KINDS = [HANDLE, HEADERS, BUFFER, METADATA, DYNAMIC, STREAM_INFO, CONNECTION, SSL, PUBLIC_KEY, ROUTE];
 const FIRST_SLOT = 3;
 const SLOT = new Map(KINDS.map((k, i) => [k, FIRST_SLOT + i]));
 
@@ -264,6 +265,9 @@ const streamInfoMethods: Record<string, (L: LuaState) => number> = {
   downstreamRemoteAddress(L) { const d = live(L, self<LuaRun>(L, STREAM_INFO)).s.downstream; pushText(L, hostPort(d.remoteAddress, d.remotePort)); return 1; },
   downstreamDirectRemoteAddress(L) { const d = live(L, self<LuaRun>(L, STREAM_INFO)).s.downstream; pushText(L, hostPort(d.remoteAddress, d.remotePort)); return 1; },
   dynamicMetadata(L) { pushObject(L, DYNAMIC, live(L, self<LuaRun>(L, STREAM_INFO)).s); return 1; },
+  // This proxy has no virtual clusters and exposes no filter state objects.
+  virtualClusterName(L) { live(L, self<LuaRun>(L, STREAM_INFO)); pushText(L, ''); return 1; },
+  filterState(L) { live(L, self<LuaRun>(L, STREAM_INFO)); pushObject(L, METADATA, {}); return 1; },
   downstreamSslConnection(L) { return pushSsl(L, live(L, self<LuaRun>(L, STREAM_INFO)).s); },
 };
 
@@ -285,12 +289,31 @@ const sslMethods: Record<string, (L: LuaState) => number> = {
   subjectPeerCertificate(L) { pushText(L, self<HttpStream>(L, SSL).downstream.peerCertificate?.subject ?? ''); return 1; },
   uriSanPeerCertificate(L) { return pushStrings(L, self<HttpStream>(L, SSL).downstream.peerCertificate?.uriSans ?? []); },
   dnsSansPeerCertificate(L) { return pushStrings(L, self<HttpStream>(L, SSL).downstream.peerCertificate?.dnsSans ?? []); },
+  serialNumberPeerCertificate(L) { return pushCertField(L, (c) => c.serialNumber.toLowerCase()); },
+  issuerPeerCertificate(L) { return pushCertField(L, (c) => c.issuer.split('\n').reverse().join(',')); },
+  validFromPeerCertificate(L) { return pushCertTime(L, (c) => c.validFrom); },
+  expirationPeerCertificate(L) { return pushCertTime(L, (c) => c.validTo); },
+  urlEncodedPemEncodedPeerCertificate(L) { return pushCertField(L, (c) => encodeURIComponent(c.toString())); },
   sha256PeerCertificateDigest(L) {
     const raw = self<HttpStream>(L, SSL).downstream.peerCertificate?.raw;
     pushText(L, raw ? createHash('sha256').update(raw).digest('hex') : '');
     return 1;
   },
 };
+
+/** A field of the peer certificate ("" without one, as Envoy answers). */
+function pushCertField(L: LuaState, f: (c: X509Certificate) => string): number {
+  const raw = self<HttpStream>(L, SSL).downstream.peerCertificate?.raw;
+  pushText(L, raw ? f(new X509Certificate(raw)) : '');
+  return 1;
+}
+
+/** A validity bound of the peer certificate in seconds since the epoch (0 without one). */
+function pushCertTime(L: LuaState, f: (c: X509Certificate) => string): number {
+  const raw = self<HttpStream>(L, SSL).downstream.peerCertificate?.raw;
+  fengari().lua.lua_pushnumber(L, raw ? Math.floor(Date.parse(f(new X509Certificate(raw))) / 1000) : 0);
+  return 1;
+}
 
 const connectionMethods: Record<string, (L: LuaState) => number> = {
   ssl(L) { return pushSsl(L, live(L, self<LuaRun>(L, CONNECTION)).s); },
@@ -345,6 +368,9 @@ function handleMethods(log: ScriptLogger): Record<string, (L: LuaState) => numbe
       return 1;
     },
     streamInfo(L) { pushObject(L, STREAM_INFO, live(L, self<LuaRun>(L, HANDLE))); return 1; },
+    connectionStreamInfo(L) { pushObject(L, STREAM_INFO, live(L, self<LuaRun>(L, HANDLE))); return 1; },
+    route(L) { pushObject(L, ROUTE, { run: live(L, self<LuaRun>(L, HANDLE)), vh: false } satisfies ScopeRef); return 1; },
+    virtualHost(L) { pushObject(L, ROUTE, { run: live(L, self<LuaRun>(L, HANDLE)), vh: true } satisfies ScopeRef); return 1; },
     connection(L) { pushObject(L, CONNECTION, live(L, self<LuaRun>(L, HANDLE))); return 1; },
     filterContext(L) { pushValue(L, live(L, self<LuaRun>(L, HANDLE)).filterContext ?? {}); return 1; },
     respond(L) {
@@ -475,8 +501,18 @@ export function pushBodyResult(L: LuaState, run: LuaRun): void {
   else fengari().lua.lua_pushnil(L);
 }
 
-function routeMetadata(run: LuaRun): Record<string, unknown> {
-  const md = run.s.route?.metadata;
+/** route() / virtualHost(): objects whose metadata() reads that level's filter metadata. */
+interface ScopeRef { run: LuaRun; vh: boolean }
+const scopeMethods: Record<string, (L: LuaState) => number> = {
+  metadata(L) {
+    const r = self<ScopeRef>(L, ROUTE);
+    pushObject(L, METADATA, routeMetadata(live(L, r.run), r.vh));
+    return 1;
+  },
+};
+
+function routeMetadata(run: LuaRun, virtualHost = false): Record<string, unknown> {
+  const md = virtualHost ? run.s.route?.virtualHost.metadata : run.s.route?.metadata;
   const m = md?.[run.filterName] ?? md?.['envoy.filters.http.lua'];
   return m && typeof m === 'object' ? (m as Record<string, unknown>) : {};
 }
@@ -528,6 +564,7 @@ export function installApi(L: LuaState, log: ScriptLogger): void {
   define(CONNECTION, connectionMethods);
   define(SSL, sslMethods);
   define(PUBLIC_KEY, {});
+  define(ROUTE, scopeMethods);
   // timestampString(EnvoyTimestampResolution.MILLISECOND | MICROSECOND)
   pushValue(L, { MILLISECOND: 0, MICROSECOND: 1 });
   lua.lua_setglobal(L, lstr('EnvoyTimestampResolution'));
