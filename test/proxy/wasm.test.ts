@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import wabtInit from 'wabt';
 import { setScriptLogSink } from '../../src/proxy/http/filters/script_log.js';
 import { allCounters } from '../../src/proxy/stats.js';
@@ -301,4 +303,17 @@ describe('wasm', () => {
     const junk = await problemsOf({ filters: [wasmFilter('junk', { local: { inlineString: 'not wasm' } }, '')], routes: [{ name: 'r', prefix: '/' }] });
     assert.match(junk[0]!, /wasm plugin junk: /);
   });
+});
+
+test('a plugin no configuration uses any more stops ticking once collected', async () => {
+  const wat = ticker.replace('egts_test_wasm_ticks', 'egts_test_gone_ticks');
+  const bytes = await assemble(wat);
+  assert.deepEqual(await problemsOf({ filters: [wasmFilter('gone', { local: { inlineBytes: bytes.toString('base64') } }, '')], routes: [{ name: 'r', prefix: '/' }] }), []);
+  const ticks = allCounters().get('egts_test_gone_ticks')!;
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  for (let i = 0; i < 5; i++) { gc(); await new Promise((r) => setTimeout(r, 30)); }
+  const before = ticks.value;
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(ticks.value, before);
 });

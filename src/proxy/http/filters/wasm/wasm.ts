@@ -63,7 +63,6 @@ function compileWasm(c: Json, path: string, readFile: (p: string) => Buffer): Wa
 }
 
 /** Plugins by configuration and code: an update that keeps a plugin keeps its instance and state. */
-const PLUGINS_KEPT = 64;
 const plugins = new Map<string, WasmPlugin>();
 
 function pluginKey(cfg: WasmConfig): string {
@@ -77,12 +76,26 @@ function startPlugin(cfg: WasmConfig, module: WebAssembly.Module): WasmPlugin {
   if (kept && !kept.failed) return kept;
   const p = new WasmPlugin(module, cfg.plugin);
   plugins.set(key, p);
-  if (plugins.size > PLUGINS_KEPT) {
-    const [oldKey, old] = plugins.entries().next().value!;
-    if (old.tick) clearInterval(old.tick);
-    plugins.delete(oldKey);
-  }
   return p;
+}
+
+/**
+ * Plugins in use, counted by the filters (slots) holding them: once every configuration that used
+ * a plugin is gone (collected), its tick stops and the cache forgets it, as Envoy stops a VM
+ * nothing uses any more.
+ */
+const users = new Map<WasmPlugin, number>();
+const unused = new FinalizationRegistry<WasmPlugin>((p) => {
+  const n = (users.get(p) ?? 1) - 1;
+  if (n > 0) { users.set(p, n); return; }
+  users.delete(p);
+  if (p.tick) { clearInterval(p.tick); p.tick = undefined; }
+  for (const [k, v] of plugins) if (v === p) plugins.delete(k);
+});
+
+function retain(slot: object, p: WasmPlugin): void {
+  users.set(p, (users.get(p) ?? 0) + 1);
+  unused.register(slot, p);
 }
 
 /** The plugin of one filter: ready, being fetched, or failed. */
@@ -109,6 +122,7 @@ class PluginSlot {
         try {
           this.plugin = startPlugin(this.cfg, m);
           this.plugin.clusters ??= via;
+          retain(this, this.plugin);
         } catch (e) { this.failed = (e as Error).message; }
       },
       (e: Error) => { this.failed = e.message; },
@@ -421,7 +435,7 @@ registerHttpFilter({
       }
       throw e;
     }
-    if (slot.plugin) slot.plugin.clusters ??= ctx.clusters;
+    if (slot.plugin) { slot.plugin.clusters ??= ctx.clusters; retain(slot, slot.plugin); }
     // Remote code: fetched once the update is applied (its cluster may be part of it), or by
     // the first request that needs it.
     else if (ctx.clusters && cfg.code.kind === 'remote') {
