@@ -1,77 +1,80 @@
-// Global rate limiting in `egts serve`: the built-in rate limit service runs inside the control
-// plane and reads its configuration straight from the xDS IR. Every IR change recomputes the
-// domains (src/xds/ratelimit/global.ts, the same source the proxies' descriptors come from) and
-// swaps them into the limiter; counters are keyed by domain and descriptor values, not by
-// configuration generation, so descriptors an edit leaves alone keep counting.
+// Global rate limiting in `egts serve`: the built-in rate limit service runs inside the serve
+// process, on a worker thread (ratelimit-worker.ts), and reads its configuration straight from
+// the xDS IR. Every IR change recomputes the domains (src/xds/ratelimit/global.ts, the same source
+// the proxies' descriptors come from) and posts them to the thread, which swaps them into the
+// limiter; counters are keyed by domain and descriptor values, not by configuration generation,
+// so descriptors an edit leaves alone keep counting.
 //
-// In process rather than a child: the limiter is a map increment per descriptor, the service a
-// grpc-js server beside the xDS one, and a new configuration is a function call (no files, no
-// restart, no window in which the service is missing). Proxies reach it over mTLS with the
-// certificates serve already made for xDS, as Envoy Gateway's proxies reach envoy-ratelimit.
-import { formatProblem } from '../api/place.js';
+// In process rather than a child process: nothing to supervise or restart, no files, and a new
+// configuration is one message. On a thread rather than the control plane's event loop: a
+// decision must not wait behind a translation (Envoy's default rate limit timeout is 20 ms, and
+// a late answer lets the request through). Proxies reach it over mTLS with the certificates
+// serve already made for xDS, as Envoy Gateway's proxies reach envoy-ratelimit.
+import { Worker } from 'node:worker_threads';
 import type { Xds } from '../ir/xds.js';
-import { compileConfigs } from '../ratelimit/config.js';
-import { RateLimiter } from '../ratelimit/limiter.js';
-import { RateLimitServer, type ServiceTls } from '../ratelimit/server.js';
-import { MemoryStore, type CounterStore } from '../ratelimit/store.js';
+import type { ServiceTls } from '../ratelimit/server.js';
 import type { Changes } from '../store/store.js';
 import { buildRateLimitServiceConfigs, type RateLimitServiceConfig, type ServiceDescriptor } from '../xds/ratelimit/global.js';
 import type { ServeRateLimit } from './config.js';
 import type { IRValue } from './gateway-stage.js';
 import type { Logger } from './log.js';
+import type { FromWorker, RateLimitWorkerData, ToWorker } from './ratelimit-worker.js';
 
 export class RateLimitStage {
   private readonly perKey = new Map<string, RateLimitServiceConfig[]>();
-  private limiter: RateLimiter | undefined;
-  private server: RateLimitServer | undefined;
-  /** The domains last applied, serialised: an IR change that leaves them alone is not logged. */
-  private applied = '';
+  private worker: Worker | undefined;
+  /** The domains last sent, serialised: an IR change that leaves them alone sends nothing. */
+  private sent = '';
   port = 0;
 
   constructor(private readonly settings: ServeRateLimit, private readonly log: Logger) {}
 
   /** Starts the service on host (port chosen by the system); resolves with its port. */
-  async start(host: string, tls?: ServiceTls): Promise<number> {
-    let store: CounterStore;
-    if (this.settings.redisUrl) {
-      const { RedisStore } = await import('../ratelimit/redis.js');
-      store = new RedisStore(this.settings.redisUrl);
-    } else store = new MemoryStore();
-    this.limiter = new RateLimiter({ domains: new Map() }, store);
-    this.server = new RateLimitServer(this.limiter, (m) => this.log.warn(m));
-    this.port = await this.server.listen(`${host.includes(':') ? `[${host}]` : host}:0`, tls);
-    this.log.info(`rate limit service on ${host}:${this.port}${tls ? ' (mTLS)' : ''}; counters ${this.settings.redisUrl ? 'in Redis' : 'in memory'}`);
-    return this.port;
+  start(host: string, tls?: ServiceTls): Promise<number> {
+    const data: RateLimitWorkerData = { address: `${host.includes(':') ? `[${host}]` : host}:0`, tls, redisUrl: this.settings.redisUrl };
+    const worker = (this.worker = new Worker(new URL('./ratelimit-worker.js', import.meta.url), { workerData: data }));
+    return new Promise((resolve, reject) => {
+      worker.once('error', (err) => { if (!this.port) reject(err); else this.log.error(`rate limit service: ${err.message}`); });
+      worker.once('exit', (code) => {
+        const err = `the rate limit service stopped (exit ${code}); rate limited requests now get the filters' failure mode`;
+        if (!this.port) reject(new Error(err)); else this.log.error(err);
+      });
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'listening') {
+          this.port = m.port;
+          this.log.info(`rate limit service on ${host}:${m.port}${tls ? ' (mTLS)' : ''}; counters ${this.settings.redisUrl ? 'in Redis' : 'in memory'}`);
+          resolve(m.port);
+        } else if (m.type === 'applied') this.log.info(`rate limit service: ${m.domains} domain(s)`);
+        else this.log[m.level](m.message);
+      });
+    });
   }
 
-  /** The xDS IR store's subscriber: recompute the domains of the changed keys, apply all. */
+  /** The xDS IR store's subscriber: recompute the domains of the changed keys, send them all. */
   readonly handle = (changes: Changes<IRValue>): void => {
     for (const [key, value] of changes) {
       if (value) this.perKey.set(key, buildRateLimitServiceConfigs(value.ir as Pick<Xds, 'http'>));
       else this.perKey.delete(key);
     }
-    this.apply();
-  };
-
-  private apply(): void {
-    if (!this.limiter) return;
+    if (!this.worker) return;
     const docs = mergeDomains([...this.perKey.values()].flat());
     const text = JSON.stringify(docs);
-    if (text === this.applied) return;
-    const { config, problems } = compileConfigs(docs.map((value) => ({ value })));
-    // The translator writes these: a problem here is a bug, reported, and the last good set stays.
-    if (problems.length) {
-      for (const p of problems) this.log.error(`rate limit configuration: ${formatProblem(p)}`);
-      return;
-    }
-    this.limiter.setConfig(config);
-    this.applied = text;
-    this.log.info(`rate limit service: ${config.domains.size} domain(s)`);
-  }
+    if (text === this.sent) return;
+    this.sent = text;
+    this.worker.postMessage({ type: 'config', docs } satisfies ToWorker);
+  };
 
   async close(): Promise<void> {
-    await this.server?.close();
-    await this.limiter?.close();
+    const w = this.worker;
+    if (!w) return;
+    this.worker = undefined;
+    w.removeAllListeners('exit');
+    const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    w.postMessage({ type: 'close' } satisfies ToWorker);
+    // A service that does not stop in time is ended with the thread.
+    const timer = setTimeout(() => void w.terminate(), 2000);
+    await exited;
+    clearTimeout(timer);
   }
 }
 

@@ -1,5 +1,5 @@
 // Global rate limiting through `egts serve`: an EnvoyGateway configuration with `rateLimit` (no
-// backend: the built-in service counts in memory) and a BackendTrafficPolicy global limit. The
+// backend: the built-in service counts in memory; a timeout a loaded test machine can meet) and a BackendTrafficPolicy global limit. The
 // proxy answers 429 after N requests per client; raising the limit in the policy file applies
 // without a restart, and another client's counter is its own.
 import { test } from 'node:test';
@@ -61,7 +61,7 @@ test('egts serve: global rate limit through the built-in rate limit service; edi
   writeFileSync(config, `apiVersion: gateway.envoyproxy.io/v1alpha1
 kind: EnvoyGateway
 provider: {type: Custom, custom: {resource: {type: File, file: {paths: [${JSON.stringify(dir)}]}}, infrastructure: {type: Host, host: {}}}}
-rateLimit: {}
+rateLimit: {timeout: 1s}
 `);
   const log: string[] = [];
   const serve: ChildProcess = spawn(process.execPath, [egts, 'serve', '-c', config, '--home', home, '--admin', `127.0.0.1:${adminPort}`, '--xds', `127.0.0.1:${xdsPort}`], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -78,6 +78,9 @@ rateLimit: {}
   // The first answer may come before the limit is known to the proxy: wait for the headers.
   await until('a rate limited answer', async () => (await get(gatewayPort, 'warmup')).headers.has('x-ratelimit-limit'), 30_000, logText);
   assert.match(logText(), /rate limit service on 127\.0\.0\.1:\d+ \(mTLS\)/);
+  // The EnvoyGateway rateLimit settings reach the proxy's ratelimit filter.
+  const dump = JSON.stringify(await (await fetch(`http://127.0.0.1:${adminPort}/api/config_dump/default/eg`)).json());
+  assert.match(dump, /"name":"envoy\.filters\.http\.ratelimit","typedConfig":\{[^}]*"timeout":"1s"/);
   const statuses: number[] = [];
   for (let i = 0; i < 4; i++) statuses.push((await get(gatewayPort, 'alice')).status);
   assert.deepEqual(statuses, [200, 200, 200, 429]);
