@@ -4,8 +4,9 @@
 // own; a route picks one by name (LuaPerRoute.name), brings its own (LuaPerRoute.source_code), or
 // turns the filter off. envoy_on_request / envoy_on_response run as coroutines: a script that
 // asks for the body holds the headers until the body is complete, then the stream goes on with
-// whatever the script left. A script error ends the request with a 500 and a log line; a route
-// whose script defines neither function costs one lookup.
+// whatever the script left. A script error is logged and the stream goes on as the script left it
+// (Envoy fails open here: a script that must guard a route has to be written not to fail); a
+// route whose script defines neither function costs one lookup.
 import { ConfigError } from '../../../config/errors.js';
 import { at, bool, dataSource, field, obj, type Json } from '../../../config/json.js';
 import { FilterStatus, type HttpFilter } from '../../filter.js';
@@ -214,7 +215,7 @@ class LuaFilter implements HttpFilter {
     switch (outcome) {
       case 'done': return FilterStatus.Continue;
       case 'reply': this.reply(s, run); return FilterStatus.Stop;
-      case 'error': this.fail(s); return FilterStatus.Stop;
+      case 'error': return FilterStatus.Continue;
       case 'wait': {
         const st = this.state(s);
         if (response) st.response = run; else st.request = run;
@@ -270,8 +271,9 @@ class LuaFilter implements HttpFilter {
     const piece: BodyBuffer = { bytes: chunk };
     if (chunk.length) pushBuffer(run.thread, piece); else fengari().lua.lua_pushnil(run.thread);
     const outcome = this.resume(run, 1);
-    if (outcome === 'reply' || outcome === 'error') { this.settle(s, run, outcome, side); return undefined; }
+    if (outcome === 'reply') { this.settle(s, run, outcome, side); return undefined; }
     if (run.headersContinued) return piece.bytes;
+    if (outcome === 'error') { run.chunks.push(piece.bytes); this.settle(s, run, outcome, side); return undefined; }
     if (outcome === 'wait' && run.wait === Wait.Chunk) {
       // The script streams: the headers go on now, each chunk after the script has seen it.
       run.headersContinued = true;
@@ -287,15 +289,13 @@ class LuaFilter implements HttpFilter {
   /** The script is out of the VM after the end of the body: send what it decided. */
   private settle(s: HttpStream, run: Run, outcome: Outcome, side: Side): void {
     if (outcome === 'reply') { this.reply(s, run); return; }
-    if (outcome === 'error') { this.fail(s); return; }
     if (outcome === 'wait' && (run.wait === Wait.Call || !run.ended)) return;
     if (outcome === 'wait') {
       // Nothing more will come for this direction: the script can never finish.
       this.finish(run);
       scriptLog(4, this.name, 'script log: the script waits for more after the end of the stream');
-      this.fail(s);
-      return;
     }
+    // Done, or failed ('error', logged where it happened): what the script left goes on.
     if (run.headersContinued) {
       if (run.chunks.length || run.ended) side.inject(s, this, heldBody(run), !run.trailers);
       if (run.trailers) side.injectTrailers(s, this, run.trailers);
@@ -321,9 +321,6 @@ class LuaFilter implements HttpFilter {
     s.sendResponse(r.status, r.headers, r.body, 'lua_response');
   }
 
-  private fail(s: HttpStream): void {
-    s.sendLocalReply(500, '', 'lua_script_error');
-  }
 }
 
 function createLua(name: string, c: Json, path: string, readFile: (p: string) => Buffer): LuaFilter {
