@@ -22,7 +22,6 @@ import { XdsServer, type ProxyConnection } from '../xds/server/index.js';
 import { HostInfraManager } from '../infra/host/manager.js';
 import { ensureCertificates, type CertificatePaths } from '../infra/certgen.js';
 import { certsDir } from '../infra/host/home.js';
-import { dirname } from 'node:path';
 import { AdminServer, type StatusDocument } from '../admin/server.js';
 import { Metrics } from '../admin/metrics.js';
 import { configDump } from '../admin/config-dump.js';
@@ -128,7 +127,6 @@ export class ControlPlane {
             drainSeconds: options.proxy?.drainSeconds,
             xdsAddress: `${this.xdsConnectHost()}:${this.xdsPort}`,
             tls: this.certs?.client,
-            certsDir: this.rateLimitCerts && dirname(this.rateLimitCerts.client.ca),
             home: options.home,
           }),
         onEvent: (key, e) => {
@@ -191,7 +189,8 @@ export class ControlPlane {
       const rlHost = this.xdsConnectHost().replace(/^\[|\]$/g, '');
       const port = await this.rateLimit.start(rlHost, { certFile: c.cert, keyFile: c.key, caFile: c.ca });
       const rl = this.options.config.rateLimit!;
-      this.xdsStageOptions.globalRateLimit = { serviceURL: `grpc://${this.xdsConnectHost()}:${port}`, timeout: rl.timeout, failClosed: rl.failClosed };
+      // The CA file by its real path, so that Envoy (--proxy envoy) finds it as the built-in proxy does.
+      this.xdsStageOptions.globalRateLimit = { serviceURL: `grpc://${this.xdsConnectHost()}:${port}`, timeout: rl.timeout, failClosed: rl.failClosed, caFile: c.ca };
     }
 
     this.server.on('connect', (c) => this.onConnection('connect', c));

@@ -19,8 +19,7 @@ export interface ProxyLaunchOptions {
   xdsAddress: string;
   /** The proxies' client certificate, key and the CA of the xDS server; plain gRPC when absent. */
   tls?: CertificatePaths['client'];
-  /** The files Envoy Gateway mounts at /certs (ca.crt, tls.crt, tls.key) for the built-in proxy. */
-  certsDir?: string;
+
   /** Where per-proxy files (Envoy bootstraps) are written. */
   home: string;
   /** Envoy bootstrap for a key (kind envoy). */
@@ -80,7 +79,6 @@ export function proxyCommand(irKey: string, infra: ProxyInfra, options: ProxyLau
     // TLS server names cannot be IP addresses; the server certificate also names localhost.
     if (/^(\[.*\]|[\d.]+):\d+$/.test(options.xdsAddress)) args.push('--xds-server-name', 'localhost');
   }
-  if (options.certsDir) args.push('--certs-dir', options.certsDir);
   return { command: process.execPath, args, env: childEnv() };
 }
 

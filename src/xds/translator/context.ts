@@ -35,6 +35,8 @@ export interface GlobalRateLimitSettings {
   timeout?: string;
   /** Deny requests when the service cannot be reached. */
   failClosed?: boolean;
+  /** The CA the proxies check the service's certificate with; default Envoy Gateway's /certs/ca.crt. */
+  caFile?: string;
 }
 
 export class Context {

@@ -90,7 +90,7 @@ function addRateLimitCluster(ctx: Context, ir: Xds): void {
         commonTlsContext: {
           tlsCertificateSdsSecretConfigs: [{ name: cert.name, sdsConfig: { ads: {}, initialFetchTimeout: '0s', resourceApiVersion: 'V3' } }],
           tlsParams: { tlsMaximumProtocolVersion: 'TLSv1_3' },
-          validationContext: { trustedCa: { filename: '/certs/ca.crt' } },
+          validationContext: { trustedCa: { filename: ctx.options.globalRateLimit?.caFile ?? '/certs/ca.crt' } },
         },
       }),
     },
