@@ -3,7 +3,6 @@
 // last good configuration, and a burst of route changes under steady load fails no request.
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { makeSnapshot, XdsServer, type Nack } from '../../src/xds/server/index.js';
 import { TYPE_URL } from '../../src/xds/proto/index.js';
@@ -12,14 +11,8 @@ import { request, sleep, startEcho, type Echo, type Proc } from './support.js';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from '../support/corpus.js';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { freePort } from '../support/ports.js';
+import { until } from '../support/until.js';
 
 function startAdsProxy(xds: number, key: string, protocol: 'sotw' | 'delta'): Promise<Proc> {
   const proc = spawn(process.execPath, [join(repoRoot, 'bin', 'egts.js'), 'proxy', '--xds-server', `127.0.0.1:${xds}`, '--service-cluster', key, '--xds-protocol', protocol], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -31,15 +24,6 @@ function startAdsProxy(xds: number, key: string, protocol: 'sotw' | 'delta'): Pr
     proc.stderr.on('data', () => { if (out.includes('egts proxy: ready')) resolve(p); });
     proc.once('exit', (code) => reject(new Error(`proxy exited ${code}: ${out}`)));
   });
-}
-
-async function until(cond: () => Promise<boolean>, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try { if (await cond()) return; } catch { /* not yet */ }
-    await sleep(50);
-  }
-  throw new Error('condition not met in time');
 }
 
 describe('egts proxy over ADS', () => {
@@ -73,12 +57,12 @@ describe('egts proxy over ADS', () => {
       publish(key, port, [route('v1', { prefix: '/' }, forward('echo'), { responseHeadersToAdd: [{ header: { key: 'x-version', value: '1' } }] })]);
       const proxy = await startAdsProxy(xdsPort, key, protocol);
       try {
-        await until(async () => (await request(port, { path: '/' })).headers['x-version'] === '1');
+        await until('version 1 served', async () => (await request(port, { path: '/' })).headers['x-version'] === '1');
         publish(key, port, [route('v2', { prefix: '/' }, forward('echo'), { responseHeadersToAdd: [{ header: { key: 'x-version', value: '2' } }] })]);
-        await until(async () => (await request(port, { path: '/' })).headers['x-version'] === '2');
+        await until('version 2 served', async () => (await request(port, { path: '/' })).headers['x-version'] === '2');
         const before = nacks.length;
         publish(key, port, [route('bad', { safeRegex: { regex: '(unclosed' } }, forward('echo'))]);
-        await until(async () => nacks.length > before);
+        await until('a NACK', async () => nacks.length > before);
         const nack = nacks[nacks.length - 1]!;
         assert.equal(nack.typeUrl, TYPE_URL.route);
         assert.match(nack.message, /RouteConfiguration routes: virtualHosts\[0\]\.routes\[0\]\.match\.safeRegex\.regex: invalid RE2 regex/);
@@ -98,7 +82,7 @@ describe('egts proxy over ADS', () => {
     publish(key, port, base);
     const proxy = await startAdsProxy(xdsPort, key, 'delta');
     try {
-      await until(async () => (await request(port, { path: '/' })).status === 200);
+      await until('a 200 through the proxy', async () => (await request(port, { path: '/' })).status === 200);
       const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
       let ok = 0;
       let failed = 0;
@@ -134,12 +118,12 @@ describe('egts proxy over ADS', () => {
     publish(key, port, base);
     const proxy = await startAdsProxy(xdsPort, key, 'sotw');
     try {
-      await until(async () => (await request(port, { path: '/' })).status === 200);
+      await until('a 200 through the proxy', async () => (await request(port, { path: '/' })).status === 200);
       const slow = request(port, { path: '/slow', headers: { 'x-echo-delay-ms': '800' } });
       await sleep(100);
       // A new HCM configuration for the same listener: new connections use it, this one drains.
       publish(key, port, base, [], { statPrefix: 'changed', serverName: 'changed', serverHeaderTransformation: 'OVERWRITE' });
-      await until(async () => (await request(port, { path: '/' })).headers.server === 'changed');
+      await until('the changed server header', async () => (await request(port, { path: '/' })).headers.server === 'changed');
       const r = await slow;
       assert.equal(r.status, 200);
       assert.equal(r.json().path, '/slow');

@@ -3,19 +3,13 @@
 // side), and the mapping from Gateway listener port to bound port is returned.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../support/corpus.js';
 import { startProxy, type Echo, type ProxyProc } from './support.js';
+import { freePort } from '../support/ports.js';
 
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+export { freePort } from '../support/ports.js';
 
 export function translate(manifests: string): { dump: any; stderr: string } {
   const dir = mkdtempSync(join(tmpdir(), 'egts-gw-'));

@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { TYPE_URL } from '../../src/xds/proto/index.js';
@@ -15,19 +14,12 @@ import { repoRoot } from '../support/corpus.js';
 import { cluster, endpoints, forward, httpListener, route, routeConfig } from './xds.js';
 import { request, sleep, startEcho, startProxy, type Echo, type Proc, type ProxyProc } from './support.js';
 import { UdpClient, tcpConnect, tcpListener, tcpProxy, udpListener } from './l4_support.js';
+import { freePort } from '../support/ports.js';
+import { until } from '../support/until.js';
 
 async function get(port: number, path: string, method = 'GET'): Promise<{ status: number; body: string }> {
   const r = await request(port, { path, method });
   return { status: r.status, body: r.body };
-}
-
-async function until(what: string, cond: () => Promise<boolean>, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try { if (await cond()) return; } catch { /* not yet */ }
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 function statValue(text: string, name: string): number | undefined {
@@ -184,14 +176,6 @@ describe('operations: workers, stats and admin', () => {
     assert.ok(Date.now() - started < 4000, 'exits once drained, before the drain time');
   });
 });
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function startAdsProxy(xds: number, key: string): Promise<Proc> {
   const proc = spawn(process.execPath, [join(repoRoot, 'bin', 'egts.js'), 'proxy', '--xds-server', `127.0.0.1:${xds}`, '--service-cluster', key,

@@ -6,29 +6,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { repoRoot } from '../support/corpus.js';
+import { freePort } from '../support/ports.js';
+import { until } from '../support/until.js';
 
 const egts = join(repoRoot, 'bin', 'egts.js');
-
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => s.once('listening', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function until(what: string, ok: () => Promise<boolean>, ms: number, log: () => string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok().catch(() => false))) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${log()}`);
-    await sleep(50);
-  }
-}
 
 async function get(port: number, user: string): Promise<{ status: number; headers: Headers }> {
   const res = await fetch(`http://127.0.0.1:${port}/`, { headers: { 'x-user': user }, signal: AbortSignal.timeout(3000) });

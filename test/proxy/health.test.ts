@@ -11,6 +11,7 @@ import { Cluster } from '../../src/proxy/upstream/cluster.js';
 import { compileCluster } from '../../src/proxy/upstream/cluster_config.js';
 import { HealthFlag, type Host } from '../../src/proxy/upstream/host.js';
 import { defaultPoolFactory } from '../../src/proxy/upstream/pools.js';
+import { until } from '../support/until.js';
 
 const secrets = { get: () => undefined, version: 0 };
 const closers: (() => void)[] = [];
@@ -25,14 +26,6 @@ function staticCluster(name: string, ports: number[], extra: object): Cluster {
   const c = new Cluster(settings, secrets, defaultPoolFactory);
   closers.push(() => c.close());
   return c;
-}
-
-async function until(what: string, cond: () => boolean, timeoutMs = 4000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** An HTTP server whose health answer can be changed. */

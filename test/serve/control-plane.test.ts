@@ -14,6 +14,7 @@ import { defaultConfig } from '../../src/serve/config.js';
 import { createLogger } from '../../src/serve/log.js';
 import { certificatePaths } from '../../src/infra/certgen.js';
 import { certsDir } from '../../src/infra/host/home.js';
+import { until } from '../support/until.js';
 
 const gateway = `apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
@@ -61,16 +62,6 @@ spec:
       address: 127.0.0.1
       port: 3999
 `;
-
-async function until<T>(what: string, get: () => T | undefined | false | Promise<T | undefined | false>, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** A stand-in proxy: the real ADS client, holding what it is sent, rejecting on demand. */
 function observer(server: string, certs: ReturnType<typeof certificatePaths>['client'], cluster: string) {

@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { certificatePaths } from '../../src/infra/certgen.js';
 import { certsDir } from '../../src/infra/host/home.js';
 import { AdsClient, type ResourceUpdate } from '../../src/proxy/xds/index.js';
@@ -14,6 +13,7 @@ import { defaultConfig } from '../../src/serve/config.js';
 import { ControlPlane } from '../../src/serve/control-plane.js';
 import { createLogger } from '../../src/serve/log.js';
 import { TYPE_URL } from '../../src/xds/proto/index.js';
+import { until } from '../support/until.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -52,16 +52,6 @@ kind: Secret
 metadata: {name: api-keys}
 data: {client-1: ${b64(key)}}
 `;
-
-async function until<T>(what: string, get: () => T | undefined | false, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = get();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 test('a rotated API key Secret is sent to the proxies', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'egts-rot-'));

@@ -1,37 +1,14 @@
 // Incremental (delta) ADS conformance, against the real server on loopback with a raw gRPC client.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { TYPE_URL } from '../../../src/xds/proto/index.js';
-import type { Nack } from '../../../src/xds/server/connection.js';
-import { XdsServer } from '../../../src/xds/server/server.js';
-import { cluster, endpoints, listener, names, node, route, snapshot } from './fixtures.js';
-import { RawAdsClient } from './raw-client.js';
+import { cluster, endpoints, listener, names, node, serverForTests, snapshot, v1 } from './fixtures.js';
 
-let server: XdsServer;
-let client: RawAdsClient;
-const nacks: Nack[] = [];
-
-before(async () => {
-  server = new XdsServer({ warn: () => {} });
-  server.on('nack', (_conn, nack) => nacks.push(nack));
-  client = new RawAdsClient(`127.0.0.1:${await server.listen('127.0.0.1:0')}`);
-});
-
-after(async () => {
-  client.close();
-  await server.close();
-});
-
-const v1 = {
-  clusters: [cluster('c1'), cluster('c2')],
-  endpoints: [endpoints('c1', 8001), endpoints('c2', 8002)],
-  listeners: [listener('l1', 10080)],
-  routes: [route('l1', 'c1')],
-};
+const t = serverForTests();
 
 test('wildcard: everything first, then only what changed and what was removed', async () => {
-  server.cache.set('gw/w', snapshot('1', v1));
-  const s = client.delta();
+  t.server.cache.set('gw/w', snapshot('1', v1));
+  const s = t.client.delta();
   s.send({ node: node('gw/w'), typeUrl: TYPE_URL.cluster });
   const r1 = await s.next();
   assert.equal(r1.typeUrl, TYPE_URL.cluster);
@@ -39,28 +16,28 @@ test('wildcard: everything first, then only what changed and what was removed', 
   assert.equal(r1.systemVersionInfo, '1');
   assert.ok(r1.resources!.every((r) => r.version));
   s.send({ typeUrl: TYPE_URL.cluster, responseNonce: r1.nonce });
-  server.cache.set('gw/w', snapshot('2', { ...v1, clusters: [cluster('c1', '9s'), cluster('c3')] }));
+  t.server.cache.set('gw/w', snapshot('2', { ...v1, clusters: [cluster('c1', '9s'), cluster('c3')] }));
   const r2 = await s.next();
   assert.deepEqual(names(r2.resources), ['c1', 'c3']);
   assert.deepEqual(r2.removedResources, ['c2']);
   assert.equal(r2.systemVersionInfo, '2');
   s.send({ typeUrl: TYPE_URL.cluster, responseNonce: r2.nonce });
   // A new snapshot with the same clusters sends nothing.
-  server.cache.set('gw/w', snapshot('3', { ...v1, clusters: [cluster('c1', '9s'), cluster('c3')], listeners: [] }));
+  t.server.cache.set('gw/w', snapshot('3', { ...v1, clusters: [cluster('c1', '9s'), cluster('c3')], listeners: [] }));
   assert.ok(await s.quiet());
-  assert.equal(server.connections().find((c) => c.cluster === 'gw/w')?.types.get(TYPE_URL.cluster)?.ackedVersion, '2');
+  assert.equal(t.server.connections().find((c) => c.cluster === 'gw/w')?.types.get(TYPE_URL.cluster)?.ackedVersion, '2');
   s.close();
 });
 
 test('a reconnecting proxy sends what it holds and gets only the difference', async () => {
-  server.cache.set('gw/r', snapshot('1', v1));
-  const s1 = client.delta();
+  t.server.cache.set('gw/r', snapshot('1', v1));
+  const s1 = t.client.delta();
   s1.send({ node: node('gw/r'), typeUrl: TYPE_URL.cluster });
   const r1 = await s1.next();
   s1.close();
   const held = Object.fromEntries(r1.resources!.map((r) => [r.name!, r.version!]));
-  server.cache.set('gw/r', snapshot('2', { ...v1, clusters: [cluster('c1'), cluster('c2', '7s'), cluster('c4')] }));
-  const s2 = client.delta();
+  t.server.cache.set('gw/r', snapshot('2', { ...v1, clusters: [cluster('c1'), cluster('c2', '7s'), cluster('c4')] }));
+  const s2 = t.client.delta();
   s2.send({ node: node('gw/r'), typeUrl: TYPE_URL.cluster, initialResourceVersions: { ...held, gone: 'x' } });
   const r2 = await s2.next();
   assert.deepEqual(names(r2.resources), ['c2', 'c4']);
@@ -69,8 +46,8 @@ test('a reconnecting proxy sends what it holds and gets only the difference', as
 });
 
 test('named subscriptions: subscribe, unsubscribe, and absent names reported removed', async () => {
-  server.cache.set('gw/n', snapshot('1', v1));
-  const s = client.delta();
+  t.server.cache.set('gw/n', snapshot('1', v1));
+  const s = t.client.delta();
   s.send({ node: node('gw/n'), typeUrl: TYPE_URL.endpoint, resourceNamesSubscribe: ['c1', 'nope'] });
   const r1 = await s.next();
   assert.deepEqual(names(r1.resources), ['c1']);
@@ -81,38 +58,38 @@ test('named subscriptions: subscribe, unsubscribe, and absent names reported rem
   assert.equal(r2.removedResources, undefined);
   s.send({ typeUrl: TYPE_URL.endpoint, responseNonce: r2.nonce });
   // c1 changes but is no longer subscribed: nothing to send.
-  server.cache.set('gw/n', snapshot('2', { ...v1, endpoints: [endpoints('c1', 1), endpoints('c2', 8002)] }));
+  t.server.cache.set('gw/n', snapshot('2', { ...v1, endpoints: [endpoints('c1', 1), endpoints('c2', 8002)] }));
   assert.ok(await s.quiet());
-  assert.deepEqual(server.connections().find((c) => c.cluster === 'gw/n')?.types.get(TYPE_URL.endpoint)?.subscribed, ['c2']);
+  assert.deepEqual(t.server.connections().find((c) => c.cluster === 'gw/n')?.types.get(TYPE_URL.endpoint)?.subscribed, ['c2']);
   s.close();
 });
 
 test('a NACK is recorded, and what it rejected is sent again with the next change', async () => {
-  server.cache.set('gw/k', snapshot('1', v1));
-  const s = client.delta();
+  t.server.cache.set('gw/k', snapshot('1', v1));
+  const s = t.client.delta();
   s.send({ node: node('gw/k'), typeUrl: TYPE_URL.listener });
   const r1 = await s.next();
   s.send({ typeUrl: TYPE_URL.listener, responseNonce: r1.nonce });
-  server.cache.set('gw/k', snapshot('2', { ...v1, listeners: [listener('l1', 10081), listener('l2', 10082)] }));
+  t.server.cache.set('gw/k', snapshot('2', { ...v1, listeners: [listener('l1', 10081), listener('l2', 10082)] }));
   const r2 = await s.next();
   assert.deepEqual(names(r2.resources), ['l1', 'l2']);
   s.send({ typeUrl: TYPE_URL.listener, responseNonce: r2.nonce, errorDetail: { code: 3, message: 'l2: port in use' } });
   assert.ok(await s.quiet());
-  assert.equal(nacks.find((n) => n.nonce === r2.nonce)?.message, 'l2: port in use');
-  assert.equal(nacks.find((n) => n.nonce === r2.nonce)?.version, '2');
+  assert.equal(t.nacks.find((n) => n.nonce === r2.nonce)?.message, 'l2: port in use');
+  assert.equal(t.nacks.find((n) => n.nonce === r2.nonce)?.version, '2');
   // l2 is fixed; l1 did not change since the rejected response, but the proxy never applied it.
-  server.cache.set('gw/k', snapshot('3', { ...v1, listeners: [listener('l1', 10081), listener('l2', 10083)] }));
+  t.server.cache.set('gw/k', snapshot('3', { ...v1, listeners: [listener('l1', 10081), listener('l2', 10083)] }));
   const r3 = await s.next();
   assert.deepEqual(names(r3.resources), ['l1', 'l2']);
   s.close();
 });
 
 test('a late proxy is answered when its snapshot arrives, clusters first', async () => {
-  const s = client.delta();
+  const s = t.client.delta();
   s.send({ node: node('gw/late'), typeUrl: TYPE_URL.listener });
   s.send({ typeUrl: TYPE_URL.cluster });
   assert.ok(await s.quiet());
-  server.cache.set('gw/late', snapshot('1', v1));
+  t.server.cache.set('gw/late', snapshot('1', v1));
   assert.equal((await s.next()).typeUrl, TYPE_URL.cluster);
   assert.equal((await s.next()).typeUrl, TYPE_URL.listener);
   s.close();

@@ -1,6 +1,10 @@
-// Small, valid xDS resources and snapshots for the server tests.
+// Small, valid xDS resources and snapshots for the server tests, and the server they talk to.
+import { after, before } from 'node:test';
 import { TYPE_URL } from '../../../src/xds/proto/index.js';
+import type { Nack } from '../../../src/xds/server/connection.js';
+import { XdsServer } from '../../../src/xds/server/server.js';
 import { type Snapshot, makeSnapshot } from '../../../src/xds/server/snapshot.js';
+import { RawAdsClient } from './raw-client.js';
 
 export const cluster = (name: string, timeout = '5s') => ({
   name,
@@ -64,4 +68,34 @@ export function names(resources: unknown[] | undefined): string[] {
     const inner = (o['resource'] as Record<string, unknown> | undefined) ?? o;
     return String(inner['name'] ?? inner['clusterName'] ?? o['name']);
   });
+}
+
+/** Two clusters with endpoints and a listener whose route goes to the first. */
+export const v1: Config = {
+  clusters: [cluster('c1'), cluster('c2')],
+  endpoints: [endpoints('c1', 8001), endpoints('c2', 8002)],
+  listeners: [listener('l1', 10080)],
+  routes: [route('l1', 'c1')],
+};
+
+export interface ServerUnderTest {
+  server: XdsServer;
+  client: RawAdsClient;
+  /** NACKs the server reported, in order. */
+  nacks: Nack[];
+}
+
+/** A server on loopback for the tests of one file (started before them, closed after), with a raw client. */
+export function serverForTests(): ServerUnderTest {
+  const t = { nacks: [] as Nack[] } as ServerUnderTest;
+  before(async () => {
+    t.server = new XdsServer({ warn: () => {} });
+    t.server.on('nack', (_conn, nack) => t.nacks.push(nack));
+    t.client = new RawAdsClient(`127.0.0.1:${await t.server.listen('127.0.0.1:0')}`);
+  });
+  after(async () => {
+    t.client.close();
+    await t.server.close();
+  });
+  return t;
 }
