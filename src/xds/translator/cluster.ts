@@ -11,6 +11,7 @@ import { upstreamHTTPFilters } from './upstreamfilters.js';
 import { buildHashPolicies } from './route-policy.js';
 import { buildResourceMetadata } from './metadata.js';
 import { buildUpstreamTLSSocket, type TLSOptions } from './tls.js';
+import { keepaliveSettings } from './hcm.js';
 import { compact, parseGoDuration, protoDuration, typed, type Msg } from './util.js';
 
 /** How a cluster finds its endpoints: EDS, DNS, or the request's own host (dynamic forward proxy). */
@@ -395,15 +396,7 @@ export function upstreamHTTP2Options(h2: HTTP2Settings | undefined): Msg {
   };
   if (h2?.maxConcurrentStreams !== undefined) o.maxConcurrentStreams = h2.maxConcurrentStreams;
   if (h2?.resetStreamOnError !== undefined) o.overrideStreamErrorOnInvalidHttpMessage = h2.resetStreamOnError;
-  const ka = h2?.connectionKeepalive;
-  if (ka) {
-    o.connectionKeepalive = compact({
-      interval: protoDuration(ka.interval),
-      timeout: protoDuration(ka.timeout),
-      intervalJitter: ka.intervalJitter !== undefined ? { value: ka.intervalJitter } : undefined,
-      connectionIdleInterval: protoDuration(ka.idleInterval),
-    });
-  }
+  if (h2?.connectionKeepalive) o.connectionKeepalive = keepaliveSettings(h2.connectionKeepalive);
   return o;
 }
 

@@ -20,16 +20,18 @@ export function downstreamHTTP2Options(h2: HTTP2Settings | undefined): Msg {
     initialConnectionWindowSize: h2?.initialStreamWindowSize ?? h2Defaults.initialConnectionWindowSize,
   };
   if (h2?.resetStreamOnError !== undefined) o.overrideStreamErrorOnInvalidHttpMessage = h2.resetStreamOnError;
-  const ka = h2?.connectionKeepalive;
-  if (ka) {
-    o.connectionKeepalive = compact({
-      interval: protoDuration(ka.interval),
-      timeout: protoDuration(ka.timeout),
-      intervalJitter: ka.intervalJitter !== undefined ? { value: ka.intervalJitter } : undefined,
-      connectionIdleInterval: protoDuration(ka.idleInterval),
-    });
-  }
+  if (h2?.connectionKeepalive) o.connectionKeepalive = keepaliveSettings(h2.connectionKeepalive);
   return o;
+}
+
+/** HTTP/2 PING keepalive (config.core.v3.KeepaliveSettings), for both directions. */
+export function keepaliveSettings(ka: NonNullable<HTTP2Settings['connectionKeepalive']>): Msg {
+  return compact({
+    interval: protoDuration(ka.interval),
+    timeout: protoDuration(ka.timeout),
+    intervalJitter: ka.intervalJitter !== undefined ? { value: ka.intervalJitter } : undefined,
+    connectionIdleInterval: protoDuration(ka.idleInterval),
+  });
 }
 
 function http1Options(l: HTTPListener): Msg | undefined {
