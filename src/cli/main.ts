@@ -1,5 +1,6 @@
 // The `egts` command line: one subcommand per module, loaded on demand so that
 // `egts proxy` does not pay for the translator and `egts translate` does not pay for the proxy.
+import { keepRunningWithoutOutput } from './stdio.js';
 
 type Command = { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> };
 
@@ -38,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
 
 // A process that egts serve runs (a proxy, an echo backend) is told its parent's pid: should the
 // parent die without stopping it (SIGKILL, a crash), it stops itself instead of lingering.
+keepRunningWithoutOutput();
 const parentPid = Number(process.env.EGTS_PARENT_PID);
 if (parentPid) {
   const watch = setInterval(() => {

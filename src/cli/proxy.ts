@@ -111,6 +111,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   let quit: (drain: boolean) => void = () => {};
   const stopped = new Promise<boolean>((resolve) => { quit = resolve; });
+  // Taken before anything is announced: a supervisor may signal as soon as it reads "ready" (or
+  // earlier), and a signal without a listener kills at once. Repeated signals (a supervisor that
+  // insists, a terminal's Ctrl-C to the whole group) change nothing: the drain has started.
+  process.on('SIGTERM', () => quit(true));
+  process.on('SIGINT', () => quit(true));
   let admin: Awaited<ReturnType<typeof import('../proxy/admin/backend.js').startAdmin>> | undefined;
   if (adminAddress) {
     const { startAdmin } = await import('../proxy/admin/backend.js');
@@ -139,8 +144,6 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`egts proxy: listener ${name} on port ${rt.listenerPort(name)}`);
   }
   console.error(`egts proxy: ready${rt.concurrency > 1 ? ` (${rt.concurrency} workers)` : ''}`);
-  process.once('SIGTERM', () => quit(true));
-  process.once('SIGINT', () => quit(true));
   const drain = await stopped;
   // Draining: health checks fail, listeners stop accepting, connections get drain-time-s to finish.
   if (admin) admin.admin.serverState = 'DRAINING';

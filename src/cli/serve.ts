@@ -140,8 +140,6 @@ export async function run(argv: string[]): Promise<number> {
     await cp.stop(1000).catch(() => undefined);
     return 1;
   }
-  log.info(`serving ${config.paths.join(', ')}; egts status shows the state (admin http://${cp.adminAddress!.address}:${cp.adminAddress!.port})`);
-
   return new Promise<number>((resolveExit) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -164,5 +162,7 @@ export async function run(argv: string[]): Promise<number> {
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // Announced once the signals are taken: a supervisor may signal as soon as it reads this.
+    log.info(`serving ${config.paths.join(', ')}; egts status shows the state (admin http://${cp.adminAddress!.address}:${cp.adminAddress!.port})`);
   });
 }

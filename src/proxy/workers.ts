@@ -126,6 +126,9 @@ export class ControlProxy extends Proxy {
   private spawn(h: WorkerHandle): Promise<void> {
     const w = cluster.fork({ EGTS_PROXY_WORKER: String(h.index) });
     h.worker = w;
+    // A message to a worker whose channel is closing fails (EPIPE, channel closed); its 'exit'
+    // follows and is what counts, so the failed send is not an error of the primary.
+    w.on('error', () => {});
     h.ready = new Promise<void>((resolve) => {
       w.on('message', (m: FromWorker) => {
         switch (m.t) {
@@ -232,7 +235,9 @@ export class ControlProxy extends Proxy {
 export function runWorker(): void {
   let proxy: Proxy | undefined;
   const reported = new Set<string>();
-  const send = (m: FromWorker) => { if (process.connected) process.send!(m); };
+  // Without a callback a failed send (the primary is going away) would be thrown as an 'error'
+  // event on the process; 'disconnect' ends the worker anyway.
+  const send = (m: FromWorker) => { if (process.connected) process.send!(m, undefined, undefined, ignoreSendError); };
   // A worker ignores the signals its terminal sends to the whole group: the primary decides.
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => {});
@@ -284,3 +289,5 @@ export function runWorker(): void {
   });
   send({ t: 'hello' });
 }
+
+function ignoreSendError(): void {}
