@@ -112,6 +112,35 @@ test('a YAML syntax error keeps the whole file at its last good version and says
   assert.deepEqual(p.current().problems, []);
 });
 
+test('a file caught between truncate and write keeps its resources; a half-written edit falls back to them', async (t) => {
+  const dir = tempDir();
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'routes.yaml');
+  writeFileSync(file, route('a', '/one'));
+  const updates: ProviderSnapshot[] = [];
+  const p = new FileProvider({ paths: [dir], resyncMs: 0, cwd: dir, onUpdate: (s) => updates.push(s) });
+  await p.start();
+  t.after(() => p.stop());
+  // The watcher fired on the truncate of a save (writeFile), before its write.
+  writeFileSync(file, '');
+  await p.reload();
+  assert.deepEqual(ids(p.current()), ['HTTPRoute default/a']);
+  // The write then brings a broken edit: the last good version is the route, not the empty moment.
+  writeFileSync(file, `${route('a', '/two')}  oops: [unclosed\n`);
+  await p.reload();
+  assert.equal(p.current().objects.get('HTTPRoute default/a')!.object.spec.rules[0].matches[0].path.value, '/one');
+  assert.equal(p.current().files[0]!.heldAtLastGood, true);
+  // A file emptied for good applies once it has settled (about a second), without another event.
+  writeFileSync(file, '');
+  const before = updates.length;
+  await p.reload();
+  assert.deepEqual(ids(p.current()), ['HTTPRoute default/a']);
+  const deadline = Date.now() + 3000;
+  while (p.current().objects.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(ids(p.current()), []);
+  assert.ok(updates.length > before);
+});
+
 test('an invalid object keeps its last good version while its neighbours update', async (t) => {
   const dir = tempDir();
   t.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -12,6 +12,9 @@ import { contentHash, readManifests, type FileState } from './manifests.js';
 import { describeError, sameSignature, scanPaths } from './scan.js';
 import { PathWatcher, type WatchOptions } from './watch.js';
 
+/** How long a file that lost all its content may still be in the middle of being rewritten. */
+const EMPTIED_SETTLE_MS = 1000;
+
 export interface StoredObject {
   object: AnyObject;
   place: Place;
@@ -55,6 +58,7 @@ export class FileProvider {
   private snapshot: ProviderSnapshot = { version: 0, objects: new Map(), problems: [], files: [], configs: [] };
   private scanning: Promise<boolean> | undefined;
   private again = false;
+  private settleTimer: NodeJS.Timeout | undefined;
   private readonly cwd: string;
 
   constructor(private readonly options: FileProviderOptions) {
@@ -72,6 +76,7 @@ export class FileProvider {
 
   stop(): void {
     this.watcher.stop();
+    clearTimeout(this.settleTimer);
   }
 
   current(): ProviderSnapshot {
@@ -94,6 +99,12 @@ export class FileProvider {
     };
     this.scanning = run().finally(() => (this.scanning = undefined));
     return this.scanning;
+  }
+
+  private rescanAfter(ms: number): void {
+    clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => void this.reload(), Math.max(0, ms) + 10);
+    this.settleTimer.unref();
   }
 
   private display(path: string): string {
@@ -123,6 +134,14 @@ export class FileProvider {
         const problem = { message: `cannot read: ${describeError(err)}`, place: { file: this.display(path) } };
         this.files.set(path, { ...(previous ?? emptyState(path)), signature, problems: [problem], heldAtLastGood: !!previous });
         changed = true;
+        continue;
+      }
+      if (previous?.objects.length && text.trim() === '' && Date.now() - signature.mtimeMs < EMPTIED_SETTLE_MS) {
+        // A save that truncates then writes (writeFile, most editors' plain save) can be caught
+        // between its two steps, and taking that moment as "no resources" would also make it the
+        // last good version a half-written edit falls back to. A file that had resources and was
+        // emptied a moment ago keeps them until it settles; emptied for good, it applies then.
+        this.rescanAfter(signature.mtimeMs + EMPTIED_SETTLE_MS - Date.now());
         continue;
       }
       if (previous && previous.hash === contentHash(text)) {
