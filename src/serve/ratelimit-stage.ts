@@ -82,7 +82,7 @@ export class RateLimitStage {
  * One configuration per domain. A shared policy's domain is built by every IR key its routes are
  * in; its descriptors (one per rule, named after it) are the same each time and kept once.
  */
-function mergeDomains(configs: RateLimitServiceConfig[]): RateLimitServiceConfig[] {
+export function mergeDomains(configs: RateLimitServiceConfig[]): RateLimitServiceConfig[] {
   const byDomain = new Map<string, { config: RateLimitServiceConfig; seen: Set<string> }>();
   for (const c of configs) {
     let d = byDomain.get(c.domain);
