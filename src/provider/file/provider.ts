@@ -136,12 +136,14 @@ export class FileProvider {
         changed = true;
         continue;
       }
-      if (previous?.objects.length && text.trim() === '' && Date.now() - signature.mtimeMs < EMPTIED_SETTLE_MS) {
+      const age = Date.now() - signature.mtimeMs;
+      // (An mtime in the future, a skewed clock, says nothing about a save in progress.)
+      if (previous?.objects.length && text.trim() === '' && age >= 0 && age < EMPTIED_SETTLE_MS) {
         // A save that truncates then writes (writeFile, most editors' plain save) can be caught
         // between its two steps, and taking that moment as "no resources" would also make it the
         // last good version a half-written edit falls back to. A file that had resources and was
         // emptied a moment ago keeps them until it settles; emptied for good, it applies then.
-        this.rescanAfter(signature.mtimeMs + EMPTIED_SETTLE_MS - Date.now());
+        this.rescanAfter(EMPTIED_SETTLE_MS - age);
         continue;
       }
       if (previous && previous.hash === contentHash(text)) {
