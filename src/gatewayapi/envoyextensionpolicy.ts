@@ -1,7 +1,6 @@
 // EnvoyExtensionPolicy: custom code on the request path of the routes a policy reaches — external
 // processors, Wasm modules, Lua scripts and dynamic modules. An extension that cannot be built
 // makes the route answer 500, unless it (and every other broken one) is set to fail open.
-import { createHash } from 'node:crypto';
 import type { EnvoyExtensionPolicy, EnvoyExtensionPolicySpec } from '../api/envoygateway/index.js';
 import type * as ir from '../ir/xds.js';
 import { clusterTraffic, SettingError } from './clustersettings.js';
@@ -12,6 +11,7 @@ import { validateLua, type LuaValidationType } from './luavalidation.js';
 import { processPolicies, type PolicyHandler } from './policyattach.js';
 import type { PolicyTarget } from './policytargets.js';
 import type { Translation } from './translation.js';
+import { wasmDownloadURL, wasmModuleRequest } from './wasmcode.js';
 
 const Kind = 'EnvoyExtensionPolicy';
 
@@ -144,7 +144,7 @@ class ExtensionHandler implements PolicyHandler<Policy> {
     const base = `envoyextensionpolicy/${ns}/${policy.metadata.name}`;
     return collect(spec.wasm, 'Wasm', (w: Item<'wasm'>, i) => {
       const name = `${base}/wasm/${i}`;
-      const code = wasmCode(this.t, w.code ?? {});
+      const code = wasmCode(this.t, policy, i, w.code ?? {});
       const out: ir.Wasm = { name, wasmName: w.name ?? name, config: w.config ?? null, failOpen: !!w.failOpen, httpWasmCode: code };
       if (w.rootID) out.rootID = w.rootID;
       if (w.env?.hostKeys?.length) out.hostKeys = [...w.env.hostKeys];
@@ -249,31 +249,16 @@ function apply(r: ir.HTTPRoute, ext: Part<ir.ExtProc>, wasm: Part<ir.Wasm>, lua:
   r.envoyExtensions = out;
 }
 
-const sha256hex = (s: string) => createHash('sha256').update(s).digest('hex');
-
 /**
- * Where the proxy fetches a Wasm module: Envoy Gateway serves each module from its own cache,
- * under a name derived from the module's URL, with the module's checksum.
+ * Where the proxy fetches a Wasm module: Envoy Gateway serves each module from its own cache, which
+ * fetched it beforehand (the translator does no I/O) and checked the user's checksum.
  */
-function wasmCode(t: Translation, code: Partial<Item<'wasm'>['code']>): NonNullable<ir.Wasm['httpWasmCode']> {
-  let url: string;
-  let given: string | undefined;
-  if (code.type === 'HTTP') {
-    if (!code.http) throw new SettingError('missing HTTP field in Wasm code source');
-    url = code.http.url;
-    given = code.http.sha256;
-  } else if (code.type === 'Image') {
-    if (!code.image) throw new SettingError('missing Image field in Wasm code source');
-    url = code.image.url.startsWith('oci://') ? code.image.url : `oci://${code.image.url}`;
-    const path = url.slice('oci://'.length);
-    const last = path.split(':');
-    const hasTag = last.length > 1 && !last[last.length - 1]!.includes('/');
-    if (!path.includes('@') && !hasTag) url += ':latest';
-    given = code.image.sha256;
-  } else throw new SettingError(`unsupported Wasm code source type "${code.type}"`);
-  const h = sha256hex(url);
-  const checksum = sha256hex(`salt${h}`);
-  if (given && given !== checksum) throw new SettingError(`module downloaded from ${url} has checksum ${checksum}, which does not match: ${given}`);
-  const prefix = t.settings.wasmServedUrlPrefix ?? `https://envoy-gateway.${t.settings.controllerNamespace}.svc.cluster.local:18002/`;
-  return { originalDownloadingURL: url, servingURL: `${prefix}${h}.wasm`, sha256: checksum };
+function wasmCode(t: Translation, policy: Policy, i: number, code: Partial<Item<'wasm'>['code']>): NonNullable<ir.Wasm['httpWasmCode']> {
+  const url = wasmDownloadURL(code);
+  const request = wasmModuleRequest(t.lookups, policy, i, code);
+  const cache = t.settings.wasmCache;
+  if (!cache) throw new SettingError(`no Wasm module cache to fetch ${url} with`);
+  const got = cache.resolve(url, request);
+  if ('error' in got) throw new SettingError(got.error);
+  return { originalDownloadingURL: url, servingURL: got.servingURL, sha256: got.checksum };
 }

@@ -2,11 +2,12 @@
 // the Secrets of gatewayapi-base.yaml and the fixtures that harness.yaml describes, translated, and
 // written as every resource with its status plus the xDS and infra IR (secrets redacted, as Envoy
 // Gateway prints its IR).
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { hashedName } from '../../gatewayapi/naming.js';
-import type { TranslatorSettings } from '../../gatewayapi/settings.js';
+import type { TranslatorSettings, WasmCache, WasmModuleRequest, WasmResolution } from '../../gatewayapi/settings.js';
 import { mergeGatewaysEnabled } from '../../gatewayapi/translation.js';
 import { translate } from '../../gatewayapi/translator.js';
 import { redactIR } from '../../ir/redact.js';
@@ -141,6 +142,24 @@ export function translatorSettings(raw: Record<string, unknown>): TranslatorSett
   };
 }
 
+const sha256hex = (s: string) => createHash('sha256').update(s).digest('hex');
+
+/**
+ * The reference test set-up's stand-in for the Wasm module cache (harness.yaml, gatewayapi.wasm):
+ * nothing is downloaded; a module's checksum is derived from its URL, and a policy's own sha256
+ * must equal it. A test double: `egts serve` and `egts translate` use the real cache (src/wasm/).
+ */
+export class StandInWasmCache implements WasmCache {
+  constructor(private readonly servedUrlPrefix: string) {}
+
+  resolve(url: string, request: WasmModuleRequest): WasmResolution {
+    const h = sha256hex(url);
+    const checksum = sha256hex(`salt${h}`);
+    if (request.sha256 && request.sha256 !== checksum) return { error: `module downloaded from ${url} has checksum ${checksum}, which does not match: ${request.sha256}` };
+    return { servingURL: `${this.servedUrlPrefix}${h}.wasm`, checksum };
+  }
+}
+
 /** Builds the complete bundle of one case, as the reference test set-up does. */
 export function caseResources(name: string, input: string, harness: Harness, casesDir: string): { resources: Resources; settings: TranslatorSettings } {
   const doc = (parseYAML(input) ?? {}) as Record<string, unknown>;
@@ -150,7 +169,7 @@ export function caseResources(name: string, input: string, harness: Harness, cas
   resources.secrets.push(...baseSecrets(casesDir));
   const settings = translatorSettings(settingsFor(harness, 'gatewayapi', name));
   const wasmPrefix: unknown = harness.gatewayapi?.wasm?.servedUrlPrefix;
-  if (typeof wasmPrefix === 'string') settings.wasmServedUrlPrefix = wasmPrefix;
+  settings.wasmCache = new StandInWasmCache(typeof wasmPrefix === 'string' ? wasmPrefix : 'https://envoy-gateway.envoy-gateway-system.svc.cluster.local:18002/');
   addFixtures(resources, harness.gatewayapi?.fixtures as Fixtures | undefined, name, settings);
   return { resources, settings };
 }
