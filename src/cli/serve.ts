@@ -23,6 +23,9 @@ an EnvoyGateway document among the manifests; without one, the defaults apply.
       --home <dir>           certificates and proxy files (default ${defaultHome()}, or EGTS_HOME)
       --admin <host:port>    admin server: /api/status, /api/config_dump, /metrics (default 127.0.0.1:19000)
       --xds <host:port>      xDS server (default 127.0.0.1:18000)
+      --wasm <host:port>     the Wasm module cache's server, started when an EnvoyExtensionPolicy
+                             uses Wasm (default: the xDS host, port 18002); modules are kept
+                             under <home>/wasm
       --proxy <kind>         builtin (default), envoy, or none (proxies are run by you)
       --envoy <path>         the Envoy binary for --proxy envoy (default: envoy on PATH)
       --insecure-xds         plain gRPC between control plane and proxies (default: mTLS)
@@ -80,6 +83,7 @@ export async function run(argv: string[]): Promise<number> {
         home: { type: 'string' },
         admin: { type: 'string' },
         xds: { type: 'string' },
+        wasm: { type: 'string' },
         proxy: { type: 'string' },
         envoy: { type: 'string' },
         'insecure-xds': { type: 'boolean' },
@@ -115,9 +119,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (!config.paths.length) return fail(`nothing to serve: name a folder of manifests, or give a configuration with provider.custom.resource.file.paths\n\n${usage}`);
   let xds;
+  let wasm;
   try {
     if (values.admin) config.admin = hostPort(values.admin, '--admin');
     xds = values.xds ? hostPort(values.xds, '--xds') : undefined;
+    wasm = values.wasm ? hostPort(values.wasm, '--wasm') : undefined;
   } catch (err) {
     return fail((err as Error).message);
   }
@@ -130,6 +136,7 @@ export async function run(argv: string[]): Promise<number> {
     config,
     home: values.home ?? defaultHome(),
     xds: { ...xds, tls: !values['insecure-xds'] },
+    wasm,
     proxy: { kind: proxyKind as 'builtin' | 'envoy' | 'none', envoyPath: values.envoy, bootstrap, drainSeconds: drain },
     log,
   });

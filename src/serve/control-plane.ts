@@ -9,6 +9,7 @@
 // handled, so a burst of edits costs one translation per affected key, and one Gateway's
 // failure never holds up the others. The admin server reads the status book and the xDS cache.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { ObjectMeta } from '../api/meta.js';
 import type { Problem } from '../api/place.js';
@@ -36,6 +37,9 @@ import { StatusBook } from './status.js';
 import { XdsStage, type XdsStageOptions } from './xds-stage.js';
 import { RateLimitStage } from './ratelimit-stage.js';
 import type { AnyObject } from '../provider/object.js';
+import { wasmModulesToFetch } from '../gatewayapi/wasmcode.js';
+import { WasmModuleCache } from '../wasm/cache.js';
+import { WasmModuleServer } from '../wasm/server.js';
 
 export interface ControlPlaneOptions {
   config: ServeConfig;
@@ -49,7 +53,12 @@ export interface ControlPlaneOptions {
   log?: Logger;
   /** Run the echo servers of `egts.dev/echo` Backends (default true). */
   demoBackends?: boolean;
+  /** Where the Wasm module cache serves the proxies (default: the xDS host, port 18002); started when a policy needs it. */
+  wasm?: { host?: string; port?: number };
 }
+
+/** How long a change waits for the Wasm modules it needs before it is translated anyway. */
+const wasmPrefetchWaitMs = 10_000;
 
 export class ControlPlane {
   readonly log: Logger;
@@ -67,11 +76,18 @@ export class ControlPlane {
   private readonly xdsStageOptions: XdsStageOptions;
   /** The built-in global rate limit service, when the configuration enables rate limiting. */
   readonly rateLimit: RateLimitStage | undefined;
-  /** The Secret holding the proxies' client certificate, which the rate limit cluster presents. */
+  /** The Secret holding the proxies' client certificate, which the rate limit and Wasm clusters present. */
   private readonly envoySecret: AnyObject | undefined;
+  /** The Wasm module cache, and its server once a policy has needed it. */
+  readonly wasm: WasmModuleCache;
+  private wasmServer: Promise<WasmModuleServer | undefined> | undefined;
+  /** The last provider snapshot's classes, published once their Wasm modules are fetched. */
+  private published: Promise<void> = Promise.resolve();
   private readonly unsubscribe: (() => void)[] = [];
   private readonly certs: CertificatePaths | undefined;
   private readonly rateLimitCerts: CertificatePaths | undefined;
+  /** The certificates of the services the proxies call (rate limit, Wasm cache). */
+  private readonly serviceCerts: CertificatePaths;
   private started = false;
   private firstLoadDone = false;
   private reportedProblems = new Set<string>();
@@ -88,20 +104,26 @@ export class ControlPlane {
     this.log = options.log ?? createLogger(options.config.logLevel);
     const tls = options.xds?.tls !== false;
     const rateLimit = options.config.rateLimit;
-    // The rate limit service is reached over mTLS whatever the xDS server does: the translator's
-    // rate limit cluster always presents the proxies' client certificate.
-    let certs: CertificatePaths | undefined;
-    if (tls || rateLimit) {
-      const made = ensureCertificates(certsDir(options.home));
-      if (made.generated) this.log.info(`generated mTLS certificates in ${certsDir(options.home)} (${made.reason})`);
-      certs = made.paths;
-    }
+    // The rate limit service and the Wasm cache are reached over mTLS whatever the xDS server
+    // does: the translator's clusters to them present the proxies' client certificate.
+    const made = ensureCertificates(certsDir(options.home));
+    if (made.generated) this.log.info(`generated mTLS certificates in ${certsDir(options.home)} (${made.reason})`);
+    const certs = made.paths;
     if (tls) this.certs = certs;
-    if (rateLimit && certs) {
+    this.serviceCerts = certs;
+    this.envoySecret = envoyClientSecret(certs);
+    if (rateLimit) {
       this.rateLimit = new RateLimitStage(rateLimit, this.log.child('ratelimit'));
       this.rateLimitCerts = certs;
-      this.envoySecret = envoyClientSecret(certs);
     }
+    this.wasm = new WasmModuleCache({
+      dir: join(options.home, 'wasm'),
+      log: this.log.child('wasm'),
+      onChange: () => {
+        this.publishClasses();
+        if (this.firstLoadDone) void this.settled();
+      },
+    });
     this.server = new XdsServer({
       tls: this.certs && { certFile: this.certs.server.cert, keyFile: this.certs.server.key, caFile: this.certs.server.ca },
       warn: (m) => this.log.warn(`xds: ${m}`),
@@ -175,6 +197,7 @@ export class ControlPlane {
       envoyPatchPolicyEnabled: c.enableEnvoyPatchPolicy,
       globalRateLimitEnabled: c.rateLimit !== undefined,
       runningOnHost: true,
+      wasmCache: this.wasm,
     });
   }
 
@@ -219,8 +242,10 @@ export class ControlPlane {
         }),
       );
     }
+    this.wasm.start();
     const first = await this.provider.start();
     this.onProvider(first);
+    await this.published;
     await this.settled();
     this.firstLoadDone = true;
     this.started = true;
@@ -248,13 +273,43 @@ export class ControlPlane {
     if (es && !objects.some((o) => o.kind === 'Secret' && o.metadata?.name === es.metadata?.name && o.metadata?.namespace === es.metadata?.namespace)) objects.push(es);
     const classes = gatherResources(objects, this.options.config.controllerName);
     this.lastClasses = classes;
-    this.publishClasses();
+    // The Wasm modules the policies name are fetched first (the translator does no I/O); one
+    // that takes too long is the policy's error until it arrives and the bundle is translated again.
+    this.published = this.prefetchWasm(classes).then(() => {
+      if (this.lastClasses === classes) this.publishClasses();
+    });
     this.demo?.apply(objects);
     const files = snapshot.files.length;
     this.log.info(`loaded ${snapshot.objects.size} resource${snapshot.objects.size === 1 ? '' : 's'} from ${files} file${files === 1 ? '' : 's'}` +
       `${snapshot.problems.length ? `, ${snapshot.problems.length} problem${snapshot.problems.length === 1 ? '' : 's'}` : ''}` +
       `${classes.length ? '' : ` (no GatewayClass with controllerName ${this.options.config.controllerName})`}`);
-    if (this.firstLoadDone) void this.settled();
+    if (this.firstLoadDone) void this.published.then(() => this.settled());
+  }
+
+  /** Fetches the Wasm modules of these classes (starting the cache's server the first time). */
+  private async prefetchWasm(classes: GatheredClass[]): Promise<void> {
+    const modules = classes.flatMap((c) => wasmModulesToFetch(c.resources));
+    if (!modules.length) return;
+    if (!(await (this.wasmServer ??= this.startWasmServer()))) return;
+    await this.wasm.prefetch(modules, wasmPrefetchWaitMs);
+  }
+
+  private async startWasmServer(): Promise<WasmModuleServer | undefined> {
+    const c = this.serviceCerts.server;
+    const server = new WasmModuleServer((path) => this.wasm.fileFor(path), { cert: readFileSync(c.cert), key: readFileSync(c.key), ca: readFileSync(c.ca) });
+    const host = this.options.wasm?.host ?? this.xdsConnectHost().replace(/^\[|\]$/g, '');
+    try {
+      const { port } = await server.listen(host, this.options.wasm?.port ?? 18002);
+      const h = host.includes(':') ? `[${host}]` : host;
+      this.wasm.setServingURLPrefix(`https://${h}:${port}/`);
+      this.xdsStageOptions.wasmCache = { host, port, caFile: c.ca };
+      this.log.info(`Wasm module cache on ${h}:${port} (mTLS)`);
+      return server;
+    } catch (err) {
+      this.log.error(`Wasm module cache: cannot listen on ${host}:${this.options.wasm?.port ?? 18002}: ${(err as Error).message}`);
+      this.wasmServer = undefined;
+      return undefined;
+    }
   }
 
   /** Publishes the classes' bundles, each with the OIDC discovery documents known for it. */
@@ -263,7 +318,9 @@ export class ControlPlane {
     for (const c of this.lastClasses) {
       const oidcDiscovery = this.oidc.documentsFor(c.resources);
       const resources = oidcDiscovery ? { ...c.resources, oidcDiscovery } : c.resources;
-      next.set(c.name, { resources, fingerprint: fingerprint(resources) });
+      // What the Wasm cache answers for the bundle's modules counts too: an arrival re-translates.
+      const wasm = this.wasm.stateOf(wasmModulesToFetch(resources));
+      next.set(c.name, { resources, fingerprint: `${fingerprint(resources)}\nwasm:${wasm}` });
     }
     this.resources.replace(next);
   }
@@ -362,6 +419,8 @@ export class ControlPlane {
     for (const u of this.unsubscribe) u();
     await Promise.all([this.infra?.close(drainTimeoutMs), this.demo?.close()]);
     await this.rateLimit?.close();
+    this.wasm.stop();
+    await (await this.wasmServer)?.close();
     await this.server.close();
     await this.admin.close();
   }

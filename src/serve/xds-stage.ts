@@ -3,7 +3,7 @@
 // cache, served to the proxies whose node cluster is that key. Keys are independent: one that
 // fails keeps serving its last good snapshot (its Gateways say so in status), the others go on.
 import { translateXds } from '../xds/translator/index.js';
-import type { GlobalRateLimitSettings } from '../xds/translator/context.js';
+import type { GlobalRateLimitSettings, WasmCacheAddress } from '../xds/translator/context.js';
 import { cachedProtoValidator } from '../xds/translator/validate.js';
 import { CheckCache } from '../xds/proto/check-cache.js';
 import { makeSnapshot, type Snapshot, type XdsServer } from '../xds/server/index.js';
@@ -26,6 +26,8 @@ export interface XdsStageOptions {
   onHost?: boolean;
   /** The global rate limit service the proxies call (set once serve has started it). */
   globalRateLimit?: GlobalRateLimitSettings;
+  /** The Wasm module cache's server (set once serve has started it). */
+  wasmCache?: WasmCacheAddress;
 }
 
 /** What the stage reports about a key after each attempt. */
@@ -90,7 +92,7 @@ export class XdsStage {
     try {
       // Resources Envoy would reject are left out, each with an error naming it and the field.
       const ir = this.options.onHost && value.ir.readyListener ? { ...value.ir, readyListener: undefined } : value.ir;
-      const t = translateXds(ir, { controllerNamespace: this.options.controllerNamespace, dnsDomain: this.options.dnsDomain, globalRateLimit: this.options.globalRateLimit, validator: cachedProtoValidator(cache) });
+      const t = translateXds(ir, { controllerNamespace: this.options.controllerNamespace, dnsDomain: this.options.dnsDomain, globalRateLimit: this.options.globalRateLimit, wasmCache: this.options.wasmCache, validator: cachedProtoValidator(cache) });
       errors = [...t.errors];
       patchStatuses = t.envoyPatchPolicies?.map((p) => ({ kind: 'EnvoyPatchPolicy', metadata: { name: p.name, namespace: p.namespace }, status: p.status }));
       const r = t.resources;

@@ -26,6 +26,15 @@ export interface TranslatorOptions {
   globalRateLimit?: GlobalRateLimitSettings;
   /** Checks each resource before it is added (Envoy's proto rules); none: no checks. */
   validator?: ResourceValidator;
+  /** Where the proxies reach the Wasm module cache; default Envoy Gateway's Service, port 18002. */
+  wasmCache?: WasmCacheAddress;
+}
+
+export interface WasmCacheAddress {
+  host: string;
+  port: number;
+  /** The CA the proxies check the cache's certificate with; default Envoy Gateway's /certs/ca.crt. */
+  caFile?: string;
 }
 
 export interface GlobalRateLimitSettings {

@@ -62,11 +62,12 @@ export const wasm: HTTPFeature = {
 function addWasmCluster(ctx: Context, ir: Xds): void {
   if (ctx.table.has('clusters', wasmClusterName)) return;
   const ns = ctx.options.controllerNamespace ?? 'envoy-gateway-system';
-  const host = `envoy-gateway.${ns}.svc.${ctx.options.dnsDomain ?? 'cluster.local'}`;
+  const at = ctx.options.wasmCache;
+  const host = at?.host ?? `envoy-gateway.${ns}.svc.${ctx.options.dnsDomain ?? 'cluster.local'}`;
   const cert = ir.globalResources?.envoyClientCertificate;
   ctx.addCluster({
     name: wasmClusterName,
-    settings: [{ name: `${wasmClusterName}/backend/-1`, addressType: 'FQDN', endpoints: [{ host, port: wasmCachePort }], weight: 1, protocol: 'HTTP2' }],
+    settings: [{ name: `${wasmClusterName}/backend/-1`, addressType: 'FQDN', endpoints: [{ host, port: at?.port ?? wasmCachePort }], weight: 1, protocol: 'HTTP2' }],
     endpointType: 'dns',
     transportSocket: {
       name: 'envoy.transport_sockets.tls',
@@ -74,7 +75,7 @@ function addWasmCluster(ctx: Context, ir: Xds): void {
         commonTlsContext: compact({
           tlsCertificateSdsSecretConfigs: cert ? [{ name: cert.name, sdsConfig: { ads: {}, initialFetchTimeout: '0s', resourceApiVersion: 'V3' } }] : undefined,
           tlsParams: { tlsMaximumProtocolVersion: 'TLSv1_3' },
-          validationContext: { trustedCa: { filename: '/certs/ca.crt' } },
+          validationContext: { trustedCa: { filename: at?.caFile ?? '/certs/ca.crt' } },
         }),
       }),
     },
