@@ -59,10 +59,10 @@ export function connectUpstream(o: ConnectOptions): net.Socket {
   if (t.common.params.ciphers) opts.ciphers = t.common.params.ciphers;
   if (t.common.params.ecdhCurve) opts.ecdhCurve = t.common.params.ecdhCurve;
   if (t.common.params.sigalgs) opts.sigalgs = t.common.params.sigalgs;
-  if (v === null) {
-    // The validation secret is not there (yet): fail closed, as Envoy keeps the cluster warming.
+  if (v === null || (t.common.certs[0] && !cert)) {
+    // A secret named over SDS is not there (yet): fail closed, as Envoy keeps the cluster warming.
     const s = new net.Socket();
-    process.nextTick(() => s.destroy(new Error(`validation context secret not available`)));
+    process.nextTick(() => s.destroy(new Error(`${v === null ? 'validation context' : 'client certificate'} secret not available`)));
     return s;
   }
   if (v) {
