@@ -2,6 +2,8 @@
 // offline. Invalid resources are reported with their place and left out; the rest is translated
 // for every GatewayClass of our controller and printed with its status and/or the IR.
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { EnvoyProxy, EnvoyProxySpec } from '../api/envoygateway/index.js';
 import type { GatewayClass } from '../api/gatewayapi/index.js';
@@ -18,12 +20,14 @@ import type { Xds } from '../ir/xds.js';
 import { buildBootstrap, buildConfigDump, dumpSections, type DumpSection } from '../xds/translator/configdump.js';
 import { buildRateLimitServiceConfigs } from '../xds/ratelimit/global.js';
 import { translateXds } from '../xds/translator/index.js';
+import { wasmModulesToFetch } from '../gatewayapi/wasmcode.js';
+import { WasmModuleCache } from '../wasm/cache.js';
 import { protoValidator } from '../xds/translator/validate.js';
 
 const usage = `usage: egts translate -f <file|-> [-f <file>...] [--to status,ir,xds,ratelimit] [-o yaml|json]
                       [--controller <name>] [--namespace <controller namespace>]
                       [-t all|listener|route|cluster|endpoint|secret|bootstrap] [--xds-address <host:port>]
-                      [--rate-limit-service grpc://<host:port>]
+                      [--rate-limit-service grpc://<host:port>] [--wasm-cache <dir>]
 
 Translates Gateway API and Envoy Gateway resources offline and prints the resources with their
 status, the xDS and infra IR, and/or the Envoy configuration (--to xds: a config dump per
@@ -32,7 +36,14 @@ xDS server at --xds-address, default 127.0.0.1:18000). Global rate limits are tr
 rate limit service is given (--rate-limit-service, as an EnvoyGateway rateLimit would enable them);
 --to ratelimit prints that service's configuration per IR key (for egts ratelimit -c). Input is
 Kubernetes YAML (documents or Lists) or the golden corpus's keyed lists. Invalid resources are
-reported on stderr and left out.`;
+reported on stderr and left out. The Wasm modules of EnvoyExtensionPolicies are downloaded (HTTP,
+OCI images) into --wasm-cache (default ${defaultWasmCacheDir()}) and checked as Envoy
+Gateway's cache does; their serving URLs name Envoy Gateway's cache service in --namespace.`;
+
+/** Where `egts translate` keeps Wasm modules: the user's cache folder. */
+function defaultWasmCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'egts', 'wasm');
+}
 
 interface Options {
   files: string[];
@@ -44,10 +55,11 @@ interface Options {
   xdsAddress: string;
   /** grpc://host:port of the global rate limit service: global rate limits are enabled. */
   rateLimitService?: string;
+  wasmCache: string;
 }
 
 function parseArgs(argv: string[]): Options | string {
-  const o: Options = { files: [], to: new Set(['status', 'ir']), output: 'yaml', controller: defaultControllerName, namespace: 'envoy-gateway-system', section: 'all', xdsAddress: '127.0.0.1:18000' };
+  const o: Options = { files: [], to: new Set(['status', 'ir']), output: 'yaml', controller: defaultControllerName, namespace: 'envoy-gateway-system', section: 'all', xdsAddress: '127.0.0.1:18000', wasmCache: defaultWasmCacheDir() };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -74,6 +86,7 @@ function parseArgs(argv: string[]): Options | string {
         if (!/^grpc:\/\/[^/]+:\d+$/.test(o.rateLimitService)) return `--rate-limit-service takes grpc://<host>:<port>, not ${o.rateLimitService}`;
       } else if (a === '--controller') o.controller = value();
       else if (a === '--namespace') o.namespace = value();
+      else if (a === '--wasm-cache') o.wasmCache = value();
       else return `unknown option ${a}`;
     } catch (e) {
       return (e as Error).message;
@@ -176,11 +189,19 @@ export async function run(argv: string[]): Promise<number> {
   const out: Record<string, any> = {};
   // OIDC providers that leave their endpoints to discovery: their issuers are asked first.
   const oidc = new OIDCDiscovery({ onError: (issuer, message) => console.error(`egts translate: OIDC discovery: ${issuer}: ${message}`) });
+  let wasmCache: WasmModuleCache | undefined;
   for (const bundle of bundlesByClass(objects, opts.controller)) {
     const { className } = bundle;
     const oidcDiscovery = await oidc.resolve(bundle.resources);
     const resources = oidcDiscovery ? { ...bundle.resources, oidcDiscovery } : bundle.resources;
-    const settings = defaultSettings({ gatewayControllerName: opts.controller, gatewayClassName: className, controllerNamespace: opts.namespace, backendEnabled: true, envoyPatchPolicyEnabled: true, globalRateLimitEnabled: opts.rateLimitService !== undefined || opts.to.has('ratelimit') });
+    // Wasm modules are fetched (and checked) before translating, as serve does.
+    const modules = wasmModulesToFetch(resources);
+    if (modules.length) {
+      wasmCache ??= newWasmCache(opts);
+      await wasmCache.prefetch(modules);
+    }
+    const settings = defaultSettings({
+      wasmCache, gatewayControllerName: opts.controller, gatewayClassName: className, controllerNamespace: opts.namespace, backendEnabled: true, envoyPatchPolicyEnabled: true, globalRateLimitEnabled: opts.rateLimitService !== undefined || opts.to.has('ratelimit') });
     const result = translate(resources, settings);
     const gc = result.resources.gatewayClass as AnyObject | undefined;
     // The GatewayClass is ours: accepted unless its parameters were found invalid.
@@ -206,6 +227,12 @@ export async function run(argv: string[]): Promise<number> {
   }
   process.stdout.write(opts.output === 'json' ? `${JSON.stringify(out, null, 2)}\n` : stringify(out, { aliasDuplicateObjects: false }));
   return problems.length ? 1 : 0;
+}
+
+function newWasmCache(opts: Options): WasmModuleCache {
+  const cache = new WasmModuleCache({ dir: opts.wasmCache, log: { info: () => undefined, warn: (m) => console.error(`egts translate: ${m}`) } });
+  cache.setServingURLPrefix(`https://envoy-gateway.${opts.namespace}.svc.cluster.local:18002/`);
+  return cache;
 }
 
 /** The Envoy configuration of each IR key: a config dump (or bootstrap); translation errors are reported. */
