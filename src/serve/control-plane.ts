@@ -275,9 +275,11 @@ export class ControlPlane {
     this.lastClasses = classes;
     // The Wasm modules the policies name are fetched first (the translator does no I/O); one
     // that takes too long is the policy's error until it arrives and the bundle is translated again.
-    this.published = this.prefetchWasm(classes).then(() => {
-      if (this.lastClasses === classes) this.publishClasses();
-    });
+    this.published = this.prefetchWasm(classes)
+      .catch((err: unknown) => this.log.error(`Wasm modules: ${(err as Error).stack ?? err}`))
+      .then(() => {
+        if (this.lastClasses === classes) this.publishClasses();
+      });
     this.demo?.apply(objects);
     const files = snapshot.files.length;
     this.log.info(`loaded ${snapshot.objects.size} resource${snapshot.objects.size === 1 ? '' : 's'} from ${files} file${files === 1 ? '' : 's'}` +

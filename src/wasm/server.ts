@@ -19,7 +19,8 @@ export class WasmModuleServer {
 
   async listen(host: string, port: number): Promise<AddressInfo> {
     const server = http2.createSecureServer({ ...this.tls, requestCert: true, rejectUnauthorized: true, allowHTTP1: true }, (req, res) => {
-      const file = req.method === 'GET' || req.method === 'HEAD' ? this.fileFor(decodeURIComponent((req.url ?? '/').split('?')[0]!.slice(1))) : undefined;
+      // Serving names are base64url: nothing to decode, and a malformed path is simply not found.
+      const file = req.method === 'GET' || req.method === 'HEAD' ? this.fileFor((req.url ?? '/').split('?')[0]!.slice(1)) : undefined;
       if (!file) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
         return;
