@@ -13,7 +13,9 @@
 // is used; without one, IfNotPresent (the default, except for an image's `latest` tag) uses what
 // was fetched before, Always fetches again whenever the policy asking has a new resourceVersion.
 // A private image (pull secret) is cached per secret: a policy gets a module only with
-// credentials that could pull it. A failed fetch is tried again after `retryMs`.
+// credentials that could pull it. A failed fetch is tried again on the next change after
+// `retryMs`, and (once started) in the background after retryMs, doubling up to 10 minutes, for
+// as long as the resources still name it.
 //
 // Bounds: each module at most `maxModuleBytes`; the folder at most `maxCacheBytes` (a module that
 // would pass it is refused); modules no policy asked for (and no proxy fetched) within
@@ -59,7 +61,12 @@ interface Source {
   pending?: Promise<void>;
   /** The resourceVersion of each Wasm extension (resource name) when it last had this source. */
   versions: Map<string, string>;
+  /** Failed fetches in a row, and the background retry planned after the last. */
+  failures: number;
+  retry?: NodeJS.Timeout;
 }
+
+const maxRetryDelayMs = 10 * 60_000;
 
 interface StoredModule {
   file: string;
@@ -78,6 +85,10 @@ export class WasmModuleCache implements WasmCache {
   private readonly salt: Buffer;
   private servingURLPrefix = '';
   private purgeTimer: NodeJS.Timeout | undefined;
+  /** Background work (purges, retries) runs between start and stop. */
+  private running = false;
+  /** The sources the last prefetch was asked for: those still worth retrying. */
+  private wanted = new Map<string, WasmModuleToFetch[]>();
   private readonly o: Required<Omit<WasmModuleCacheOptions, 'fetch' | 'onChange' | 'log'>> & WasmModuleCacheOptions;
 
   constructor(options: WasmModuleCacheOptions) {
@@ -108,12 +119,15 @@ export class WasmModuleCache implements WasmCache {
   }
 
   start(): void {
+    this.running = true;
     this.purgeTimer ??= setInterval(() => this.purge(), this.o.purgeIntervalMs).unref();
   }
 
   stop(): void {
+    this.running = false;
     clearInterval(this.purgeTimer);
     this.purgeTimer = undefined;
+    for (const s of this.sources.values()) clearTimeout(s.retry);
   }
 
   resolve(url: string, request: WasmModuleRequest): WasmResolution {
@@ -158,7 +172,7 @@ export class WasmModuleCache implements WasmCache {
     }
     for (const [key, asks] of byKey) {
       let s = this.sources.get(key);
-      if (!s) this.sources.set(key, (s = { url: asks[0]!.url, at: 0, versions: new Map() }));
+      if (!s) this.sources.set(key, (s = { url: asks[0]!.url, at: 0, versions: new Map(), failures: 0 }));
       if (s.pending) {
         waits.push(s.pending);
         continue;
@@ -174,6 +188,7 @@ export class WasmModuleCache implements WasmCache {
       }
       waits.push(this.fetchSource(s, asks));
     }
+    this.wanted = byKey;
     if (!waits.length) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(waits), new Promise<void>((r) => (timer = setTimeout(r, waitMs)))]);
@@ -193,8 +208,10 @@ export class WasmModuleCache implements WasmCache {
   private fetchSource(s: Source, asks: WasmModuleToFetch[]): Promise<void> {
     const { url, request } = asks[0]!;
     const before = JSON.stringify(s.outcome);
+    clearTimeout(s.retry);
     const settle = (outcome: Outcome) => {
-      Object.assign(s, { outcome, at: Date.now(), pending: undefined });
+      Object.assign(s, { outcome, at: Date.now(), pending: undefined, failures: outcome.ok ? 0 : s.failures + 1 });
+      if (!outcome.ok) this.retryLater(s, asks);
       for (const x of asks) s.versions.set(x.request.resourceName, x.request.resourceVersion);
       if (!outcome.ok) this.o.log?.warn(`Wasm module ${url}: ${outcome.error}`);
       else if (before !== JSON.stringify(outcome)) this.o.log?.info(`Wasm module ${url}: stored, sha256 ${outcome.checksum}`);
@@ -208,6 +225,18 @@ export class WasmModuleCache implements WasmCache {
       if (changed) this.o.onChange?.();
     });
     return s.pending;
+  }
+
+  /** Plans the next attempt of a failed source, if it is still wanted then. */
+  private retryLater(s: Source, asks: WasmModuleToFetch[]): void {
+    if (!this.running) return;
+    const delay = Math.min(maxRetryDelayMs, this.o.retryMs * 2 ** (s.failures - 1));
+    s.retry = setTimeout(() => {
+      s.retry = undefined;
+      const key = sourceKey(asks[0]!.url, asks[0]!.request);
+      const still = this.wanted.get(key);
+      if (this.running && still && this.sources.get(key) === s && !s.pending) void this.fetchSource(s, still);
+    }, delay).unref();
   }
 
   /** Downloads and stores a module; its checksum. */

@@ -126,6 +126,32 @@ describe('Wasm module cache', () => {
     assert.ok('checksum' in cache.resolve(url, req()));
   });
 
+  test('a failed fetch is retried in the background while still wanted; its arrival is announced', async () => {
+    let changes = 0;
+    const cache = newCache({ retryMs: 50, onChange: () => changes++ });
+    cache.start();
+    const url = files.url('/later.wasm');
+    await cache.prefetch([{ url, request: req() }]);
+    assert.match((cache.resolve(url, req()) as { error: string }).error, /HTTP 404/);
+    bodies.set('/later.wasm', module);
+    try {
+      const end = Date.now() + 5000;
+      while (!('checksum' in cache.resolve(url, req())) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      assert.equal((cache.resolve(url, req()) as { checksum: string }).checksum, sha256(module));
+      assert.ok(changes >= 2, 'the failure, then the arrival');
+      // A source the resources no longer name is not retried.
+      const gone = files.url('/gone.wasm');
+      await cache.prefetch([{ url: gone, request: req() }]);
+      await cache.prefetch([]);
+      const hits = files.hits.get('/gone.wasm');
+      await new Promise((r) => setTimeout(r, 400));
+      assert.equal(files.hits.get('/gone.wasm'), hits);
+    } finally {
+      bodies.delete('/later.wasm');
+      cache.stop();
+    }
+  });
+
   test('a pinned module stored by an earlier run is used without downloading', async () => {
     const d = join(dir, 'persist');
     const url = files.url('/plugin.wasm');
