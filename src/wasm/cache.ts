@@ -82,6 +82,7 @@ export class WasmModuleCache implements WasmCache {
   /** Serving path (`<name>.wasm`) → module checksum. */
   private readonly served = new Map<string, string>();
   private readonly modulesDir: string;
+  private readonly indexFile: string;
   private readonly salt: Buffer;
   private servingURLPrefix = '';
   private purgeTimer: NodeJS.Timeout | undefined;
@@ -104,12 +105,35 @@ export class WasmModuleCache implements WasmCache {
       this.salt = randomBytes(32);
       writeFileSync(saltFile, this.salt, { mode: 0o600 });
     }
-    // Modules stored by an earlier run: usable at once for a pinned HTTP checksum.
+    // Modules stored by an earlier run: usable at once for a pinned HTTP checksum, and through
+    // the index for the sources that gave them (a restart needs no download under IfNotPresent).
     for (const f of readdirSync(this.modulesDir)) {
       const m = /^([0-9a-f]{64})\.wasm$/.exec(f);
       if (!m) continue;
       const st = statSync(join(this.modulesDir, f));
       this.modules.set(m[1]!, { file: join(this.modulesDir, f), size: st.size, lastUsed: st.mtimeMs });
+    }
+    this.indexFile = join(options.dir, 'index.json');
+    let index: Record<string, { url: string; checksum: string }> = {};
+    try {
+      index = JSON.parse(readFileSync(this.indexFile, 'utf8'));
+    } catch {
+      // No index yet (or an unreadable one): sources are fetched again.
+    }
+    for (const [key, e] of Object.entries(index)) {
+      if (typeof e?.url !== 'string' || !this.modules.has(e.checksum)) continue;
+      this.sources.set(key, { url: e.url, outcome: { ok: true, checksum: e.checksum }, at: Date.now(), versions: new Map(), failures: 0 });
+    }
+  }
+
+  /** Records which source gave which module (index.json), for the next run. */
+  private saveIndex(): void {
+    const index: Record<string, { url: string; checksum: string }> = {};
+    for (const [key, s] of this.sources) if (s.outcome?.ok) index[key] = { url: s.url, checksum: s.outcome.checksum };
+    try {
+      writeFileSync(this.indexFile, JSON.stringify(index), { mode: 0o600 });
+    } catch (err) {
+      this.o.log?.warn(`Wasm cache index ${this.indexFile}: ${(err as Error).message}`);
     }
   }
 
@@ -214,7 +238,10 @@ export class WasmModuleCache implements WasmCache {
       if (!outcome.ok) this.retryLater(s, asks);
       for (const x of asks) s.versions.set(x.request.resourceName, x.request.resourceVersion);
       if (!outcome.ok) this.o.log?.warn(`Wasm module ${url}: ${outcome.error}`);
-      else if (before !== JSON.stringify(outcome)) this.o.log?.info(`Wasm module ${url}: stored, sha256 ${outcome.checksum}`);
+      else if (before !== JSON.stringify(outcome)) {
+        this.o.log?.info(`Wasm module ${url}: stored, sha256 ${outcome.checksum}`);
+        this.saveIndex();
+      }
       return JSON.stringify(outcome) !== before;
     };
     // Announced whatever the waiting: a translation that already saw the outcome finds nothing new.
@@ -300,6 +327,12 @@ export class WasmModuleCache implements WasmCache {
 
   /** Deletes the modules unused for moduleExpiryMs, and forgets the sources that gave them. */
   purge(now = Date.now()): void {
+    const count = this.modules.size;
+    this.purgeExpired(now);
+    if (this.modules.size !== count) this.saveIndex();
+  }
+
+  private purgeExpired(now: number): void {
     for (const [checksum, m] of this.modules) {
       if (now - m.lastUsed < this.o.moduleExpiryMs) continue;
       rmSync(m.file, { force: true });

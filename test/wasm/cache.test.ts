@@ -152,7 +152,7 @@ describe('Wasm module cache', () => {
     }
   });
 
-  test('a pinned module stored by an earlier run is used without downloading', async () => {
+  test('modules stored by an earlier run are used without downloading (pinned, or through the index)', async () => {
     const d = join(dir, 'persist');
     const url = files.url('/plugin.wasm');
     const a = new WasmModuleCache({ dir: d });
@@ -162,6 +162,11 @@ describe('Wasm module cache', () => {
     await b.prefetch([{ url, request: req({ sha256: sha256(module) }) }]);
     assert.equal(files.hits.get('/plugin.wasm'), before);
     assert.equal((b.resolve(url, req({ sha256: sha256(module) })) as { checksum: string }).checksum, sha256(module));
+    // Unpinned, under IfNotPresent: the index says which module the URL gave.
+    const c = new WasmModuleCache({ dir: d });
+    await c.prefetch([{ url, request: req() }]);
+    assert.equal(files.hits.get('/plugin.wasm'), before);
+    assert.equal((c.resolve(url, req()) as { checksum: string }).checksum, sha256(module));
     // The salt persists too: the serving name is the same.
     b.setServingURLPrefix('p/');
     a.setServingURLPrefix('p/');
