@@ -1,7 +1,7 @@
 // The Wasm module cache: what Envoy Gateway does for EnvoyExtensionPolicy Wasm code. A module is
 // downloaded (HTTP(S), or pulled from an OCI registry), checked against the user's sha256 (of the
 // module for HTTP, of the image manifest for an image), stored by content under the cache folder,
-// and served to the proxies (server.ts) under an unguessable name derived from its URL.
+// and served to the proxies (server.ts) under an unguessable name derived from its URL and content.
 //
 // The translator does no I/O, so fetching and looking up are separate: `prefetch` is handed the
 // modules a set of resources needs and fetches those it must (in parallel, each within a timeout);
@@ -162,7 +162,7 @@ export class WasmModuleCache implements WasmCache {
     const m = this.modules.get(outcome.checksum);
     if (!m) return { error: `Wasm module ${url} is no longer in the cache` };
     m.lastUsed = Date.now();
-    const path = this.servingPath(url);
+    const path = this.servingPath(url, outcome.checksum);
     this.served.set(path, outcome.checksum);
     return { servingURL: `${this.servingURLPrefix}${path}`, checksum: outcome.checksum };
   }
@@ -343,9 +343,13 @@ export class WasmModuleCache implements WasmCache {
     }
   }
 
-  /** The name a module is served under: the URL's hash with the salt, not guessable from it. */
-  private servingPath(url: string): string {
-    return `${createHash('sha256').update(url).update(this.salt).digest('base64url')}.wasm`;
+  /**
+   * The name a module is served under: a hash of its URL with the salt, not guessable from the
+   * URL (as Envoy Gateway's), and of the module, so that two versions of one URL in use at once
+   * (pull policy Always) are two names.
+   */
+  private servingPath(url: string, checksum: string): string {
+    return `${createHash('sha256').update(url).update(this.salt).update(checksum).digest('base64url')}.wasm`;
   }
 }
 
