@@ -50,6 +50,14 @@ export class H1ServerConnection implements DownstreamCodec {
   private headerBlock: string[] | undefined;
   private headersTimer: NodeJS.Timeout | undefined;
   private requestTimer: NodeJS.Timeout | undefined;
+  /**
+   * The connection idle timeout: one timer for the connection's life, refreshed each time the
+   * connection goes idle and left running while requests are in flight (it is ignored when it
+   * fires then). Switching a socket timeout off and on for every request costs a timer object
+   * and a bound function each time.
+   */
+  private idleTimer: NodeJS.Timeout | undefined;
+  private idleCounting = false;
   private requests = 0;
   private paused = false;
   private consumed = false;
@@ -66,7 +74,10 @@ export class H1ServerConnection implements DownstreamCodec {
     hcm.stats.downstream_cx_http1_total.value++;
     hcm.stats.downstream_cx_active.value++;
     socket.setNoDelay(true);
-    if (hcm.idleTimeoutMs > 0) socket.setTimeout(hcm.idleTimeoutMs);
+    if (hcm.idleTimeoutMs > 0) {
+      this.idleTimer = setTimeout(onIdleTimeout, hcm.idleTimeoutMs, this).unref();
+      this.idleCounting = true;
+    }
     // Plain TCP: llhttp reads the socket natively (no 'data' events, no JS buffer copies).
     const handle = (socket as unknown as { _handle?: { isStreamBase?: boolean; _consumed?: boolean } })._handle;
     if (handle?.isStreamBase && !handle._consumed && !(socket as { encrypted?: boolean }).encrypted) {
@@ -76,7 +87,6 @@ export class H1ServerConnection implements DownstreamCodec {
       p.consume(handle);
     }
     socket.on('data', this.onData);
-    socket.on('timeout', () => this.onIdleTimeout());
     socket.on('drain', () => this.onDrain());
     socket.on('error', () => {});
     socket.on('end', () => this.onEnd());
@@ -137,7 +147,7 @@ export class H1ServerConnection implements DownstreamCodec {
     const t = hcm.requestHeadersTimeoutMs;
     if (t > 0) this.headersTimer = setTimeout(onHeadersTimeout, t, this);
     if (hcm.requestTimeoutMs > 0) this.requestTimer = setTimeout(onRequestTimeout, hcm.requestTimeoutMs, this);
-    this.socket.setTimeout(0);
+    this.idleCounting = false;
   };
 
   private readonly onHeaders = (headers: string[]): void => {
@@ -359,7 +369,7 @@ export class H1ServerConnection implements DownstreamCodec {
     this.unconsume();
     this.releaseParser();
     down.removeListener('data', this.onData);
-    down.setTimeout(0);
+    this.stopIdleTimer();
     if (head.length) down.write(head);
     const pending = this.upgradeBuffer;
     this.upgradeBuffer = undefined;
@@ -418,8 +428,12 @@ export class H1ServerConnection implements DownstreamCodec {
   private socketIdle(): void {
     if (this.receiving || (this.responding && !this.responding.done)) return;
     if (this.draining) { this.closeAfterFlush(); return; }
-    const idle = this.ctx.hcm.idleTimeoutMs;
-    if (idle > 0) this.socket.setTimeout(idle);
+    if (this.idleTimer) { this.idleCounting = true; this.idleTimer.refresh(); }
+  }
+
+  private stopIdleTimer(): void {
+    if (this.idleTimer) { clearTimeout(this.idleTimer); this.idleTimer = undefined; }
+    this.idleCounting = false;
   }
 
   private pause(): void {
@@ -474,8 +488,9 @@ export class H1ServerConnection implements DownstreamCodec {
     this.closeAfterFlush();
   }
 
-  private onIdleTimeout(): void {
-    if (this.idle) this.destroy();
+  onIdleTimeout(): void {
+    // Fired while requests were in flight: the end of the last one starts the count again.
+    if (this.idleCounting && this.idle) this.destroy();
   }
 
   private onEnd(): void {
@@ -494,6 +509,7 @@ export class H1ServerConnection implements DownstreamCodec {
     this.closed = true;
     if (this.headersTimer) clearTimeout(this.headersTimer);
     if (this.requestTimer) clearTimeout(this.requestTimer);
+    this.stopIdleTimer();
     const hcm = this.ctx.hcm;
     hcm.stats.downstream_cx_active.value--;
     for (const s of [this.responding, this.receiving, ...(this.deferred ?? []).map((d) => d.stream)]) {
@@ -505,6 +521,7 @@ export class H1ServerConnection implements DownstreamCodec {
 
 function onHeadersTimeout(c: H1ServerConnection): void { c.onHeadersTimeout(); }
 function onRequestTimeout(c: H1ServerConnection): void { c.onRequestTimeout(); }
+function onIdleTimeout(c: H1ServerConnection): void { c.onIdleTimeout(); }
 function flushHead(c: H1ServerConnection): void { c.flushHead(); }
 
 /** Bodies up to this size are written together with the head or chunk framing, as one string. */

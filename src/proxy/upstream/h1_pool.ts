@@ -195,6 +195,12 @@ class H1Connection {
   upgraded = false;
   closedFlag = false;
   private trailerHeaders: string[] | undefined;
+  /**
+   * The idle timeout, created when the connection is first parked and then refreshed at each
+   * park; it keeps running while a request is out and is ignored if it fires then (cheaper than
+   * switching a socket timeout off and on around every request).
+   */
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly pool: H1Pool, readonly socket: net.Socket) {
     const p = (this.parser = newParser(HTTPParser.RESPONSE, 0));
@@ -222,7 +228,12 @@ class H1Connection {
   }
 
   parkIdle(): void {
-    this.socket.setTimeout(this.pool.opts.idleTimeoutMs);
+    if (this.idleTimer) this.idleTimer.refresh();
+    else if (this.pool.opts.idleTimeoutMs > 0) this.idleTimer = setTimeout(onIdleTimeout, this.pool.opts.idleTimeoutMs, this).unref();
+  }
+
+  onIdleTimeout(): void {
+    if (!this.stream) this.close();
   }
 
   assign(s: H1Stream): void {
@@ -232,7 +243,6 @@ class H1Connection {
     this.requests++;
     this.headersDone = false;
     this.keepAlive = true;
-    this.socket.setTimeout(0);
     // The previous stream may have ended while the downstream held its reads (flow control):
     // its resume never reached this connection, and the new response must be read.
     if (this.socket.isPaused()) this.socket.resume();
@@ -393,6 +403,7 @@ class H1Connection {
     this.socket.removeAllListeners('close');
     this.socket.on('error', () => {});
     closeParser(this.parser);
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     s.state = StreamState.Done;
     this.pool.streamDone(s);
     this.stream = undefined;
@@ -409,17 +420,14 @@ class H1Connection {
   }
 
   private onTimeout(): void {
-    if (!this.connected) {
-      this.connectFailed('timeout');
-      return;
-    }
-    // Idle timeout on a parked connection.
-    if (!this.stream) this.close();
+    // The socket timeout is the connect timeout only (the idle timeout is idleTimer).
+    if (!this.connected) this.connectFailed('timeout');
   }
 
   private connectFailed(reason: string): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     this.pool.closed(this, true, reason);
     this.socket.destroy();
   }
@@ -427,6 +435,7 @@ class H1Connection {
   private onClose(reason: string): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     if (!this.connected) {
       this.pool.closed(this, true, reason);
       return;
@@ -452,6 +461,7 @@ class H1Connection {
   close(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
     this.pool.closed(this, false, 'closed');
     this.socket.destroy();
     closeParser(this.parser);
@@ -459,6 +469,10 @@ class H1Connection {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function onIdleTimeout(c: H1Connection): void {
+  c.onIdleTimeout();
+}
 
 function lowerNames(h: string[]): void {
   for (let i = 0; i < h.length; i += 2) {
