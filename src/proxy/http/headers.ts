@@ -82,11 +82,12 @@ export const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection
 
 /** Also removes headers that a `Connection:` header names as hop-by-hop. */
 export function stripHopByHop(h: HeaderList, keepUpgrade: boolean): void {
-  const conn = getJoined(h, 'connection');
+  // Lower-cased once here rather than for each header name it is checked against.
+  const conn = getJoined(h, 'connection')?.toLowerCase();
   let w = 0;
   for (let r = 0; r < h.length; r += 2) {
     const n = h[r]!;
-    if (HOP_BY_HOP.has(n) || (conn !== undefined && n !== 'connection' && listsToken(conn, n))) {
+    if (HOP_BY_HOP.has(n) || (conn !== undefined && n !== 'connection' && listsLowerToken(conn, n))) {
       if (n === 'upgrade' && keepUpgrade) { /* kept */ } else if (n === 'te' && isTrailersOnly(h[r + 1]!)) { /* te: trailers is kept */ } else continue;
     }
     if (w !== r) { h[w] = n; h[w + 1] = h[r + 1]!; }
@@ -101,7 +102,11 @@ function isTrailersOnly(v: string): boolean {
 
 /** Whether a comma-separated header value lists `token` (case-insensitive). */
 export function listsToken(value: string, token: string): boolean {
-  const v = value.toLowerCase();
+  return listsLowerToken(value.toLowerCase(), token);
+}
+
+/** listsToken for a value already in lower case. */
+function listsLowerToken(v: string, token: string): boolean {
   let start = 0;
   while (start <= v.length) {
     let end = v.indexOf(',', start);
