@@ -9,6 +9,7 @@
 // of instructions, bounded string building. Results are kept by script, so a script seen again
 // (the next translation) is not run again.
 import { createRequire } from 'node:module';
+import { luajitCompat } from '../lua/luajit_compat.js';
 import type { LuaState } from 'fengari';
 
 /** fengari, loaded on first use: most translations have no Lua, and loading it takes ~70 ms. */
@@ -89,29 +90,7 @@ __stream_handle = object({
   route = function() return withMetadata end,
 })
 print = noop
--- Envoy runs LuaJIT (Lua 5.1): the 5.1 names scripts use, and LuaJIT's bit library.
-unpack = table.unpack
-loadstring = load
-math.pow = function(x, y) return x ^ y end
-table.getn = function(t) return #t end
-local function int32(x) x = math.tointeger(x) or 0; x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end; return x end
-bit = {
-  tobit = int32,
-  band = function(a, ...) for _, b in ipairs({...}) do a = a & b end return int32(a) end,
-  bor = function(a, ...) for _, b in ipairs({...}) do a = a | b end return int32(a) end,
-  bxor = function(a, ...) for _, b in ipairs({...}) do a = a ~ b end return int32(a) end,
-  bnot = function(a) return int32(~a) end,
-  lshift = function(a, n) return int32(a << (n & 31)) end,
-  rshift = function(a, n) return int32((int32(a) & 0xffffffff) >> (n & 31)) end,
-  arshift = function(a, n) return int32(int32(a) >> (n & 31) | (int32(a) < 0 and ~(0xffffffff >> (n & 31)) or 0)) end,
-  tohex = function(a, n) return string.format("%0" .. (n or 8) .. "x", int32(a) & 0xffffffff) end,
-}
-local rep = string.rep
-string.rep = function(s, n, sep)
-  if #s * n > 1048576 then error("string.rep: result too large", 2) end
-  return rep(s, n, sep)
-end
-`;
+${luajitCompat(1_048_576)}`;
 
 const cache = new Map<string, string | undefined>();
 const cacheLimit = 512;

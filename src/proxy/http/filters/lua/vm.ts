@@ -6,6 +6,7 @@
 // stretch of a script between two waits gets an instruction budget: a loop that never ends is a
 // script error, not a stuck worker.
 import { createRequire } from 'node:module';
+import { luajitCompat } from '../../../../lua/luajit_compat.js';
 
 /** A lua_State (main state or coroutine). */
 export type LuaState = { readonly __luaState: unique symbol };
@@ -125,30 +126,8 @@ export function raise(L: LuaState, message: string): never {
 export const INSTRUCTION_BUDGET = 5_000_000;
 const HOOK_EVERY = 10_000;
 
-/** Lua 5.1/LuaJIT names Envoy's scripts are written against, and limits on runaway strings. */
-const prelude = `
-unpack = unpack or table.unpack
-loadstring = loadstring or function(s, name) return load(s, name, "t") end
-math.pow = math.pow or function(x, y) return x ^ y end
-table.getn = table.getn or function(t) return #t end
-local function int32(x) x = math.tointeger(x) or math.floor(x); x = x & 0xffffffff; if x >= 0x80000000 then x = x - 0x100000000 end; return x end
-bit = {
-  tobit = int32,
-  band = function(a, ...) for _, b in ipairs({...}) do a = a & b end return int32(a) end,
-  bor = function(a, ...) for _, b in ipairs({...}) do a = a | b end return int32(a) end,
-  bxor = function(a, ...) for _, b in ipairs({...}) do a = a ~ b end return int32(a) end,
-  bnot = function(a) return int32(~a) end,
-  lshift = function(a, n) return int32(a << (n & 31)) end,
-  rshift = function(a, n) return int32((int32(a) & 0xffffffff) >> (n & 31)) end,
-  arshift = function(a, n) return int32(int32(a) >> (n & 31) | (int32(a) < 0 and ~(0xffffffff >> (n & 31)) or 0)) end,
-  tohex = function(a, n) return string.format("%0" .. (n or 8) .. "x", int32(a) & 0xffffffff) end,
-}
-local rep = string.rep
-string.rep = function(s, n, sep)
-  if #s * n > 16777216 then error("string.rep: result too large", 2) end
-  return rep(s, n, sep)
-end
-`;
+/** Lua 5.1/LuaJIT names Envoy's scripts are written against, and limits on runaway strings (16 MiB). */
+const prelude = luajitCompat(16_777_216);
 
 /** A coroutine and its registry reference (which keeps it from being collected). */
 export interface Coroutine { thread: LuaState; ref: number }
